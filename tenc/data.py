@@ -1,0 +1,382 @@
+"""Sentence-pair data: the seven STS evaluation sets, the unlabelled pool, custom corpora.
+
+Everything is a tidy ``pandas.DataFrame`` with one row per pair:
+
+| column     | meaning                                                           |
+|------------|-------------------------------------------------------------------|
+| dataset    | ``STS12`` … ``STS16``, ``STS-B``, ``SICK-R`` or a custom name     |
+| split      | ``test`` for STS12-16, ``train``/``dev``/``test`` for STS-B, SICK |
+| subset     | the source file (``MSRpar``, ``headlines`` …)                      |
+| sentence1  | first sentence                                                    |
+| sentence2  | second sentence                                                   |
+| score      | gold score (0-5), ``NaN`` where the pair is unscored              |
+
+Example::
+
+    from tenc import data
+    root = data.resolve_data_dir()          # explicit > $TENC_DATA > ./data/sts > ../shared/data/sts
+    pairs = data.load_sts(root)             # every pair of every set, scored or not
+    pool = data.build_pool(pairs)           # the transductive unlabelled pool (~37k unique pairs)
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+EVAL_SETS = ("STS12", "STS13", "STS14", "STS15", "STS16", "STS-B", "SICK-R")
+STS_YEARS = {
+    "STS12": ("MSRpar", "MSRvid", "SMTeuroparl", "surprise.OnWN", "surprise.SMTnews"),
+    "STS13": ("FNWN", "headlines", "OnWN"),
+    "STS14": ("deft-forum", "deft-news", "headlines", "images", "OnWN", "tweet-news"),
+    "STS15": ("answers-forums", "answers-students", "belief", "headlines", "images"),
+    "STS16": ("answer-answer", "headlines", "plagiarism", "postediting", "question-question"),
+}
+SPLITS = {"STS-B": ("train", "dev", "test"), "SICK-R": ("train", "dev", "test")}
+COLUMNS = ["dataset", "split", "subset", "sentence1", "sentence2", "score"]
+# mteb ids on the Hugging Face hub, used only when no local copy exists and the hub is reachable.
+HUB_IDS = {
+    "STS12": "mteb/sts12-sts", "STS13": "mteb/sts13-sts", "STS14": "mteb/sts14-sts",
+    "STS15": "mteb/sts15-sts", "STS16": "mteb/sts16-sts", "STS-B": "mteb/stsbenchmark-sts",
+    "SICK-R": "mteb/sickr-sts",
+}
+HUB = "hub"
+
+
+class DataError(ValueError):
+    """Bad or missing input data; the message names the file and line."""
+
+
+# ---------------------------------------------------------------------------------------------
+# where the data lives
+
+
+def resolve_data_dir(explicit: str | os.PathLike | None = None, allow_hub: bool = True) -> Path | str:
+    """Return the STS data folder: explicit > ``$TENC_DATA`` > ``./data/sts`` > ``../shared/data/sts``.
+
+    Falls back to the string ``"hub"`` (the mteb datasets through ``datasets``) when no local folder
+    exists and ``allow_hub``; :func:`load_sts` then fails with one line naming every place tried if
+    the hub is unreachable.
+    """
+    if explicit is not None and str(explicit) != HUB:
+        path = Path(explicit).expanduser()
+        if not _looks_like_sts(path):
+            raise DataError(f"data directory {path} does not hold senteval/ or raw/ STS files")
+        return path
+    if explicit is not None:
+        return HUB
+    tried = []
+    candidates = [os.environ.get("TENC_DATA"), "data/sts", "../shared/data/sts"]
+    for cand in candidates:
+        if not cand:
+            continue
+        path = Path(cand).expanduser().resolve()
+        tried.append(str(path))
+        if _looks_like_sts(path):
+            return path
+    if allow_hub:
+        return HUB
+    raise DataError("no STS data found; tried " + ", ".join(tried) + " (set $TENC_DATA or pass --data)")
+
+
+def _looks_like_sts(path: Path) -> bool:
+    return (path / "senteval" / "STS").is_dir() or (path / "raw" / "STS12").is_dir()
+
+
+# ---------------------------------------------------------------------------------------------
+# the STS / SICK-R loaders
+
+
+def load_sts(root: str | os.PathLike | None = None, layout: str = "senteval") -> pd.DataFrame:
+    """Load every pair of STS12-16, STS-B (3 splits) and SICK-R (3 splits) as one DataFrame.
+
+    ``layout`` is ``senteval`` (lower-cased, Moses-tokenised text the papers evaluate on) or ``raw``
+    (the official distributions). Unscored pairs are kept with ``score = NaN``.
+    """
+    root = resolve_data_dir(root) if root is None or str(root) != HUB else HUB
+    if root == HUB:
+        return _load_hub()
+    root = Path(root)
+    if layout not in ("senteval", "raw"):
+        raise DataError(f"unknown layout {layout!r}: use 'senteval' or 'raw'")
+    frames = []
+    for year, subsets in STS_YEARS.items():
+        for subset in subsets:
+            frames.append(_read_sts_subset(root, layout, year, subset))
+    frames.extend(_read_stsb(root, layout))
+    frames.extend(_read_sick(root, layout))
+    return pd.concat(frames, ignore_index=True)[COLUMNS]
+
+
+def _read_sts_subset(root: Path, layout: str, year: str, subset: str) -> pd.DataFrame:
+    if layout == "senteval":
+        folder = root / "senteval" / "STS" / f"{year}-en-test"
+        prefix = "STS"
+    else:
+        folder = root / "raw" / year
+        prefix = "STS2016" if year == "STS16" else "STS"
+    inp = folder / f"{prefix}.input.{subset}.txt"
+    gs = folder / f"{prefix}.gs.{subset}.txt"
+    lines = _read_lines(inp)
+    gold = _read_lines(gs)
+    if len(gold) != len(lines):
+        raise DataError(f"{gs}: {len(gold)} gold lines for {len(lines)} input lines in {inp}")
+    rows = []
+    for i, (line, g) in enumerate(zip(lines, gold), start=1):
+        cols = line.split("\t")
+        if len(cols) < 2:  # raw STS16 has 4 columns (two sources); the first two are the pair
+            raise DataError(f"{inp}:{i}: expected sentence1<TAB>sentence2, got {len(cols)} column(s)")
+        rows.append((year, "test", subset, cols[0].strip(), cols[1].strip(), _parse_score(g, gs, i)))
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _read_stsb(root: Path, layout: str) -> list[pd.DataFrame]:
+    folder = root / ("senteval/STS/STSBenchmark" if layout == "senteval" else "raw/STSBenchmark")
+    frames = []
+    for split, fname in (("train", "sts-train.csv"), ("dev", "sts-dev.csv"), ("test", "sts-test.csv")):
+        path = folder / fname
+        rows = []
+        for i, line in enumerate(_read_lines(path), start=1):
+            cols = line.split("\t")  # quotes are literal: never use the csv module here
+            if len(cols) < 7:
+                raise DataError(f"{path}:{i}: expected 7 tab-separated columns, got {len(cols)}")
+            rows.append(("STS-B", split, cols[1], cols[5].strip(), cols[6].strip(), _parse_score(cols[4], path, i)))
+        frames.append(pd.DataFrame(rows, columns=COLUMNS))
+    return frames
+
+
+def _read_sick(root: Path, layout: str) -> list[pd.DataFrame]:
+    folder = root / layout / "SICK"
+    frames = []
+    for split, fname in (("train", "SICK_train.txt"), ("dev", "SICK_trial.txt"), ("test", "SICK_test_annotated.txt")):
+        path = folder / fname
+        rows = []
+        for i, line in enumerate(_read_lines(path)[1:], start=2):  # header line
+            cols = line.split("\t")
+            if len(cols) < 4:
+                raise DataError(f"{path}:{i}: expected pair_ID, sentence_A, sentence_B, score; got {len(cols)} column(s)")
+            rows.append(("SICK-R", split, "SICK", cols[1].strip(), cols[2].strip(), _parse_score(cols[3], path, i)))
+        frames.append(pd.DataFrame(rows, columns=COLUMNS))
+    return frames
+
+
+def _read_lines(path: Path) -> list[str]:
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise DataError(f"{path}:{line}: not valid UTF-8 ({err.reason})") from None
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [ln.rstrip("\r") for ln in lines]
+
+
+def _parse_score(text: str, path, line: int) -> float:
+    text = text.strip()
+    if not text:
+        return float("nan")
+    try:
+        value = float(text)
+    except ValueError:
+        raise DataError(f"{path}:{line}: gold score {text!r} is not a number") from None
+    if not np.isfinite(value) or not 0.0 <= value <= 5.0:
+        raise DataError(f"{path}:{line}: gold score {value} outside [0, 5]")
+    return value
+
+
+def _load_hub() -> pd.DataFrame:
+    tried = [os.environ.get("TENC_DATA") or "$TENC_DATA (unset)", str(Path("data/sts").resolve()),
+             str(Path("../shared/data/sts").resolve()), "the Hugging Face hub (mteb/*-sts)"]
+    try:
+        import datasets
+
+        frames = []
+        for name, hub_id in HUB_IDS.items():
+            dsd = datasets.load_dataset(hub_id)
+            for hub_split, ds in dsd.items():
+                split = {"validation": "dev"}.get(hub_split, hub_split)
+                df = ds.to_pandas()
+                frames.append(pd.DataFrame({
+                    "dataset": name, "split": split, "subset": name,
+                    "sentence1": df["sentence1"], "sentence2": df["sentence2"],
+                    "score": df["score"].astype(float)}))
+        return pd.concat(frames, ignore_index=True)[COLUMNS]
+    except Exception as err:  # offline: say where we looked, in one line
+        raise DataError("no STS data found; tried " + ", ".join(tried) + f" ({type(err).__name__})") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# evaluation sets and the unlabelled pool
+
+
+def eval_sets(pairs: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The seven test sets of the "all" setting (scored pairs only), in the paper's order."""
+    scored = pairs[pairs["score"].notna()]
+    out = {}
+    for name in EVAL_SETS:
+        sel = scored[(scored["dataset"] == name) & (scored["split"] == "test")]
+        if name == "SICK-R" and sel.empty:  # the hub ships SICK-R as one "test" split
+            sel = scored[scored["dataset"] == name]
+        out[name] = sel.reset_index(drop=True)
+    return out
+
+
+def dev_set(pairs: pd.DataFrame) -> pd.DataFrame:
+    """STS-B dev (scored), the paper's model-selection set."""
+    sel = pairs[(pairs["dataset"] == "STS-B") & (pairs["split"] == "dev") & pairs["score"].notna()]
+    return sel.reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Pool:
+    """Unlabelled sentence pairs: ``pairs`` (sentence1, sentence2) and how the pool was made."""
+
+    pairs: pd.DataFrame
+    mode: str
+    n_before_dedup: int
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    @property
+    def sentences(self) -> list[str]:
+        """Unique sentences of both sides, in first-seen order."""
+        return list(dict.fromkeys(self.pairs["sentence1"].tolist() + self.pairs["sentence2"].tolist()))
+
+    def __repr__(self) -> str:
+        return f"Pool({len(self)} unique pairs, {len(self.sentences)} sentences, mode={self.mode})"
+
+
+def build_pool(pairs: pd.DataFrame, mode: str = "transductive", max_pairs: int | None = None,
+               seed: int = 0) -> Pool:
+    """The unlabelled training pool, de-duplicated on the unordered pair.
+
+    ``transductive`` (the paper): every pair of STS12-16, STS-B (all splits) and SICK (all splits),
+    scored or not; no label is used. ``inductive``: the same minus every scored pair of the seven
+    test sets and of STS-B dev, so no evaluation or selection pair is ever seen in training (the
+    unscored STS15/16 pairs stay: nothing is measured on them).
+    ``max_pairs`` subsamples (seeded) after de-duplication.
+    """
+    if mode not in ("transductive", "inductive"):
+        raise DataError(f"unknown pool mode {mode!r}: use 'transductive' or 'inductive'")
+    df = pairs[["sentence1", "sentence2"]]
+    df = df[(df["sentence1"].str.len() > 0) & (df["sentence2"].str.len() > 0)]
+    n_before = len(df)
+    key = _pair_keys(df)
+    df = df.loc[~key.duplicated()].copy()
+    if mode == "inductive":
+        scored = pairs["score"].notna()
+        held = pairs[scored & ((pairs["split"] == "test") | ((pairs["dataset"] == "STS-B") & (pairs["split"] == "dev")))]
+        df = df.loc[~_pair_keys(df).isin(set(_pair_keys(held)))]
+    if max_pairs is not None and max_pairs < len(df):
+        df = df.sample(n=max_pairs, random_state=seed)
+    return Pool(df.reset_index(drop=True), mode, n_before)
+
+
+def _pair_keys(df: pd.DataFrame) -> pd.Series:
+    a, b = df["sentence1"], df["sentence2"]
+    lo = a.where(a <= b, b)
+    hi = b.where(a <= b, a)
+    return lo + "\x00" + hi
+
+
+# ---------------------------------------------------------------------------------------------
+# custom corpora
+
+
+def read_pairs(path: str | os.PathLike, require_label: bool = False) -> tuple[pd.DataFrame, int]:
+    """Read a custom pair file; return ``(DataFrame[sentence1, sentence2, label?], n_dropped_empty)``.
+
+    Formats, by extension: ``.txt`` (the reference tool's ``sent1||sent2`` lines, optionally
+    ``||label``), ``.tsv``/``.csv`` (header with sentence1, sentence2 and optionally label/score),
+    ``.jsonl`` (objects with those keys). Errors name the file and line.
+    """
+    path = Path(path)
+    ext = path.suffix.lower()
+    if ext not in (".txt", ".tsv", ".csv", ".jsonl"):
+        raise DataError(f"{path}: unsupported extension {ext!r} (use .txt, .tsv, .csv or .jsonl)")
+    lines = _read_lines(path)
+    rows: list[tuple[int, str, str, float | None]] = []
+    if ext == ".txt":
+        for i, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            cols = line.split("||")
+            if len(cols) not in (2, 3):
+                raise DataError(f"{path}:{i}: expected 'sentence1||sentence2[||label]', got {len(cols)} field(s)")
+            rows.append((i, cols[0], cols[1], _parse_label(cols[2], path, i) if len(cols) == 3 else None))
+    elif ext == ".jsonl":
+        for i, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise DataError(f"{path}:{i}: invalid JSON ({err.msg})") from None
+            if not isinstance(obj, dict) or "sentence1" not in obj or "sentence2" not in obj:
+                raise DataError(f"{path}:{i}: expected an object with 'sentence1' and 'sentence2'")
+            lab = obj.get("label", obj.get("score"))
+            rows.append((i, str(obj["sentence1"]), str(obj["sentence2"]),
+                         None if lab is None else _parse_label(lab, path, i)))
+    else:
+        delim = "\t" if ext == ".tsv" else ","
+        reader = csv.reader(lines, delimiter=delim)
+        header = next(reader, None)
+        if header is None:
+            raise DataError(f"{path}: empty file")
+        header = [h.strip().lower() for h in header]
+        if "sentence1" not in header or "sentence2" not in header:
+            raise DataError(f"{path}:1: header must name sentence1 and sentence2, got {header}")
+        c1, c2 = header.index("sentence1"), header.index("sentence2")
+        cl = next((header.index(k) for k in ("label", "score") if k in header), None)
+        for i, cols in enumerate(reader, start=2):
+            if not cols:
+                continue
+            if len(cols) != len(header):
+                raise DataError(f"{path}:{i}: expected {len(header)} columns, got {len(cols)}")
+            rows.append((i, cols[c1], cols[c2], None if cl is None else _parse_label(cols[cl], path, i)))
+    if not rows:
+        raise DataError(f"{path}: no sentence pairs found")
+    has_label = [r[3] is not None for r in rows]
+    if any(has_label) and not all(has_label):
+        first = rows[has_label.index(False)][0]
+        raise DataError(f"{path}:{first}: label missing while other lines have one")
+    if require_label and not has_label[0]:
+        raise DataError(f"{path}: labels are required here but the file has none")
+    kept = [r for r in rows if r[1].strip() and r[2].strip()]
+    dropped = len(rows) - len(kept)
+    if not kept:
+        raise DataError(f"{path}: every pair has an empty sentence")
+    df = pd.DataFrame({"sentence1": [r[1].strip() for r in kept], "sentence2": [r[2].strip() for r in kept]})
+    if has_label[0]:
+        df["label"] = [r[3] for r in kept]
+    return df, dropped
+
+
+def _parse_label(value, path, line: int) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise DataError(f"{path}:{line}: label {value!r} is not a number") from None
+    if not np.isfinite(out):
+        raise DataError(f"{path}:{line}: label {value!r} is not finite")
+    return out
+
+
+def read_sentences(path: str | os.PathLike) -> list[str]:
+    """One sentence per line (for priming); blank lines are skipped, duplicates removed."""
+    lines = _read_lines(Path(path))
+    sents = list(dict.fromkeys(s.strip() for s in lines if s.strip()))
+    if not sents:
+        raise DataError(f"{path}: no sentences found")
+    return sents

@@ -1,0 +1,320 @@
+"""The Trans-Encoder loop: bi -> cross -> bi for T cycles, with N >= 1 members, resumable by stage.
+
+Run folder layout (every stage ends by writing ``<stage>.done.json``; only marked outputs are trusted)::
+
+    run/config.json                  the settings (a rerun with other settings is refused)
+    run/pool.tsv                     the unlabelled pairs, fixed at the first run
+    run/start/                       metrics of each member's start checkpoint ("cycle 0")
+    run/cycle_1/labels_bi.npy        teacher bi cosines, mean over members
+    run/cycle_1/cross[_i]/           cross-encoder(s), sentence-transformers format
+    run/cycle_1/labels_cross.npy     teacher cross scores (sigmoid), mean over members
+    run/cycle_1/bi[_i]/              bi-encoder(s)
+    run/cycle_1/metrics.json         dev and test metrics of this cycle's encoders
+    run/summary.json                 every cycle, the selected cycle per encoder type, paths
+
+Pseudo-labels for N members are the mean of the members' scores, and every student trains on the
+same averaged labels (PAPER.md, mutual distillation). N = 1 is self-distillation.
+
+BCE targets: the paper feeds raw cosines to BCE; cosines below 0 are not probabilities, so
+``target_map="clip"`` (default) clips them to [0, 1] (on the pool, under 1 % of pairs for a primed
+encoder) and ``"minmax"`` rescales the pool's range onto [0, 1].
+
+Example::
+
+    from tenc.config import DistillConfig
+    from tenc.distill import run
+    summary = run(DistillConfig.from_preset("quick"), "papermill_runs/distill/quick")
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy.stats import spearmanr
+
+from . import data as tdata
+from . import encode, evaluation, models
+from .config import ConfigError, DistillConfig
+from .io import (atomic_dir, atomic_save_npy, atomic_write_text, check_folder, folder_digest,
+                 load_npy_checked, read_marker, run_lock, write_marker)
+from .train import seed_everything, train_bi, train_cross
+
+
+class Run:
+    """A run folder plus the data it needs; stages are methods that skip themselves when done."""
+
+    def __init__(self, cfg: DistillConfig, folder: str | Path, progress: bool = True, log=print):
+        self.cfg, self.folder, self.progress, self.log = cfg, Path(folder), progress, log
+        torch.set_num_threads(cfg.threads)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._check_config()
+        self.pairs = tdata.load_sts(cfg.data or None)
+        self.pool = self._pool()
+        self.members = cfg.members
+        self.suffixes = [""] if len(self.members) == 1 else [f"_{i}" for i in range(len(self.members))]
+
+    # -- set-up -----------------------------------------------------------------------------------
+    def _check_config(self) -> None:
+        path = self.folder / "config.json"
+        mine = self.cfg.to_dict()
+        if path.is_file():
+            saved = json.loads(path.read_text())
+            diff = {k: (saved.get(k), v) for k, v in mine.items() if saved.get(k) != v and k != "threads"}
+            if diff:
+                raise ConfigError(f"{self.folder} holds a run with other settings {diff}; use a new folder")
+        else:
+            atomic_write_text(path, json.dumps(mine, indent=2, sort_keys=True))
+
+    def _pool(self) -> pd.DataFrame:
+        path = self.folder / "pool.tsv"
+        marker = read_marker(self.folder, "pool")
+        if marker is not None:
+            df = pd.read_csv(path, sep="\t", quoting=3, keep_default_na=False, dtype=str)
+            if len(df) != marker["pairs"]:
+                raise ValueError(f"{path}: {len(df)} pairs, marker says {marker['pairs']}; delete the run folder")
+            return df
+        pool = tdata.build_pool(self.pairs, self.cfg.pool, self.cfg.max_pairs or None, self.cfg.seed)
+        tmp = path.with_suffix(".tmp")
+        pool.pairs.to_csv(tmp, sep="\t", index=False, quoting=3)
+        tmp.replace(path)
+        write_marker(self.folder, "pool", {"pairs": len(pool), "mode": pool.mode,
+                                           "sentences": len(pool.sentences), "before_dedup": pool.n_before_dedup})
+        self.log(f"pool: {len(pool)} unique pairs, {len(pool.sentences)} sentences ({pool.mode})")
+        return pool.pairs
+
+    @property
+    def s1(self) -> list[str]:
+        return self.pool["sentence1"].tolist()
+
+    @property
+    def s2(self) -> list[str]:
+        return self.pool["sentence2"].tolist()
+
+    def cycle_dir(self, cycle: int) -> Path:
+        return self.folder / ("start" if cycle == 0 else f"cycle_{cycle}")
+
+    # -- model paths --------------------------------------------------------------------------------
+    def bi_path(self, cycle: int, m: int) -> str:
+        """The bi-encoder of member ``m`` after ``cycle`` (cycle 0 = its start checkpoint)."""
+        if cycle == 0:
+            return self.members[m][0]
+        folder = self.cycle_dir(cycle) / f"bi{self.suffixes[m]}"
+        marker = read_marker(self.cycle_dir(cycle), f"train_bi{self.suffixes[m]}")
+        if marker is None:
+            raise FileNotFoundError(f"{folder}: stage not finished")
+        check_folder(folder, marker["files"])
+        return str(folder)
+
+    def cross_path(self, cycle: int, m: int) -> str:
+        folder = self.cycle_dir(cycle) / f"cross{self.suffixes[m]}"
+        marker = read_marker(self.cycle_dir(cycle), f"train_cross{self.suffixes[m]}")
+        if marker is None:
+            raise FileNotFoundError(f"{folder}: stage not finished")
+        check_folder(folder, marker["files"])
+        return str(folder)
+
+    def load_bi(self, cycle: int, m: int):
+        pooling = self.cfg.pooling or None if cycle == 0 else None
+        return models.bi_encoder(self.bi_path(cycle, m), pooling=pooling, max_seq_length=self.cfg.bi_max_length)
+
+    def load_cross(self, cycle: int, m: int):
+        return models.cross_encoder(self.cross_path(cycle, m), max_length=self.cfg.cross_max_length)
+
+    # -- stages -------------------------------------------------------------------------------------
+    def _labels(self, cycle: int, stage: str, compute) -> np.ndarray:
+        folder = self.cycle_dir(cycle)
+        marker = read_marker(folder, stage)
+        path = folder / f"{stage.replace('label_', 'labels_')}.npy"
+        if marker is not None:
+            return load_npy_checked(path, marker["sha256"], len(self.pool))
+        t = time.perf_counter()
+        values = compute()
+        digest = atomic_save_npy(path, values.astype(np.float32))
+        write_marker(folder, stage, {"sha256": digest, "seconds": round(time.perf_counter() - t, 1),
+                                     "mean": float(values.mean()), "std": float(values.std()),
+                                     "below_0": float((values < 0).mean()), "pairs": len(values)})
+        self.log(f"cycle {cycle}: {stage} done in {time.perf_counter() - t:.0f}s")
+        return values
+
+    def label_bi(self, cycle: int) -> np.ndarray:
+        """Teacher bi cosines on the pool for ``cycle`` (from the bi-encoders of cycle - 1)."""
+        def compute():
+            out = [encode.pair_cosines(self.load_bi(cycle - 1, m), self.s1, self.s2,
+                                       max_length=self.cfg.bi_max_length, progress=self.progress)
+                   for m in range(len(self.members))]
+            return np.mean(out, axis=0)
+        return self._labels(cycle, "label_bi", compute)
+
+    def label_cross(self, cycle: int) -> np.ndarray:
+        def compute():
+            out = [encode.cross_scores(self.load_cross(cycle, m), self.s1, self.s2,
+                                       both_orders=self.cfg.label_both_orders,
+                                       max_length=self.cfg.cross_max_length, progress=self.progress)
+                   for m in range(len(self.members))]
+            return np.mean(out, axis=0)
+        return self._labels(cycle, "label_cross", compute)
+
+    def to_unit(self, cosines: np.ndarray) -> np.ndarray:
+        return to_unit(cosines, self.cfg.target_map)
+
+    def _dev_fn(self, model, kind: str):
+        if not self.cfg.eval_steps or self.cfg.selection != "dev":
+            return None
+        return lambda: evaluation.dev_spearman([model], kind, self.pairs)
+
+    def train_cross(self, cycle: int, m: int) -> str:
+        folder, stage = self.cycle_dir(cycle), f"train_cross{self.suffixes[m]}"
+        if read_marker(folder, stage) is not None:
+            return self.cross_path(cycle, m)
+        targets = self.to_unit(self.label_bi(cycle))
+        init = self.members[m][1] if (self.cfg.cross_init_mode == "fresh" or cycle == 1) else self.cross_path(cycle - 1, m)
+        model = models.cross_encoder(init, max_length=self.cfg.cross_max_length)
+        c = self.cfg
+        stats = train_cross(model, self.s1, self.s2, targets, epochs=c.cross_epochs, batch_size=c.cross_batch_size,
+                            lr=c.cross_lr, warmup=c.cross_warmup, max_length=c.cross_max_length, loss=c.cross_loss,
+                            seed=c.seed + 1000 * cycle + m, dev_fn=self._dev_fn(model, "cross"),
+                            eval_steps=c.eval_steps, progress=self.progress)
+        target = folder / f"cross{self.suffixes[m]}"
+        with atomic_dir(target) as tmp:
+            model.save(str(tmp))
+        write_marker(folder, stage, {"init": init, "train": stats.summary(), "files": folder_digest(target)})
+        self.log(f"cycle {cycle}: {stage} done in {stats.seconds:.0f}s "
+                 f"({stats.summary()['tokens_per_second']:.0f} tok/s, padding {stats.padding:.1%})")
+        return str(target)
+
+    def train_bi(self, cycle: int, m: int) -> str:
+        folder, stage = self.cycle_dir(cycle), f"train_bi{self.suffixes[m]}"
+        if read_marker(folder, stage) is not None:
+            return self.bi_path(cycle, m)
+        targets = self.label_cross(cycle)
+        prev = 0 if self.cfg.bi_init_mode == "fresh" else cycle - 1
+        model = self.load_bi(prev, m)
+        c = self.cfg
+        stats = train_bi(model, self.s1, self.s2, targets, epochs=c.bi_epochs, batch_size=c.bi_batch_size,
+                         lr=c.bi_lr, warmup=c.bi_warmup, max_length=c.bi_max_length, loss=c.bi_loss,
+                         seed=c.seed + 1000 * cycle + 500 + m, dev_fn=self._dev_fn(model, "bi"),
+                         eval_steps=c.eval_steps, progress=self.progress)
+        target = folder / f"bi{self.suffixes[m]}"
+        with atomic_dir(target) as tmp:
+            model.save(str(tmp))
+        write_marker(folder, stage, {"init": self.bi_path(prev, m), "train": stats.summary(),
+                                     "files": folder_digest(target)})
+        self.log(f"cycle {cycle}: {stage} done in {stats.seconds:.0f}s "
+                 f"({stats.summary()['tokens_per_second']:.0f} tok/s, padding {stats.padding:.1%})")
+        return str(target)
+
+    def evaluate(self, cycle: int, kind: str) -> dict:
+        """Dev (+ test) metrics of every member and, for N > 1, of their ensemble."""
+        folder, stage = self.cycle_dir(cycle), f"eval_{kind}"
+        marker = read_marker(folder, stage)
+        if marker is not None:
+            return marker
+        t = time.perf_counter()
+        load = self.load_bi if kind == "bi" else self.load_cross
+        loaded = [load(cycle, m) for m in range(len(self.members))]
+        groups = [(f"m{m}" if len(loaded) > 1 else "model", [mod]) for m, mod in enumerate(loaded)]
+        if len(loaded) > 1:
+            groups.append(("ensemble", loaded))
+        result = {}
+        for name, mods in groups:
+            entry = {"dev": round(evaluation.dev_spearman(mods, kind, self.pairs), 4)}
+            if self.cfg.evaluate_test:
+                table, _, preds = evaluation.evaluate(mods, kind, self.pairs, progress=self.progress)
+                entry["test"] = evaluation.paper_row(table)
+                preds[["dataset", "subset", "score", "pred"]].to_csv(folder / f"preds_{kind}_{name}.csv", index=False)
+            result[name] = entry
+        info = {"kind": kind, "cycle": cycle, "results": result, "seconds": round(time.perf_counter() - t, 1)}
+        write_marker(folder, stage, info)
+        main = result.get("ensemble", result.get("model", next(iter(result.values()))))
+        self.log(f"cycle {cycle}: {kind} dev {main['dev']:.2f}" +
+                 (f", 7-task avg {main['test']['avg']:.2f}" if "test" in main else ""))
+        return info
+
+    def agreement(self, cycle: int) -> float:
+        """Label-free score of a cycle: Spearman between its cross scores and its bi cosines on the pool."""
+        folder = self.cycle_dir(cycle)
+        marker = read_marker(folder, "agreement")
+        if marker is not None:
+            return marker["spearman"]
+        cross = self.label_cross(cycle)
+        bi = np.mean([encode.pair_cosines(self.load_bi(cycle, m), self.s1, self.s2, max_length=self.cfg.bi_max_length)
+                      for m in range(len(self.members))], axis=0)
+        value = float(spearmanr(cross, bi).statistic * 100)
+        write_marker(folder, "agreement", {"spearman": value})
+        return value
+
+    # -- driving ------------------------------------------------------------------------------------
+    def run_cycle(self, cycle: int, direction: str = "both") -> None:
+        """One cycle; ``direction`` "cross" (bi -> cross), "bi" (cross -> bi) or "both"."""
+        if direction not in ("both", "cross", "bi"):
+            raise ConfigError(f"direction must be 'both', 'cross' or 'bi', got {direction!r}")
+        seed_everything(self.cfg.seed + cycle)
+        if direction in ("both", "cross"):
+            for m in range(len(self.members)):
+                self.train_cross(cycle, m)
+            self.evaluate(cycle, "cross")
+        if direction in ("both", "bi"):
+            for m in range(len(self.members)):
+                self.train_bi(cycle, m)
+            self.evaluate(cycle, "bi")
+
+    def run(self) -> dict:
+        self.evaluate(0, "bi")
+        for cycle in range(1, self.cfg.cycles + 1):
+            self.run_cycle(cycle)
+        return self.summarise()
+
+    def summarise(self) -> dict:
+        rows = []
+        for cycle in range(0, self.cfg.cycles + 1):
+            for kind in ("bi", "cross"):
+                if cycle == 0 and kind == "cross":
+                    continue
+                info = read_marker(self.cycle_dir(cycle), f"eval_{kind}")
+                if info is None:
+                    continue
+                for name, entry in info["results"].items():
+                    rows.append({"cycle": cycle, "kind": kind, "member": name, "dev": entry["dev"],
+                                 **{k: v for k, v in entry.get("test", {}).items()}})
+        table = pd.DataFrame(rows)
+        selected = {}
+        for kind in ("bi", "cross"):
+            sub = table[(table["kind"] == kind)] if len(table) else table
+            if sub.empty:
+                continue
+            main = "ensemble" if "ensemble" in set(sub["member"]) else sub["member"].iloc[0]
+            sub = sub[sub["member"] == main]
+            cycles = sorted(set(sub["cycle"]))
+            if self.cfg.selection == "dev":
+                pick = int(sub.loc[sub["dev"].idxmax(), "cycle"])
+            elif self.cfg.selection == "last":
+                pick = max(cycles)
+            else:  # agreement: no gold score is read
+                trained = [c for c in cycles if c > 0]
+                pick = max(trained, key=self.agreement) if trained else 0
+            selected[kind] = {"cycle": pick, "rule": self.cfg.selection,
+                              "row": sub[sub["cycle"] == pick].iloc[0].to_dict()}
+        summary = {"config": self.cfg.to_dict(), "pool_pairs": len(self.pool), "cycles": rows, "selected": selected}
+        atomic_write_text(self.folder / "summary.json", json.dumps(summary, indent=2, default=float))
+        return summary
+
+
+def to_unit(cosines: np.ndarray, how: str = "clip") -> np.ndarray:
+    """Map bi cosines in [-1, 1] to BCE targets in [0, 1] (see module docstring)."""
+    if how == "clip":
+        return np.clip(cosines, 0.0, 1.0).astype(np.float32)
+    if how == "minmax":
+        lo, hi = float(cosines.min()), float(cosines.max())
+        return ((cosines - lo) / max(hi - lo, 1e-8)).astype(np.float32)
+    raise ConfigError(f"unknown target_map {how!r}: use 'clip' or 'minmax'")
+
+
+def run(cfg: DistillConfig, folder: str | Path, progress: bool = True, log=print) -> dict:
+    """Run (or resume) the whole loop in ``folder``; a second process on the same folder is refused."""
+    with run_lock(folder):
+        return Run(cfg, folder, progress, log).run()

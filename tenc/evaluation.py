@@ -1,0 +1,141 @@
+"""STS / SICK-R evaluation in the "all" setting (PAPER.md), plus wmean, Pearson and ROC-AUC.
+
+| function          | scores pairs with                                          |
+|-------------------|------------------------------------------------------------|
+| `score_pairs`     | a bi-encoder (cosine), a cross-encoder (sigmoid, both orders averaged) or an ensemble (mean of members) |
+| `evaluate`        | all seven sets at once, each unique sentence embedded once |
+| `spearman_all`    | one Spearman x 100 per set, subsets concatenated ("all")   |
+
+`evaluate` returns a tidy DataFrame (one row per set: spearman, pearson, wmean, n) and a flat
+``dict[str, float]`` with name-prefixed keys (``sts_STS12_spearman`` …) whose primary metric is
+``sts_avg_spearman``.
+
+Example::
+
+    from tenc import data, evaluation, models
+    pairs = data.load_sts()
+    table, metrics = evaluation.evaluate([models.bi_encoder("minilm-l6")], "bi", pairs)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.stats import pearsonr, spearmanr
+
+from . import encode
+from .data import EVAL_SETS, dev_set, eval_sets
+
+KINDS = ("bi", "cross")
+
+
+def score_pairs(members: list, kind: str, s1: list[str], s2: list[str], progress: bool = False,
+                max_length: int | None = None) -> np.ndarray:
+    """Model scores for pairs: cosine (bi) or sigmoid (cross); several members are averaged."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}: use 'bi' or 'cross'")
+    if not isinstance(members, (list, tuple)):
+        members = [members]
+    scores = []
+    for m in members:
+        if kind == "bi":
+            scores.append(encode.pair_cosines(m, s1, s2, max_length=max_length, progress=progress))
+        else:
+            scores.append(encode.cross_scores(m, s1, s2, max_length=max_length, progress=progress))
+    return np.mean(scores, axis=0)
+
+
+def spearman(pred, gold) -> float:
+    return float(spearmanr(pred, gold).statistic * 100)
+
+
+def roc_auc(pred, labels) -> float:
+    """ROC-AUC x 100 by the rank-sum formula (ties get average ranks)."""
+    from scipy.stats import rankdata
+
+    labels = np.asarray(labels)
+    if not set(np.unique(labels)) <= {0, 1}:
+        raise ValueError("ROC-AUC needs binary 0/1 labels")
+    pos = labels == 1
+    n_pos, n_neg = pos.sum(), (~pos).sum()
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError("ROC-AUC needs both classes")
+    ranks = rankdata(pred)
+    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg) * 100)
+
+
+def table_from_predictions(preds: pd.DataFrame) -> pd.DataFrame:
+    """Per-set metrics from a predictions frame (dataset, subset, score, pred)."""
+    rows = []
+    for name in [n for n in EVAL_SETS if n in set(preds["dataset"])]:
+        df = preds[preds["dataset"] == name]
+        w, wsum = 0.0, 0
+        for _, sub in df.groupby("subset"):
+            if len(sub) > 1:
+                w += spearman(sub["pred"], sub["score"]) * len(sub)
+                wsum += len(sub)
+        rows.append({"set": name, "spearman": spearman(df["pred"], df["score"]),
+                     "pearson": float(pearsonr(df["pred"], df["score"]).statistic * 100),
+                     "wmean": w / wsum if wsum else float("nan"), "n": len(df)})
+    table = pd.DataFrame(rows)
+    if len(table) == len(EVAL_SETS):
+        avg = {"set": "avg", "spearman": table["spearman"].mean(), "pearson": table["pearson"].mean(),
+               "wmean": table["wmean"].mean(), "n": int(table["n"].sum())}
+        table = pd.concat([table, pd.DataFrame([avg])], ignore_index=True)
+    return table
+
+
+def predict(members, kind: str, pairs: pd.DataFrame, sets: tuple[str, ...] = EVAL_SETS,
+            progress: bool = False) -> pd.DataFrame:
+    """Scores for every scored test pair of ``sets`` (one call, each unique sentence embedded once)."""
+    ev = eval_sets(pairs)
+    df = pd.concat([ev[n] for n in sets], ignore_index=True)
+    df["pred"] = score_pairs(members, kind, df["sentence1"].tolist(), df["sentence2"].tolist(), progress)
+    return df
+
+
+def evaluate(members, kind: str, pairs: pd.DataFrame, progress: bool = False,
+             prefix: str = "sts") -> tuple[pd.DataFrame, dict[str, float], pd.DataFrame]:
+    """Evaluate on the seven sets: (table, flat metrics, predictions)."""
+    preds = predict(members, kind, pairs, progress=progress)
+    table = table_from_predictions(preds)
+    return table, flatten(table, prefix), preds
+
+
+def dev_spearman(members, kind: str, pairs: pd.DataFrame) -> float:
+    """STS-B dev Spearman x 100, the paper's selection metric."""
+    dev = dev_set(pairs)
+    return spearman(score_pairs(members, kind, dev["sentence1"].tolist(), dev["sentence2"].tolist()), dev["score"])
+
+
+def flatten(table: pd.DataFrame, prefix: str = "sts") -> dict[str, float]:
+    out = {}
+    for _, row in table.iterrows():
+        for col in ("spearman", "pearson", "wmean"):
+            out[f"{prefix}_{row['set']}_{col}"] = round(float(row[col]), 4)
+    return out
+
+
+def paper_row(table: pd.DataFrame) -> dict[str, float]:
+    """{STS12: …, …, SICK-R: …, avg: …} Spearman x 100, rounded to 2 decimals."""
+    return {row["set"]: round(float(row["spearman"]), 2) for _, row in table.iterrows()}
+
+
+def format_paper_table(rows: list[tuple[str, pd.DataFrame]]) -> str:
+    """The paper's layout: one line per model, 7 sets + avg (Spearman x 100, "all" setting)."""
+    head = ["model"] + list(EVAL_SETS) + ["avg"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, table in rows:
+        r = paper_row(table)
+        lines.append("| " + " | ".join([name] + [f"{r.get(c, float('nan')):.2f}" for c in head[1:]]) + " |")
+    return "\n".join(lines)
+
+
+def write_metrics(path: str | Path, metrics: dict, params: dict | None = None) -> None:
+    """metrics.json: the numbers plus the parameters that produced them (written atomically)."""
+    from .io import atomic_write_text
+
+    atomic_write_text(path, json.dumps({"metrics": metrics, "params": params or {}}, indent=2, sort_keys=True))

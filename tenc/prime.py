@@ -1,0 +1,208 @@
+"""Step 1: prime a bi-encoder from a language model with unsupervised SimCSE or Mirror-BERT.
+
+| method   | views of a sentence                      | loss                                      | temperature |
+|----------|------------------------------------------|-------------------------------------------|-------------|
+| `simcse` | the sentence twice, dropout as the noise | InfoNCE over in-batch negatives (sentence-transformers' `MultipleNegativesRankingLoss`, scale 1/0.05 = 20) | 0.05 |
+| `mirror` | dropout + one random span of `span` tokens replaced by [MASK] in the second view | symmetric NT-Xent (`symmetric_infonce`, written here: the library lacks it) | 0.04 |
+
+Sentences: both sides of every pool pair, de-duplicated (or a one-sentence-per-line file).
+Selection: the last step by default, or the best STS-B dev checkpoint (``dev_select``).
+
+Example::
+
+    from tenc import prime
+    cfg = prime.PrimeConfig(model="rampart", method="simcse", steps=500)
+    result = prime.run(cfg, "runs/prime/rampart-simcse")
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from . import data as tdata
+from . import evaluation, models
+from .config import ConfigError, validate
+from .encode import pad_batch, tokenize_sentences, uses_token_types
+from .io import atomic_dir, atomic_write_text, run_lock
+from .train import _optimizer, seed_everything
+
+
+@dataclass
+class PrimeConfig:
+    model: str = "rampart"         # language model to prime (alias, folder or hub id)
+    method: str = "simcse"         # "simcse" or "mirror"
+    pooling: str = "cls"           # "cls" (SimCSE) or "mean"
+    mlp: bool = False              # SimCSE's MLP over the pooled vector during training only
+    steps: int = 500               # optimisation steps
+    batch_size: int = 64           # sentences per step (in-batch negatives)
+    lr: float = 3e-5               # AdamW learning rate
+    temperature: float = 0.0       # 0 = the method's own (SimCSE 0.05, Mirror-BERT 0.04)
+    max_length: int = 32           # tokens per sentence
+    span: int = 5                  # Mirror-BERT: masked span length
+    corpus: str = "pool"           # "pool" or a one-sentence-per-line file
+    max_sentences: int = 0         # subsample the corpus; 0 = all
+    dev_select: bool = False       # keep the best STS-B dev checkpoint instead of the last step
+    eval_steps: int = 100          # dev check interval when dev_select
+    seed: int = 0
+    data: str = ""                 # STS data folder ("" = default resolution)
+    threads: int = 2
+    evaluate_test: bool = True     # 7-task evaluation of the primed model
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "PrimeConfig":
+        cfg = cls(**validate(cls, values))
+        if cfg.method not in ("simcse", "mirror"):
+            raise ConfigError(f"parameter 'method' must be 'simcse' or 'mirror', got {cfg.method!r}")
+        if cfg.pooling not in ("cls", "mean"):
+            raise ConfigError(f"parameter 'pooling' must be 'cls' or 'mean', got {cfg.pooling!r}")
+        if cfg.batch_size < 2:
+            raise ConfigError("parameter 'batch_size' must be at least 2 (in-batch negatives)")
+        return cfg
+
+    @property
+    def tau(self) -> float:
+        return self.temperature or (0.05 if self.method == "simcse" else 0.04)
+
+
+def symmetric_infonce(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Mirror-BERT's symmetric NT-Xent: mean of InfoNCE(a -> b) and InfoNCE(b -> a) on cosines / T."""
+    sim = torch.nn.functional.normalize(a, dim=-1) @ torch.nn.functional.normalize(b, dim=-1).T / temperature
+    target = torch.arange(len(a))
+    return 0.5 * (torch.nn.functional.cross_entropy(sim, target) + torch.nn.functional.cross_entropy(sim.T, target))
+
+
+def span_mask(ids: list[int], span: int, mask_id: int, rng: np.random.Generator) -> list[int]:
+    """Replace one random run of ``span`` tokens (never [CLS]/[SEP]) by [MASK]."""
+    inner = len(ids) - 2
+    if inner <= 0 or span <= 0:
+        return list(ids)
+    k = min(span, inner)
+    start = 1 + int(rng.integers(0, inner - k + 1))
+    out = list(ids)
+    out[start:start + k] = [mask_id] * k
+    return out
+
+
+def corpus_sentences(cfg: PrimeConfig, pairs) -> list[str]:
+    if cfg.corpus == "pool":
+        sents = tdata.build_pool(pairs).sentences
+    else:
+        sents = tdata.read_sentences(cfg.corpus)
+    if cfg.max_sentences and cfg.max_sentences < len(sents):
+        rng = np.random.default_rng(cfg.seed)
+        sents = [sents[i] for i in sorted(rng.choice(len(sents), cfg.max_sentences, replace=False))]
+    return sents
+
+
+def train(cfg: PrimeConfig, model, sentences: list[str], dev_fn=None, progress: bool = True) -> dict:
+    """Prime ``model`` (a SentenceTransformer) in place; return training statistics."""
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+    from sentence_transformers.sentence_transformer.modules import Dense
+
+    seed_everything(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    tok = model.tokenizer
+    ids = tokenize_sentences(tok, sentences, cfg.max_length)
+    keep_types = uses_token_types(model)
+    head = None
+    if cfg.mlp:
+        dim = model.get_embedding_dimension()
+        head = Dense(dim, dim, activation_function=torch.nn.Tanh())
+    params = list(model.parameters()) + (list(head.parameters()) if head is not None else [])
+    holder = torch.nn.ModuleList([model] + ([head] if head is not None else []))
+    opt, sched = _optimizer(holder, cfg.lr, 0.01, cfg.steps, 0.0)
+    mnrl = MultipleNegativesRankingLoss(model, scale=1.0 / cfg.tau)
+    pad = tok.pad_token_id or 0
+
+    def feats(rows):
+        f = pad_batch(rows, pad)
+        if not keep_types:
+            f.pop("token_type_ids")
+        return f
+
+    def emb(f):
+        out = model(f)["sentence_embedding"]
+        return head({"sentence_embedding": out})["sentence_embedding"] if head is not None else out
+
+    losses, dev, best, best_state, best_step = [], [], -np.inf, None, None
+    order = rng.permutation(len(ids))
+    pos = 0
+    model.train()
+    t = time.perf_counter()
+    for step in tqdm(range(1, cfg.steps + 1), desc=f"prime {cfg.method}", disable=not progress, leave=False):
+        if pos + cfg.batch_size > len(order):
+            order, pos = rng.permutation(len(ids)), 0
+        idx = order[pos:pos + cfg.batch_size]
+        pos += cfg.batch_size
+        rows = [ids[i] for i in idx]
+        if cfg.method == "simcse":
+            if head is None:
+                loss = mnrl([feats(rows), feats(rows)], None)
+            else:
+                loss = mnrl.compute_loss_from_embeddings([emb(feats(rows)), emb(feats(rows))], None)
+        else:
+            masked = [span_mask(r, cfg.span, tok.mask_token_id, rng) for r in rows]
+            loss = symmetric_infonce(emb(feats(rows)), emb(feats(masked)), cfg.tau)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        losses.append(float(loss.detach()))
+        if dev_fn is not None and cfg.dev_select and (step % cfg.eval_steps == 0 or step == cfg.steps):
+            score = dev_fn()
+            model.train()
+            dev.append((step, round(score, 4)))
+            if score > best:
+                best, best_state, best_step = score, copy.deepcopy(model.state_dict()), step
+    seconds = time.perf_counter() - t
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return {"seconds": round(seconds, 1), "sentences_per_second": round(cfg.steps * cfg.batch_size / seconds, 1),
+            "loss_first": float(np.mean(losses[:10])), "loss_last": float(np.mean(losses[-10:])),
+            "dev": dev, "best_step": best_step or cfg.steps, "corpus_sentences": len(sentences)}
+
+
+def collapse(model, sentences: list[str]) -> float:
+    """Mean pairwise cosine of embeddings: near 1 means collapsed (a raw LM), lower means spread."""
+    from .encode import embed
+
+    e = torch.nn.functional.normalize(embed(model, sentences[:256]), dim=-1)
+    n = len(e)
+    return float(((e @ e.T).sum() - n) / max(n * (n - 1), 1))
+
+
+def run(cfg: PrimeConfig, out: str | Path, progress: bool = True) -> dict:
+    """Prime, save (sentence-transformers format) and evaluate; ``out/metrics.json`` records it all."""
+    out = Path(out)
+    torch.set_num_threads(cfg.threads)
+    with run_lock(out.parent / f".{out.name}-lock"):
+        pairs = tdata.load_sts(cfg.data or None)
+        model = models.bi_encoder(cfg.model, pooling=cfg.pooling, max_seq_length=cfg.max_length)
+        sentences = corpus_sentences(cfg, pairs)
+        before = collapse(model, sentences)
+        dev_fn = (lambda: evaluation.dev_spearman([model], "bi", pairs)) if cfg.dev_select else None
+        stats = train(cfg, model, sentences, dev_fn, progress)
+        stats["collapse_before"], stats["collapse_after"] = round(before, 4), round(collapse(model, sentences), 4)
+        stats["dev"] = stats["dev"] or [(cfg.steps, round(evaluation.dev_spearman([model], "bi", pairs), 4))]
+        with atomic_dir(out) as tmp:
+            model.save(str(tmp))
+        result = {"params": asdict(cfg), "train": stats}
+        if cfg.evaluate_test:
+            table, metrics, _ = evaluation.evaluate([model], "bi", pairs, progress=progress)
+            result.update(metrics=metrics, row=evaluation.paper_row(table),
+                          table=evaluation.format_paper_table([(out.name, table)]))
+        else:
+            result.update(metrics={}, row={}, table="")
+        import json
+
+        atomic_write_text(out / "metrics.json", json.dumps(result, indent=2, default=float))
+        return result

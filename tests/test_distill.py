@@ -1,0 +1,111 @@
+"""The loop on a tiny model: end to end, resumable after kill -9, locked, loadable by plain ST."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tenc import distill
+from tenc.config import ConfigError, DistillConfig
+from tenc.io import RunLocked, run_lock
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def smoke_cfg(tiny_bert, fake_sts, **kw):
+    return DistillConfig.from_preset("smoke", start=tiny_bert, data=fake_sts, **kw)
+
+
+def _cycle_numbers(summary):
+    return [(r["cycle"], r["kind"], r["member"], r["dev"], r.get("avg")) for r in summary["cycles"]]
+
+
+def test_smoke_loop_end_to_end(tiny_bert, fake_sts, tmp_path):
+    from sentence_transformers import CrossEncoder, SentenceTransformer
+
+    cfg = smoke_cfg(tiny_bert, fake_sts, cycles=2, bi_init_mode="inherit", selection="agreement")
+    summary = distill.run(cfg, tmp_path / "run", progress=False, log=lambda *_: None)
+    kinds = [(r["cycle"], r["kind"]) for r in summary["cycles"]]
+    assert kinds == [(0, "bi"), (1, "bi"), (1, "cross"), (2, "bi"), (2, "cross")]
+    assert all(np.isfinite(r["avg"]) and -100 <= r["avg"] <= 100 for r in summary["cycles"])
+    assert summary["selected"]["bi"]["rule"] == "agreement" and summary["selected"]["bi"]["cycle"] in (1, 2)
+    c1 = tmp_path / "run" / "cycle_1"
+    assert len(np.load(c1 / "labels_bi.npy")) == summary["pool_pairs"] == 32
+    SentenceTransformer(str(c1 / "bi"), device="cpu").encode(["a man is eating ."])
+    CrossEncoder(str(c1 / "cross"), device="cpu").predict([("a man", "a dog")])
+    # a rerun finds every stage done and returns the same numbers without training
+    again = distill.run(cfg, tmp_path / "run", progress=False, log=lambda *_: None)
+    assert _cycle_numbers(again) == _cycle_numbers(summary)
+
+
+def test_other_settings_in_the_same_folder_are_refused(tiny_bert, fake_sts, tmp_path):
+    distill.Run(smoke_cfg(tiny_bert, fake_sts, evaluate_test=False), tmp_path, progress=False)
+    with pytest.raises(ConfigError, match="other settings"):
+        distill.Run(smoke_cfg(tiny_bert, fake_sts, evaluate_test=False, seed=3), tmp_path, progress=False)
+
+
+def test_lock_refuses_a_second_process_and_takes_over_a_stale_one(tmp_path):
+    with run_lock(tmp_path):
+        with pytest.raises(RunLocked, match="in use by process"):
+            with run_lock(tmp_path):
+                pass
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (tmp_path / ".lock").write_text(str(dead.pid))                           # stale lock of a dead process
+    with run_lock(tmp_path):
+        assert (tmp_path / ".lock").read_text() == str(os.getpid())
+
+
+def test_corrupted_labels_are_detected(tiny_bert, fake_sts, tmp_path):
+    cfg = smoke_cfg(tiny_bert, fake_sts, evaluate_test=False)
+    distill.run(cfg, tmp_path, progress=False, log=lambda *_: None)
+    labels = tmp_path / "cycle_1" / "labels_bi.npy"
+    raw = bytearray(labels.read_bytes())
+    raw[-1] ^= 0xFF
+    labels.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match="labels_bi.npy: checksum mismatch"):
+        distill.Run(cfg, tmp_path, progress=False).label_bi(1)
+    weights = tmp_path / "cycle_1" / "bi" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    with pytest.raises(ValueError, match=r"bi/model.safetensors: size 100"):
+        distill.Run(cfg, tmp_path, progress=False).bi_path(1, 0)
+
+
+def _cli(out, tiny_bert, fake_sts):
+    return [sys.executable, "-m", "tenc", "distill", "--preset", "smoke", "--quiet", "--out", str(out),
+            "--set", f"start={tiny_bert}", "--set", f"data={fake_sts}", "--set", "cycles=1"]
+
+
+@pytest.mark.parametrize("kill_after", ["label_bi", "train_cross", "label_cross"])
+def test_kill_9_then_rerun_gives_the_uninterrupted_result(tiny_bert, fake_sts, tmp_path, kill_after):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    ref = subprocess.run(_cli(tmp_path / "ref", tiny_bert, fake_sts), env=env, capture_output=True, text=True)
+    assert ref.returncode == 0, ref.stderr[-2000:]
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(_cli(out, tiny_bert, fake_sts), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    marker = out / "cycle_1" / f"{kill_after}.done.json"
+    deadline = time.time() + 300
+    while not marker.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (out / "summary.json").exists()
+    again = subprocess.run(_cli(out, tiny_bert, fake_sts), env=env, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr[-2000:]
+    a = json.loads((tmp_path / "ref" / "summary.json").read_text())
+    b = json.loads((out / "summary.json").read_text())
+    for ra, rb in zip(a["cycles"], b["cycles"]):
+        assert ra["cycle"] == rb["cycle"] and ra["kind"] == rb["kind"]
+        assert ra["avg"] == pytest.approx(rb["avg"], abs=1e-3) and ra["dev"] == pytest.approx(rb["dev"], abs=1e-3)
+
+
+def test_targets_outside_unit_interval():
+    cos = np.array([-0.2, 0.3, 1.0])
+    assert distill.to_unit(cos, "clip").tolist() == pytest.approx([0.0, 0.3, 1.0])
+    assert distill.to_unit(cos, "minmax").tolist() == pytest.approx([0.0, 0.5 / 1.2, 1.0])
