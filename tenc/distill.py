@@ -173,11 +173,13 @@ class Run:
             return self.cross_path(cycle, m)
         targets = self.to_unit(self.label_bi(cycle))
         init = self.members[m][1] if (self.cfg.cross_init_mode == "fresh" or cycle == 1) else self.cross_path(cycle - 1, m)
-        model = models.cross_encoder(init, max_length=self.cfg.cross_max_length)
         c = self.cfg
+        seed = c.seed + 1000 * cycle + m
+        seed_everything(seed)  # the new head's initialisation must not depend on what ran before in this process
+        model = models.cross_encoder(init, max_length=self.cfg.cross_max_length)
         stats = train_cross(model, self.s1, self.s2, targets, epochs=c.cross_epochs, batch_size=c.cross_batch_size,
                             lr=c.cross_lr, warmup=c.cross_warmup, max_length=c.cross_max_length, loss=c.cross_loss,
-                            seed=c.seed + 1000 * cycle + m, dev_fn=self._dev_fn(model, "cross"),
+                            seed=seed, dev_fn=self._dev_fn(model, "cross"),
                             eval_steps=c.eval_steps, progress=self.progress)
         target = folder / f"cross{self.suffixes[m]}"
         with atomic_dir(target) as tmp:
@@ -193,11 +195,13 @@ class Run:
             return self.bi_path(cycle, m)
         targets = self.label_cross(cycle)
         prev = 0 if self.cfg.bi_init_mode == "fresh" else cycle - 1
-        model = self.load_bi(prev, m)
         c = self.cfg
+        seed = c.seed + 1000 * cycle + 500 + m
+        seed_everything(seed)
+        model = self.load_bi(prev, m)
         stats = train_bi(model, self.s1, self.s2, targets, epochs=c.bi_epochs, batch_size=c.bi_batch_size,
                          lr=c.bi_lr, warmup=c.bi_warmup, max_length=c.bi_max_length, loss=c.bi_loss,
-                         seed=c.seed + 1000 * cycle + 500 + m, dev_fn=self._dev_fn(model, "bi"),
+                         seed=seed, dev_fn=self._dev_fn(model, "bi"),
                          eval_steps=c.eval_steps, progress=self.progress)
         target = folder / f"bi{self.suffixes[m]}"
         with atomic_dir(target) as tmp:
@@ -215,6 +219,7 @@ class Run:
         if marker is not None:
             return marker
         t = time.perf_counter()
+        folder.mkdir(parents=True, exist_ok=True)
         load = self.load_bi if kind == "bi" else self.load_cross
         loaded = [load(cycle, m) for m in range(len(self.members))]
         groups = [(f"m{m}" if len(loaded) > 1 else "model", [mod]) for m, mod in enumerate(loaded)]

@@ -146,7 +146,7 @@ def run_lock(folder: str | Path):
                 pid = int(lock.read_text().strip() or 0)
             except (OSError, ValueError):
                 pid = 0
-            if pid and pid != os.getpid() and _pid_alive(pid):
+            if pid and _pid_alive(pid):
                 raise RunLocked(f"{folder} is in use by process {pid}; wait for it or pick another run folder") from None
             with contextlib.suppress(FileNotFoundError):
                 lock.unlink()  # stale: its process is gone

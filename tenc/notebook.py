@@ -1,0 +1,54 @@
+"""Glue for parameterised notebooks: validate papermill's injected parameters, fail fast and clearly.
+
+A notebook declares its parameters with annotations in the cell tagged ``parameters``::
+
+    preset: str = "quick"  # preset name
+    cycles: int = 1        # how many cycles
+
+Papermill injects plain assignments after it. ``parameters()`` compares the names that appeared
+since ``mark()`` with the annotated ones: an unknown name (a typo, or a parameter of another
+notebook) or a value of the wrong type raises ``ConfigError`` naming it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import random
+
+from .config import ConfigError
+
+_IPYTHON = {"In", "Out", "get_ipython", "exit", "quit", "open"}
+
+
+def mark(namespace: dict) -> set[str]:
+    """Names present before the parameters cell (call in the cell above it)."""
+    return set(namespace)
+
+
+def parameters(namespace: dict, before: set[str]) -> dict:
+    """The declared parameters and their (validated) values; unknown injected names are an error."""
+    declared = dict(namespace.get("__annotations__", {}))
+    new = {k for k in namespace if k not in before and not k.startswith("_") and k not in _IPYTHON}
+    unknown = sorted(new - set(declared))
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], declared, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(f"unknown notebook parameter {unknown[0]!r}{hint}; this notebook takes: "
+                          + ", ".join(declared))
+    out = {}
+    for name, typ in declared.items():
+        value = namespace[name]
+        typ = {"int": int, "float": float, "str": str, "bool": bool}.get(typ, typ) if isinstance(typ, str) else typ
+        ok = (isinstance(value, typ) and not (typ is int and isinstance(value, bool))) or \
+            (typ is float and isinstance(value, int) and not isinstance(value, bool))
+        if not ok:
+            raise ConfigError(f"notebook parameter {name!r} must be {typ.__name__}, got {value!r}")
+        out[name] = float(value) if typ is float else value
+    return out
+
+
+def seed_all(seed: int) -> None:
+    from .train import seed_everything
+
+    random.seed(seed)
+    seed_everything(seed)

@@ -1,0 +1,181 @@
+"""Write the source notebooks (no outputs). Edit here or in JupyterLab; tests check they stay clean."""
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from pathlib import Path
+
+NB = Path(__file__).resolve().parents[1] / "notebooks"
+HEAD = "import tenc.notebook as tnb\n_before = tnb.mark(globals())"
+
+
+def write(name, cells):
+    nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                                             "language_info": {"name": "python"}})
+    for i, c in enumerate(nb.cells):
+        c.id = f"{Path(name).stem}-{i:02d}"  # stable ids: regenerating does not churn git
+    nbformat.write(nb, NB / name)
+
+
+def params(src):
+    cell = new_code_cell(src.strip())
+    cell.metadata["tags"] = ["parameters"]
+    return cell
+
+
+md, code = new_markdown_cell, lambda s: new_code_cell(s.strip())
+
+write("00_data.ipynb", [
+    md("# 00 · Data: the seven STS sets and the unlabelled pool\nLoads STS12-16, STS-B and SICK-R, "
+       "builds the transductive and inductive pools and plots sentence lengths."),
+    code(HEAD),
+    params('''
+data: str = ""  # STS data folder; empty means $TENC_DATA, ./data/sts, ../shared/data/sts, then the hub
+layout: str = "senteval"  # senteval (lower-cased, tokenised: what the papers evaluate) or raw
+out_dir: str = "papermill_runs/00_data/default"  # where metrics.json and the figure go
+'''),
+    code('''
+P = tnb.parameters(globals(), _before)
+from pathlib import Path
+import json
+from tenc import data as tdata, plots
+out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+pairs = tdata.load_sts(data or None, layout=layout)
+'''),
+    md("## Pairs per set and split (scored = with a gold score)"),
+    code('''
+counts = pairs.groupby(["dataset", "split"])["score"].agg(pairs="size", scored="count").reset_index()
+counts
+'''),
+    md("## The unlabelled pool"),
+    code('''
+pools = {mode: tdata.build_pool(pairs, mode) for mode in ("transductive", "inductive")}
+for mode, pool in pools.items():
+    print(f"{mode}: {len(pool)} unique pairs, {len(pool.sentences)} unique sentences ({pool.n_before_dedup} before de-duplication)")
+'''),
+    md("## Sentence lengths (word-piece tokens of the MiniLM vocabulary)"),
+    code('''
+fig = plots.length_histogram(pools["transductive"].sentences)
+fig.savefig(out / "lengths.png", dpi=120, metadata={"Software": None})
+metrics = {"pool_transductive_pairs": len(pools["transductive"]), "pool_inductive_pairs": len(pools["inductive"]),
+           "pool_sentences": len(pools["transductive"].sentences), "pairs_total": len(pairs)}
+(out / "metrics.json").write_text(json.dumps({"metrics": metrics, "params": P}, indent=2))
+fig
+'''),
+])
+
+write("10_prime.ipynb", [
+    md("# 10 · Priming a bi-encoder from a language model (SimCSE / Mirror-BERT)\n"
+       "PAPER.md step 1. The primed model is saved in sentence-transformers format: pass its folder as "
+       "`start` to `20_distill`."),
+    code(HEAD),
+    params('''
+config: str = ""  # optional YAML of PrimeConfig settings (e.g. params/prime-rampart.yaml); keys below override it
+model: str = "rampart"  # language model to prime
+method: str = "simcse"  # simcse or mirror
+pooling: str = "mean"  # cls or mean
+steps: int = 400  # optimisation steps
+batch_size: int = 64  # sentences per step
+lr: float = 0.0001  # learning rate
+max_sentences: int = 0  # subsample the pool's sentences; 0 keeps all
+data: str = ""  # STS data folder (empty: default resolution)
+evaluate_test: bool = True  # 7-task evaluation of the primed model
+out_dir: str = "papermill_runs/10_prime/default"  # the primed model and metrics.json
+'''),
+    code('''
+P = tnb.parameters(globals(), _before)
+from tenc import prime
+from tenc.config import load_yaml
+values = load_yaml(config) if config else {}
+values.update({k: v for k, v in P.items() if k not in ("config", "out_dir")})
+cfg = prime.PrimeConfig.from_dict(values)
+tnb.seed_all(cfg.seed)
+cfg
+'''),
+    md("## Train, save, evaluate"),
+    code('''
+result = prime.run(cfg, out_dir)
+result["train"]
+'''),
+    code('print(result["table"])'),
+])
+
+write("20_distill.ipynb", [
+    md("# 20 · Self-distillation: one cycle (or one direction of one cycle) per run\n"
+       "bi -> cross: label the pool with the bi-encoder, train a cross-encoder. cross -> bi: label with the "
+       "cross-encoder, train a bi-encoder. Every stage is resumable; cycle 0 evaluates the start checkpoint."),
+    code(HEAD),
+    params('''
+preset: str = "quick"  # paper, quick or smoke
+config: str = ""  # optional YAML of DistillConfig overrides (params/*.yaml)
+start: str = "minilm-l6"  # start bi-encoder (alias or folder; a primed model from 10_prime)
+cross_init: str = ""  # cross-encoder initialisation; empty means the start model
+data: str = ""  # STS data folder (empty: default resolution)
+cycle: int = 1  # which cycle to run; 0 evaluates the start only
+direction: str = "both"  # both, cross (bi to cross) or bi (cross to bi)
+run_dir: str = "papermill_runs/20_distill/quick"  # the run folder shared by the cycles of one run
+'''),
+    code('''
+P = tnb.parameters(globals(), _before)
+import json
+from pathlib import Path
+from tenc import distill
+from tenc.cli import summary_table
+from tenc.config import DistillConfig, load_yaml
+from tenc.io import run_lock
+values = load_yaml(config) if config else {}
+preset_name = values.pop("preset", preset)
+cfg = DistillConfig.from_preset(preset_name, **{**values, "start": start, "cross_init": cross_init, "data": data})
+tnb.seed_all(cfg.seed)
+cfg
+'''),
+    md("## Run the stages (already finished stages are skipped)"),
+    code('''
+with run_lock(run_dir):
+    run = distill.Run(cfg, run_dir)
+    if cycle == 0:
+        run.evaluate(0, "bi")
+    else:
+        run.run_cycle(cycle, direction)
+    summary = run.summarise()
+Path(run_dir, "metrics.json").write_text(json.dumps({"metrics": summary["cycles"], "selected": summary["selected"], "params": P}, indent=2, default=float))
+print(summary_table(summary))
+'''),
+    md("## Pseudo-labels of this cycle"),
+    code('''
+from tenc import plots
+fig = plots.label_distributions(run_dir)
+fig
+'''),
+])
+
+write("50_evaluate.ipynb", [
+    md("# 50 · STS / SICK-R evaluation (Spearman x 100, \"all\" setting)\n"
+       "Evaluates one model or an ensemble (mean score of the members) on the seven sets."),
+    code(HEAD),
+    params('''
+model: str = "minilm-l6"  # alias or folder; a comma list is an ensemble
+kind: str = "bi"  # bi (cosine) or cross (sigmoid score)
+pooling: str = ""  # override a bi-encoder's pooling (cls or mean); empty keeps it
+name: str = ""  # row name in the table; empty uses the model string
+data: str = ""  # STS data folder (empty: default resolution)
+out_dir: str = "papermill_runs/50_evaluate/default"  # metrics.json goes here
+'''),
+    code('''
+P = tnb.parameters(globals(), _before)
+from pathlib import Path
+from tenc import data as tdata, evaluation, models
+pairs = tdata.load_sts(data or None)
+names = [m.strip() for m in model.split(",") if m.strip()]
+if kind == "bi":
+    members = [models.bi_encoder(m, pooling=pooling or None) for m in names]
+else:
+    members = [models.cross_encoder(m) for m in names]
+'''),
+    md("## Evaluate"),
+    code('''
+table, metrics, preds = evaluation.evaluate(members, kind, pairs)
+evaluation.write_metrics(Path(out_dir) / "metrics.json", metrics, P)
+print(evaluation.format_paper_table([(name or model, table)]))
+table
+'''),
+])
