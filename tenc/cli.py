@@ -102,6 +102,21 @@ def write_summary_rows(summary: dict, results: str, name: str) -> None:
         record_result(results, model, row["kind"], stage, row)
 
 
+def cmd_mutual(args) -> int:
+    """Mutual distillation: ``distill`` with several members (labels = mean of the members' scores)."""
+    members = [m.strip() for m in args.members.split(",") if m.strip()]
+    if len(members) < 2:
+        from .config import ConfigError
+
+        raise ConfigError("--members needs at least two models, comma-separated")
+    args.set = (args.set or []) + [f"start={','.join(members)}"]
+    if args.cross_init:
+        args.set.append(f"cross_init={args.cross_init}")
+    if args.parallel:
+        args.set.append("parallel=true")
+    return cmd_distill(args)
+
+
 def cmd_pool(args) -> int:
     from . import data
 
@@ -155,6 +170,19 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--name", help="model name for the results rows (default: the run folder's name)")
     d.add_argument("--quiet", action="store_true")
     d.set_defaults(func=cmd_distill)
+
+    mu = sub.add_parser("mutual", help="mutual distillation of two or more members (resumable)")
+    mu.add_argument("--members", required=True, help="comma-separated start models, e.g. minilm-l6,minilm-l3")
+    mu.add_argument("--cross-init", help="comma-separated cross-encoder initialisations (default: the members)")
+    mu.add_argument("--parallel", action="store_true", help="train members concurrently, one process each")
+    mu.add_argument("--preset", default="quick", choices=["quick", "paper", "smoke"])
+    mu.add_argument("--config", help="YAML file of settings")
+    mu.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a setting (repeatable)")
+    mu.add_argument("--out", help="run folder (default: papermill_runs/distill/<preset>)")
+    mu.add_argument("--results", help="write start/cycle rows (members and ensemble) into this results CSV")
+    mu.add_argument("--name", help="model name for the results rows")
+    mu.add_argument("--quiet", action="store_true")
+    mu.set_defaults(func=cmd_mutual)
 
     r = sub.add_parser("prime", help="SimCSE / Mirror-BERT priming of a bi-encoder from a language model")
     r.add_argument("--config", help="YAML file of settings")

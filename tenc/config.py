@@ -51,6 +51,7 @@ class DistillConfig:
     data: str = ""                    # STS data folder; "" = $TENC_DATA, ./data/sts, ../shared/data/sts, hub
     threads: int = 2                  # torch intra-op threads (this machine has 2 cores)
     evaluate_test: bool = True        # 7-task test evaluation of every cycle's encoders
+    parallel: bool = False            # mutual only: train the members concurrently, one process each (threads split)
 
     @classmethod
     def from_dict(cls, values: dict) -> "DistillConfig":

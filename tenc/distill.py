@@ -64,7 +64,9 @@ class Run:
         mine = self.cfg.to_dict()
         if path.is_file():
             saved = json.loads(path.read_text())
-            diff = {k: (saved.get(k), v) for k, v in mine.items() if saved.get(k) != v and k != "threads"}
+            defaults = DistillConfig().to_dict()  # settings added later default to their old behaviour
+            diff = {k: (saved.get(k, defaults[k]), v) for k, v in mine.items()
+                    if saved.get(k, defaults[k]) != v and k not in ("threads", "parallel")}
             if diff:
                 raise ConfigError(f"{self.folder} holds a run with other settings {diff}; use a new folder")
         else:
@@ -260,13 +262,34 @@ class Run:
             raise ConfigError(f"direction must be 'both', 'cross' or 'bi', got {direction!r}")
         seed_everything(self.cfg.seed + cycle)
         if direction in ("both", "cross"):
-            for m in range(len(self.members)):
-                self.train_cross(cycle, m)
+            self._train_members(cycle, "cross")
             self.evaluate(cycle, "cross")
         if direction in ("both", "bi"):
-            for m in range(len(self.members)):
-                self.train_bi(cycle, m)
+            self._train_members(cycle, "bi")
             self.evaluate(cycle, "bi")
+
+    def _train_members(self, cycle: int, kind: str) -> None:
+        """Train every member's student; with ``parallel`` one process per member (labels come from files)."""
+        train = self.train_cross if kind == "cross" else self.train_bi
+        if kind == "cross":
+            self.label_bi(cycle)  # the shared teacher labels exist on disk before any member starts
+        else:
+            self.label_cross(cycle)
+        todo = [m for m in range(len(self.members))
+                if read_marker(self.cycle_dir(cycle), f"train_{kind}{self.suffixes[m]}") is None]
+        if not self.cfg.parallel or len(todo) < 2:
+            for m in range(len(self.members)):
+                train(cycle, m)
+            return
+        import subprocess
+        import sys
+
+        threads = max(1, self.cfg.threads // len(todo))
+        procs = [subprocess.Popen([sys.executable, "-m", "tenc.distill", str(self.folder), str(cycle), kind, str(m),
+                                   str(threads)]) for m in todo]
+        codes = [p.wait() for p in procs]
+        if any(codes):
+            raise RuntimeError(f"{self.cycle_dir(cycle)}: a parallel member failed (exit codes {codes}); rerun to resume")
 
     def run(self) -> dict:
         self.evaluate(0, "bi")
@@ -323,3 +346,18 @@ def run(cfg: DistillConfig, folder: str | Path, progress: bool = True, log=print
     """Run (or resume) the whole loop in ``folder``; a second process on the same folder is refused."""
     with run_lock(folder):
         return Run(cfg, folder, progress, log).run()
+
+
+def _member_main(argv: list[str]) -> int:
+    """Worker of ``parallel`` mutual runs: train one member's student in an existing run folder."""
+    folder, cycle, kind, member, threads = argv
+    cfg = DistillConfig.from_dict({**json.loads((Path(folder) / "config.json").read_text()), "threads": int(threads)})
+    run = Run(cfg, folder, progress=False, log=lambda *_: None)
+    (run.train_cross if kind == "cross" else run.train_bi)(int(cycle), int(member))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(_member_main(sys.argv[1:]))

@@ -82,13 +82,24 @@ def _cli(out, tiny_bert, fake_sts):
             "--set", f"start={tiny_bert}", "--set", f"data={fake_sts}", "--set", "cycles=1"]
 
 
-@pytest.mark.parametrize("kill_after", ["label_bi", "train_cross", "label_cross"])
-def test_kill_9_then_rerun_gives_the_uninterrupted_result(tiny_bert, fake_sts, tmp_path, kill_after):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    ref = subprocess.run(_cli(tmp_path / "ref", tiny_bert, fake_sts), env=env, capture_output=True, text=True)
+@pytest.fixture(scope="module")
+def reference_run(tiny_bert, fake_sts, tmp_path_factory):
+    """One uninterrupted CLI run, shared by the kill tests."""
+    out = tmp_path_factory.mktemp("ref") / "run"
+    ref = subprocess.run(_cli(out, tiny_bert, fake_sts), env=_env(), capture_output=True, text=True)
     assert ref.returncode == 0, ref.stderr[-2000:]
+    return json.loads((out / "summary.json").read_text())
+
+
+def _env():
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+@pytest.mark.parametrize("kill_after", ["label_bi", "train_cross", "label_cross"])
+def test_kill_9_then_rerun_gives_the_uninterrupted_result(tiny_bert, fake_sts, tmp_path, kill_after, reference_run):
     out = tmp_path / "killed"
-    proc = subprocess.Popen(_cli(out, tiny_bert, fake_sts), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(_cli(out, tiny_bert, fake_sts), env=_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     marker = out / "cycle_1" / f"{kill_after}.done.json"
     deadline = time.time() + 300
     while not marker.exists() and proc.poll() is None and time.time() < deadline:
@@ -96,13 +107,21 @@ def test_kill_9_then_rerun_gives_the_uninterrupted_result(tiny_bert, fake_sts, t
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (out / "summary.json").exists()
-    again = subprocess.run(_cli(out, tiny_bert, fake_sts), env=env, capture_output=True, text=True)
+    again = subprocess.run(_cli(out, tiny_bert, fake_sts), env=_env(), capture_output=True, text=True)
     assert again.returncode == 0, again.stderr[-2000:]
-    a = json.loads((tmp_path / "ref" / "summary.json").read_text())
     b = json.loads((out / "summary.json").read_text())
-    for ra, rb in zip(a["cycles"], b["cycles"]):
+    assert len(b["cycles"]) == len(reference_run["cycles"])
+    for ra, rb in zip(reference_run["cycles"], b["cycles"]):
         assert ra["cycle"] == rb["cycle"] and ra["kind"] == rb["kind"]
+        # same seed, same machine: identical up to float noise in the last printed digit
         assert ra["avg"] == pytest.approx(rb["avg"], abs=1e-3) and ra["dev"] == pytest.approx(rb["dev"], abs=1e-3)
+
+
+def test_second_process_on_a_busy_run_folder_is_refused(tiny_bert, fake_sts, tmp_path):
+    out = tmp_path / "busy"
+    with run_lock(out):
+        res = subprocess.run(_cli(out, tiny_bert, fake_sts), env=_env(), capture_output=True, text=True)
+    assert res.returncode == 2 and "in use by process" in res.stderr and len(res.stderr.splitlines()) == 1
 
 
 def test_targets_outside_unit_interval():

@@ -1,0 +1,41 @@
+"""Mutual distillation on two tiny models: averaged labels, ensembles, concurrent members."""
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import make_tiny_bert
+from tenc import distill, encode, models
+from tenc.config import DistillConfig
+
+
+@pytest.fixture(scope="module")
+def two_tiny(tmp_path_factory, tiny_bert):
+    other = make_tiny_bert(tmp_path_factory.mktemp("tiny2") / "bert", layers=1, hidden=32, seed=7)
+    return tiny_bert, str(other)
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_mutual_loop_two_members(two_tiny, fake_sts, tmp_path, parallel):
+    a, b = two_tiny
+    cfg = DistillConfig.from_preset("smoke", start=f"{a},{b}", data=fake_sts, parallel=parallel)
+    summary = distill.run(cfg, tmp_path / "run", progress=False, log=lambda *_: None)
+    members = {(r["cycle"], r["kind"], r["member"]) for r in summary["cycles"]}
+    assert {(1, "cross", "m0"), (1, "cross", "m1"), (1, "cross", "ensemble"), (1, "bi", "ensemble")} <= members
+    assert summary["selected"]["bi"]["row"]["member"] == "ensemble"
+    c1 = tmp_path / "run" / "cycle_1"
+    run = distill.Run(cfg, tmp_path / "run", progress=False)
+    # the teacher labels are the mean of the two start models' cosines
+    expected = np.mean([encode.pair_cosines(models.bi_encoder(m), run.s1, run.s2, max_length=cfg.bi_max_length)
+                        for m in (a, b)], axis=0)
+    assert np.allclose(np.load(c1 / "labels_bi.npy"), expected, atol=1e-5)
+    for folder in ("cross_0", "cross_1", "bi_0", "bi_1"):
+        assert (c1 / folder / "modules.json").is_file()
+
+
+def test_cli_mutual_needs_two_members(capsys):
+    from tenc.cli import main
+
+    assert main(["mutual", "--members", "minilm-l6"]) == 2
+    assert "at least two" in capsys.readouterr().err
