@@ -27,6 +27,10 @@ test: setup
 test-all: setup
 	$(PY) -m pytest -q -m ''
 
+# the notebook chain through papermill (papermill_runs/<notebook>/<run>/)
+quick: setup
+	$(PY) -m tenc run params/plans/quick.yaml
+
 # the packaged models' rows of results/sts.csv
 baselines: setup
 	$(PY) -m tenc evaluate --model minilm-l6 --results results/sts.csv --quiet

@@ -117,6 +117,18 @@ def cmd_mutual(args) -> int:
     return cmd_distill(args)
 
 
+def cmd_run(args) -> int:
+    from .runs import StepFailed, execute
+
+    variables = dict(v.split("=", 1) for v in (args.var or []) if "=" in v)
+    try:
+        execute(args.plan, args.root, variables)
+    except StepFailed as err:
+        print(f"tenc: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_pool(args) -> int:
     from . import data
 
@@ -192,6 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--name", help="model name for the results row")
     r.add_argument("--quiet", action="store_true")
     r.set_defaults(func=cmd_prime)
+
+    b = sub.add_parser("run", help="execute a plan of notebooks with papermill (skips finished steps)")
+    b.add_argument("plan", help="a plan YAML, e.g. params/plans/quick.yaml")
+    b.add_argument("--root", default="papermill_runs", help="where run folders go")
+    b.add_argument("--var", action="append", metavar="NAME=VALUE", help="fill ${NAME} in the plan")
+    b.set_defaults(func=cmd_run)
 
     q = sub.add_parser("pool", help="print the size of the unlabelled pool")
     q.add_argument("--data")

@@ -57,6 +57,14 @@ def test_prime_then_distill_then_evaluate_notebooks(tiny_bert, fake_sts, tmp_pat
     assert -100 <= metrics["sts_avg_spearman"] <= 100
 
 
+def test_mutual_notebook(tiny_bert, fake_sts, tmp_path):
+    run_dir = tmp_path / "mutual"
+    _run("30_mutual.ipynb", tmp_path, preset="smoke", members=f"{tiny_bert},{tiny_bert}", data=fake_sts,
+         run_dir=str(run_dir))
+    rows = json.loads((run_dir / "metrics.json").read_text())["metrics"]
+    assert {"m0", "m1", "ensemble"} <= {r["member"] for r in rows}
+
+
 def test_unknown_or_mistyped_parameter_fails_fast(tmp_path, fake_sts):
     with pytest.raises(pm.PapermillExecutionError, match=r"unknown notebook parameter 'cycels'"):
         _run("20_distill.ipynb", tmp_path, cycels=2, data=fake_sts)

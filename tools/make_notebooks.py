@@ -148,6 +148,43 @@ fig
 '''),
 ])
 
+write("30_mutual.ipynb", [
+    md("# 30 · Mutual distillation: several members learn from the mean of their scores\n"
+       "Each member keeps its own start checkpoint and cross-encoder initialisation; at every step the "
+       "pseudo-labels are the mean of the members' scores and every student trains on them. Test-time "
+       "ensembles average the members' scores (cosine for bi-encoders, sigmoid for cross-encoders)."),
+    code(HEAD),
+    params('''
+preset: str = "quick"  # paper, quick or smoke
+config: str = ""  # optional YAML of DistillConfig overrides (params/*.yaml)
+members: str = "minilm-l6,minilm-l3"  # comma-separated start models
+cross_init: str = ""  # comma-separated cross-encoder initialisations; empty means the members
+parallel: bool = False  # train the members concurrently (one process each, threads split)
+data: str = ""  # STS data folder (empty: default resolution)
+run_dir: str = "papermill_runs/30_mutual/quick"  # the run folder
+'''),
+    code('''
+P = tnb.parameters(globals(), _before)
+import json
+from pathlib import Path
+from tenc import distill
+from tenc.cli import summary_table
+from tenc.config import DistillConfig, load_yaml
+values = load_yaml(config) if config else {}
+preset_name = values.pop("preset", preset)
+cfg = DistillConfig.from_preset(preset_name, **{**values, "start": members, "cross_init": cross_init,
+                                               "parallel": parallel, "data": data})
+tnb.seed_all(cfg.seed)
+cfg.members
+'''),
+    md("## Run every cycle (finished stages are skipped)"),
+    code('''
+summary = distill.run(cfg, run_dir)
+Path(run_dir, "metrics.json").write_text(json.dumps({"metrics": summary["cycles"], "selected": summary["selected"], "params": P}, indent=2, default=float))
+print(summary_table(summary))
+'''),
+])
+
 write("50_evaluate.ipynb", [
     md("# 50 · STS / SICK-R evaluation (Spearman x 100, \"all\" setting)\n"
        "Evaluates one model or an ensemble (mean score of the members) on the seven sets."),

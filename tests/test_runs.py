@@ -1,0 +1,39 @@
+"""The papermill batch driver: the smoke plan runs the whole notebook chain, skips finished steps, fails clearly."""
+
+import json
+
+import pytest
+
+from tenc.cli import main
+from tenc.config import ConfigError
+from tenc.runs import execute, load_plan, run_name
+
+
+def test_smoke_plan_runs_the_chain_and_skips_on_rerun(tiny_bert, fake_sts, tmp_path):
+    root = tmp_path / "pm"
+    variables = {"model": tiny_bert, "data": fake_sts, "root": str(root)}
+    folders = execute("params/plans/smoke.yaml", root, variables, log=lambda *_: None)
+    assert all((f / "done.json").is_file() for f in folders)
+    rows = json.loads((root / "distill-smoke" / "metrics.json").read_text())["metrics"]
+    assert {(r["cycle"], r["kind"]) for r in rows} == {(0, "bi"), (1, "bi"), (1, "cross")}
+    lines = []
+    execute("params/plans/smoke.yaml", root, variables, log=lines.append)
+    assert all(line.endswith("done, skipped") for line in lines)
+
+
+def test_plan_errors(tmp_path):
+    bad = tmp_path / "plan.yaml"
+    bad.write_text("steps:\n  - notebook: 50_evaluate\n    parameters: {modle: x}\n")
+    with pytest.raises(ConfigError, match=r"unknown parameter\(s\) \['modle'\]"):
+        execute(bad, tmp_path)
+    with pytest.raises(ConfigError, match=r"pass --var model=VALUE"):
+        load_plan("params/plans/smoke.yaml", {"data": "x", "root": "y"})
+    assert run_name({"model": "a/b/minilm", "kind": "bi"}) == "kind=bi-model=minilm"
+
+
+def test_failing_step_names_the_executed_notebook(tmp_path, capsys):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("steps:\n  - notebook: 50_evaluate\n    run: broken\n    parameters: {model: no-such-model}\n")
+    assert main(["run", str(plan), "--root", str(tmp_path / "pm")]) == 1
+    err = capsys.readouterr().err
+    assert "50_evaluate / broken failed (ModelError" in err and "50_evaluate/broken/50_evaluate.ipynb" in err
