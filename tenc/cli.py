@@ -72,6 +72,11 @@ def cmd_distill(args) -> int:
     values = load_yaml(args.config) if args.config else {}
     preset = values.pop("preset", None) or args.preset
     values.update(_parse_sets(args.set))
+    for key in ("task", "pairs", "dev", "task_data"):
+        if getattr(args, key, None):
+            values[key] = getattr(args, key)
+    if getattr(args, "test", None):
+        values["tests"] = ",".join(args.test)
     cfg = DistillConfig.from_preset(preset, **values)
     out = Path(args.out or f"papermill_runs/distill/{preset}")
     summary = distill.run(cfg, out, progress=not args.quiet)
@@ -79,6 +84,14 @@ def cmd_distill(args) -> int:
     if args.results:
         write_summary_rows(summary, args.results, args.name or out.name)
     return 0
+
+
+def _task_args(parser) -> None:
+    parser.add_argument("--task", choices=["sts", "qqp", "qnli", "mrpc", "custom"], help="default: sts")
+    parser.add_argument("--pairs", help="custom task: unlabelled pair file (.txt sent1||sent2, .tsv, .csv, .jsonl)")
+    parser.add_argument("--dev", help="custom task: labelled dev file (selection); omitted = label-free selection")
+    parser.add_argument("--test", nargs="+", help="custom task: labelled test file(s)")
+    parser.add_argument("--task-data", dest="task_data", help="qqp/qnli/mrpc: folder with train/dev/test files")
 
 
 def summary_table(summary: dict) -> str:
@@ -94,6 +107,8 @@ def summary_table(summary: dict) -> str:
 
 
 def write_summary_rows(summary: dict, results: str, name: str) -> None:
+    if summary["config"].get("task", "sts") != "sts":
+        return write_task_rows(summary, results, name)
     for row in summary["cycles"]:
         if "avg" not in row:
             continue
@@ -127,6 +142,25 @@ def cmd_run(args) -> int:
         print(f"tenc: {err}", file=sys.stderr)
         return 1
     return 0
+
+
+def write_task_rows(summary: dict, results: str, name: str) -> None:
+    """Per-task table: model, kind, stage, dev and one column per test set (Spearman or ROC-AUC x 100)."""
+    import pandas as pd
+
+    from .io import atomic_write_text
+
+    path = Path(results)
+    df = pd.read_csv(path) if path.is_file() else pd.DataFrame()
+    for row in summary["cycles"]:
+        stage = "start" if row["cycle"] == 0 else f"cycle {row['cycle']}"
+        model = name if row["member"] in ("model", "ensemble") else f"{name} [{row['member']}]"
+        new = {"task": summary["config"]["task"], "model": model, "kind": row["kind"], "stage": stage,
+               **{k: v for k, v in row.items() if k not in ("cycle", "kind", "member")}}
+        if len(df):
+            df = df[~((df["model"] == model) & (df["kind"] == row["kind"]) & (df["stage"] == stage))]
+        df = pd.concat([df, pd.DataFrame([new])], ignore_index=True)
+    atomic_write_text(path, df.to_csv(index=False, float_format="%.2f"))
 
 
 def cmd_pool(args) -> int:
@@ -181,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--results", help="write start/cycle rows into this results CSV")
     d.add_argument("--name", help="model name for the results rows (default: the run folder's name)")
     d.add_argument("--quiet", action="store_true")
+    _task_args(d)
     d.set_defaults(func=cmd_distill)
 
     mu = sub.add_parser("mutual", help="mutual distillation of two or more members (resumable)")

@@ -45,6 +45,11 @@ class DistillConfig:
     label_both_orders: bool = True    # cross pseudo-labels averaged over (s1, s2) and (s2, s1)
     eval_steps: int = 0               # STS-B dev check every N training steps, keep the best (paper: 200); 0 = off
     selection: str = "dev"            # best cycle per encoder: "dev" (STS-B dev, paper), "last" or "agreement" (label-free)
+    task: str = "sts"                 # "sts" (paper), "qqp", "qnli", "mrpc" (ROC-AUC) or "custom"
+    pairs: str = ""                   # custom task: the unlabelled pair file (.txt sent1||sent2, .tsv, .csv, .jsonl)
+    dev: str = ""                     # custom task: labelled dev file for selection; "" = label-free selection
+    tests: str = ""                   # custom task: comma-separated labelled test files
+    task_data: str = ""               # qqp/qnli/mrpc: folder with train/dev/test files; "" = the hub (online)
     pool: str = "transductive"        # "transductive" (paper) or "inductive" (no evaluation pair in training)
     max_pairs: int = 0                # subsample the pool to this many unique pairs; 0 = all (~36k)
     seed: int = 0                     # seeds python, numpy and torch
@@ -79,7 +84,7 @@ CHOICES = {
     "pooling": ("", "cls", "mean"), "cross_init_mode": ("fresh", "inherit"), "bi_init_mode": ("fresh", "inherit"),
     "cross_loss": ("bce", "mse"), "bi_loss": ("mse", "cosent"), "target_map": ("clip", "minmax"),
     "selection": ("dev", "last", "agreement"), "pool": ("transductive", "inductive"),
-    "method": ("simcse", "mirror"),
+    "method": ("simcse", "mirror"), "task": ("sts", "qqp", "qnli", "mrpc", "custom"),
 }
 POSITIVE = {"cycles", "cross_epochs", "cross_batch_size", "cross_max_length", "bi_epochs", "bi_batch_size",
             "bi_max_length", "threads", "steps", "batch_size", "max_length"}

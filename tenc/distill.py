@@ -53,7 +53,7 @@ class Run:
         torch.set_num_threads(cfg.threads)
         self.folder.mkdir(parents=True, exist_ok=True)
         self._check_config()
-        self.pairs = tdata.load_sts(cfg.data or None)
+        self.task = self._task()
         self.pool = self._pool()
         self.members = cfg.members
         self.suffixes = [""] if len(self.members) == 1 else [f"_{i}" for i in range(len(self.members))]
@@ -72,6 +72,29 @@ class Run:
         else:
             atomic_write_text(path, json.dumps(mine, indent=2, sort_keys=True))
 
+    def _task(self):
+        from . import tasks
+
+        c = self.cfg
+        if c.task == "sts":
+            self.pairs = tdata.load_sts(c.data or None)
+            return tasks.sts_task(self.pairs, c.pool, c.max_pairs or None, c.seed)
+        self.pairs = None
+        if c.task == "custom":
+            if not c.pairs:
+                raise ConfigError("task 'custom' needs 'pairs' (the unlabelled pair file)")
+            tests = [t.strip() for t in c.tests.split(",") if t.strip()]
+            task = tasks.custom_task(c.pairs, c.dev or None, tests, max_pairs=c.max_pairs or None, seed=c.seed)
+        else:
+            task = tasks.glue_task(c.task, c.task_data or None, c.max_pairs or None, c.seed)
+        if task.dev is None and c.selection == "dev":
+            self.log(f"task {c.task}: no dev set, so cycles are selected by the label-free 'agreement' rule")
+        return task
+
+    @property
+    def selection(self) -> str:
+        return "agreement" if self.task.dev is None and self.cfg.selection == "dev" else self.cfg.selection
+
     def _pool(self) -> pd.DataFrame:
         path = self.folder / "pool.tsv"
         marker = read_marker(self.folder, "pool")
@@ -80,14 +103,16 @@ class Run:
             if len(df) != marker["pairs"]:
                 raise ValueError(f"{path}: {len(df)} pairs, marker says {marker['pairs']}; delete the run folder")
             return df
-        pool = tdata.build_pool(self.pairs, self.cfg.pool, self.cfg.max_pairs or None, self.cfg.seed)
+        pool = self.task.pool
+        if pool["sentence1"].str.contains("[\t\n]").any() or pool["sentence2"].str.contains("[\t\n]").any():
+            pool = pool.replace({r"[\t\n]": " "}, regex=True)  # pool.tsv is tab-separated, one pair a line
         tmp = path.with_suffix(".tmp")
-        pool.pairs.to_csv(tmp, sep="\t", index=False, quoting=3)
+        pool.to_csv(tmp, sep="\t", index=False, quoting=3)
         tmp.replace(path)
-        write_marker(self.folder, "pool", {"pairs": len(pool), "mode": pool.mode,
-                                           "sentences": len(pool.sentences), "before_dedup": pool.n_before_dedup})
-        self.log(f"pool: {len(pool)} unique pairs, {len(pool.sentences)} sentences ({pool.mode})")
-        return pool.pairs
+        n_sent = len(set(pool["sentence1"]) | set(pool["sentence2"]))
+        write_marker(self.folder, "pool", {"pairs": len(pool), "task": self.cfg.task, "sentences": n_sent})
+        self.log(self.task.describe())
+        return pool.reset_index(drop=True)
 
     @property
     def s1(self) -> list[str]:
@@ -155,7 +180,7 @@ class Run:
     def label_cross(self, cycle: int) -> np.ndarray:
         def compute():
             out = [encode.cross_scores(self.load_cross(cycle, m), self.s1, self.s2,
-                                       both_orders=self.cfg.label_both_orders,
+                                       both_orders=self.cfg.label_both_orders and self.task.both_orders,
                                        max_length=self.cfg.cross_max_length, progress=self.progress)
                    for m in range(len(self.members))]
             return np.mean(out, axis=0)
@@ -165,9 +190,16 @@ class Run:
         return to_unit(cosines, self.cfg.target_map)
 
     def _dev_fn(self, model, kind: str):
-        if not self.cfg.eval_steps or self.cfg.selection != "dev":
+        if not self.cfg.eval_steps or self.selection != "dev":
             return None
-        return lambda: evaluation.dev_spearman([model], kind, self.pairs)
+        return lambda: self.dev_score([model], kind)
+
+    def dev_score(self, members, kind: str) -> float | None:
+        if self.task.dev is None:
+            return None
+        if self.task.name == "sts":
+            return evaluation.dev_spearman(members, kind, self.pairs)
+        return evaluation.labelled_metric(members, kind, self.task.dev)
 
     def train_cross(self, cycle: int, m: int) -> str:
         folder, stage = self.cycle_dir(cycle), f"train_cross{self.suffixes[m]}"
@@ -181,7 +213,7 @@ class Run:
         model = models.cross_encoder(init, max_length=self.cfg.cross_max_length)
         stats = train_cross(model, self.s1, self.s2, targets, epochs=c.cross_epochs, batch_size=c.cross_batch_size,
                             lr=c.cross_lr, warmup=c.cross_warmup, max_length=c.cross_max_length, loss=c.cross_loss,
-                            seed=seed, dev_fn=self._dev_fn(model, "cross"),
+                            both_orders=self.task.both_orders, seed=seed, dev_fn=self._dev_fn(model, "cross"),
                             eval_steps=c.eval_steps, progress=self.progress)
         target = folder / f"cross{self.suffixes[m]}"
         with atomic_dir(target) as tmp:
@@ -229,17 +261,19 @@ class Run:
             groups.append(("ensemble", loaded))
         result = {}
         for name, mods in groups:
-            entry = {"dev": round(evaluation.dev_spearman(mods, kind, self.pairs), 4)}
-            if self.cfg.evaluate_test:
+            dev = self.dev_score(mods, kind)
+            entry = {"dev": None if dev is None else round(dev, 4)}
+            if self.cfg.evaluate_test and self.task.name == "sts":
                 table, _, preds = evaluation.evaluate(mods, kind, self.pairs, progress=self.progress)
                 entry["test"] = evaluation.paper_row(table)
                 preds[["dataset", "subset", "score", "pred"]].to_csv(folder / f"preds_{kind}_{name}.csv", index=False)
+            elif self.cfg.evaluate_test and self.task.tests:
+                entry["test"] = {t.name: round(evaluation.labelled_metric(mods, kind, t), 2) for t in self.task.tests}
             result[name] = entry
         info = {"kind": kind, "cycle": cycle, "results": result, "seconds": round(time.perf_counter() - t, 1)}
         write_marker(folder, stage, info)
         main = result.get("ensemble", result.get("model", next(iter(result.values()))))
-        self.log(f"cycle {cycle}: {kind} dev {main['dev']:.2f}" +
-                 (f", 7-task avg {main['test']['avg']:.2f}" if "test" in main else ""))
+        self.log(f"cycle {cycle}: {kind} dev {main['dev']}" + (f", test {main['test']}" if "test" in main else ""))
         return info
 
     def agreement(self, cycle: int) -> float:
@@ -318,14 +352,14 @@ class Run:
             main = "ensemble" if "ensemble" in set(sub["member"]) else sub["member"].iloc[0]
             sub = sub[sub["member"] == main]
             cycles = sorted(set(sub["cycle"]))
-            if self.cfg.selection == "dev":
-                pick = int(sub.loc[sub["dev"].idxmax(), "cycle"])
-            elif self.cfg.selection == "last":
+            if self.selection == "dev":
+                pick = int(sub.loc[sub["dev"].astype(float).idxmax(), "cycle"])
+            elif self.selection == "last":
                 pick = max(cycles)
             else:  # agreement: no gold score is read
                 trained = [c for c in cycles if c > 0]
                 pick = max(trained, key=self.agreement) if trained else 0
-            selected[kind] = {"cycle": pick, "rule": self.cfg.selection,
+            selected[kind] = {"cycle": pick, "rule": self.selection,
                               "row": sub[sub["cycle"] == pick].iloc[0].to_dict()}
         summary = {"config": self.cfg.to_dict(), "pool_pairs": len(self.pool), "cycles": rows, "selected": selected}
         atomic_write_text(self.folder / "summary.json", json.dumps(summary, indent=2, default=float))

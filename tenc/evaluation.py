@@ -139,3 +139,10 @@ def write_metrics(path: str | Path, metrics: dict, params: dict | None = None) -
     from .io import atomic_write_text
 
     atomic_write_text(path, json.dumps({"metrics": metrics, "params": params or {}}, indent=2, sort_keys=True))
+
+
+def labelled_metric(members, kind: str, labelled) -> float:
+    """Spearman x 100 (graded labels) or ROC-AUC x 100 (binary labels) of a ``tasks.LabelledSet``."""
+    df = labelled.frame
+    pred = score_pairs(members, kind, df["sentence1"].tolist(), df["sentence2"].tolist())
+    return spearman(pred, df["label"]) if labelled.metric == "spearman" else roc_auc(pred, df["label"].to_numpy())

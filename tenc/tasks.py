@@ -1,0 +1,142 @@
+"""Tasks: an unlabelled pool, an optional labelled dev set, labelled test sets, each graded or binary.
+
+| task     | pool                                    | dev                  | tests                       | metric        |
+|----------|-----------------------------------------|----------------------|-----------------------------|---------------|
+| `sts`    | STS12-16 + STS-B + SICK (transductive)  | STS-B dev            | the seven STS sets          | Spearman x100 |
+| `qqp`    | 10k train + 1k dev + 10k test pairs     | 1k from validation   | 10k from validation         | ROC-AUC x100  |
+| `qnli`   | 10k train (one order: question, sentence) | half of validation | other half of validation    | ROC-AUC x100  |
+| `mrpc`   | all splits                              | validation           | test                        | ROC-AUC x100  |
+| `custom` | ``--pairs FILE``                        | ``--dev FILE``       | ``--test FILE ...``         | by labels     |
+
+QQP, QNLI and MRPC come from local files (``DIR/{train,dev,test}.{tsv,csv,jsonl}`` with sentence1,
+sentence2, label) or, online, from the GLUE sets through ``datasets``. A labelled file whose labels
+are all 0/1 is scored by ROC-AUC, otherwise by Spearman. Unlike the reference code, a custom task is
+never selected or evaluated on STS-B: with no dev file the label-free rule is used, and said so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import data as tdata
+from .data import DataError
+
+GLUE = {"qqp": ("glue", "qqp", "question1", "question2"), "qnli": ("glue", "qnli", "question", "sentence"),
+        "mrpc": ("glue", "mrpc", "sentence1", "sentence2")}
+
+
+@dataclass
+class LabelledSet:
+    name: str
+    frame: pd.DataFrame          # sentence1, sentence2, label (+ subset for STS)
+    metric: str                  # "spearman" or "auc"
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
+@dataclass
+class Task:
+    name: str
+    pool: pd.DataFrame                     # sentence1, sentence2 (unlabelled)
+    dev: LabelledSet | None
+    tests: list[LabelledSet] = field(default_factory=list)
+    both_orders: bool = True               # QNLI keeps (question, sentence) only
+
+    def describe(self) -> str:
+        dev = f"dev {self.dev.name} ({len(self.dev)}, {self.dev.metric})" if self.dev else "no dev (label-free selection)"
+        tests = ", ".join(f"{t.name} ({len(t)}, {t.metric})" for t in self.tests) or "no test sets"
+        return f"task {self.name}: pool {len(self.pool)} pairs; {dev}; tests: {tests}"
+
+
+def metric_for(labels: np.ndarray) -> str:
+    return "auc" if set(np.unique(labels)) <= {0.0, 1.0} else "spearman"
+
+
+def labelled(name: str, path: str | Path) -> LabelledSet:
+    df, _ = tdata.read_pairs(path, require_label=True)
+    df = df.rename(columns={"label": "label"})
+    return LabelledSet(name, df, metric_for(df["label"].to_numpy()))
+
+
+def custom_task(pairs: str | Path, dev: str | Path | None = None, tests: list[str | Path] | None = None,
+                name: str = "custom", max_pairs: int | None = None, seed: int = 0, both_orders: bool = True) -> Task:
+    """A user corpus: unlabelled (or labelled, labels ignored) pairs, optional dev and test files."""
+    pool, dropped = tdata.read_pairs(pairs)
+    pool = _dedup(pool[["sentence1", "sentence2"]], max_pairs, seed)
+    dev_set = labelled(Path(dev).stem, dev) if dev else None
+    test_sets = [labelled(Path(t).stem, t) for t in tests or []]
+    return Task(name, pool, dev_set, test_sets, both_orders)
+
+
+def sts_task(pairs: pd.DataFrame, mode: str = "transductive", max_pairs: int | None = None, seed: int = 0) -> Task:
+    pool = tdata.build_pool(pairs, mode, max_pairs, seed).pairs
+    ev = tdata.eval_sets(pairs)
+    tests = [LabelledSet(n, df.rename(columns={"score": "label"}), "spearman") for n, df in ev.items()]
+    dev = LabelledSet("STS-B-dev", tdata.dev_set(pairs).rename(columns={"score": "label"}), "spearman")
+    return Task("sts", pool, dev, tests)
+
+
+def glue_task(name: str, folder: str | Path | None = None, max_pairs: int | None = None, seed: int = 0) -> Task:
+    """QQP / QNLI / MRPC from ``folder`` (train/dev/test files) or, online, from the hub's GLUE sets."""
+    if name not in GLUE:
+        raise DataError(f"unknown task {name!r}: use sts, qqp, qnli, mrpc or custom")
+    splits = _local_splits(Path(folder)) if folder else _hub_splits(name, seed)
+    for split in ("train", "dev", "test"):
+        if split not in splits:
+            raise DataError(f"{folder}: no {split} file ({split}.tsv, .csv or .jsonl) for task {name}")
+        labels = splits[split]["label"]
+        if not set(np.unique(labels)) <= {0.0, 1.0}:
+            raise DataError(f"{folder}/{split}: task {name} needs binary 0/1 labels")
+    pool = pd.concat([splits["train"], splits["dev"], splits["test"]] if name != "qnli" else [splits["train"]])
+    pool = _dedup(pool[["sentence1", "sentence2"]], max_pairs, seed, ordered=name == "qnli")
+    return Task(name, pool, LabelledSet(f"{name}-dev", splits["dev"], "auc"),
+                [LabelledSet(f"{name}-test", splits["test"], "auc")], both_orders=name != "qnli")
+
+
+def _local_splits(folder: Path) -> dict[str, pd.DataFrame]:
+    out = {}
+    for split in ("train", "dev", "test"):
+        for ext in (".tsv", ".csv", ".jsonl"):
+            path = folder / f"{split}{ext}"
+            if path.is_file():
+                df, _ = tdata.read_pairs(path, require_label=True)
+                out[split] = df
+                break
+    return out
+
+
+def _hub_splits(name: str, seed: int) -> dict[str, pd.DataFrame]:  # pragma: no cover - needs the network
+    try:
+        import datasets
+
+        repo, cfg, c1, c2 = GLUE[name]
+        dsd = datasets.load_dataset(repo, cfg)
+    except Exception as err:
+        raise DataError(f"task {name}: no local folder given and the hub is unreachable ({type(err).__name__}); "
+                        "pass --task-data DIR with train/dev/test files") from None
+
+    def frame(ds):
+        df = ds.to_pandas()
+        return pd.DataFrame({"sentence1": df[c1], "sentence2": df[c2],
+                             "label": (df["label"] == 0).astype(float) if name == "qnli" else df["label"].astype(float)})
+
+    train, val = frame(dsd["train"]), frame(dsd["validation"]).sample(frac=1.0, random_state=seed)
+    if name == "qqp":  # the reference sizes: 10k / 1k / 10k
+        return {"train": train.sample(10_000, random_state=seed), "dev": val[:1000], "test": val[1000:11_000]}
+    if name == "qnli":  # 10k train; validation split in two (label 1 = entailment)
+        half = len(val) // 2
+        return {"train": train.sample(10_000, random_state=seed), "dev": val[:half], "test": val[half:]}
+    return {"train": train, "dev": frame(dsd["validation"]), "test": frame(dsd["test"])}
+
+
+def _dedup(df: pd.DataFrame, max_pairs: int | None, seed: int, ordered: bool = False) -> pd.DataFrame:
+    key = df["sentence1"] + "\x00" + df["sentence2"] if ordered else tdata._pair_keys(df)
+    df = df.loc[~key.duplicated()]
+    if max_pairs and max_pairs < len(df):
+        df = df.sample(n=max_pairs, random_state=seed)
+    return df.reset_index(drop=True)

@@ -1,0 +1,77 @@
+"""Beyond STS: synthetic binary tasks through the loop, custom tasks from the CLI, bad files."""
+
+import json
+import random
+
+import numpy as np
+import pytest
+
+from conftest import fixture_pairs
+from tenc import tasks
+from tenc.cli import main
+from tenc.data import DataError
+
+
+def _write_binary(path, n=24, seed=0):
+    rng = random.Random(seed)
+    rows = ["sentence1\tsentence2\tlabel"]
+    for a, b, score in fixture_pairs(n, seed):
+        rows.append(f"{a}\t{a if score >= 2.5 and rng.random() < 0.5 else b}\t{int(score >= 2.5)}")
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+@pytest.fixture
+def binary_folder(tmp_path):
+    for i, split in enumerate(("train", "dev", "test")):
+        _write_binary(tmp_path / f"{split}.tsv", 24, i)
+    return tmp_path
+
+
+def test_glue_style_task_from_local_files(binary_folder):
+    task = tasks.glue_task("qnli", binary_folder)
+    assert task.dev.metric == "auc" and not task.both_orders
+    assert len(task.pool) <= 24                                               # qnli pools train only
+    assert len(tasks.glue_task("mrpc", binary_folder).pool) > len(task.pool)  # mrpc pools all splits
+
+
+def test_binary_task_through_the_loop_from_the_cli(tiny_bert, binary_folder, tmp_path):
+    out = tmp_path / "run"
+    code = main(["distill", "--preset", "smoke", "--quiet", "--out", str(out), "--task", "qqp",
+                 "--task-data", str(binary_folder), "--set", f"start={tiny_bert}",
+                 "--results", str(tmp_path / "tasks.csv")])
+    assert code == 0
+    summary = json.loads((out / "summary.json").read_text())
+    rows = summary["cycles"]
+    assert all(0 <= r["qqp-test"] <= 100 for r in rows) and summary["selected"]["bi"]["rule"] == "dev"
+    assert "qqp-test" in (tmp_path / "tasks.csv").read_text()
+
+
+def test_custom_task_without_dev_uses_the_label_free_rule(tiny_bert, tmp_path, capsys):
+    pairs = tmp_path / "pairs.txt"
+    pairs.write_text("".join(f"{a}||{b}\n" for a, b, _ in fixture_pairs(32)))
+    test = _write_binary(tmp_path / "test.tsv")
+    code = main(["distill", "--preset", "smoke", "--quiet", "--out", str(tmp_path / "run"), "--task", "custom",
+                 "--pairs", str(pairs), "--test", str(test), "--set", f"start={tiny_bert}"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "label-free 'agreement' rule" in out and "selected: bi: cycle 1 (agreement)" in out
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert "STS-B" not in json.dumps(summary["cycles"])                      # never evaluated on STS-B
+
+
+def test_bad_task_files(tmp_path, binary_folder):
+    (tmp_path / "x").mkdir()
+    with pytest.raises(DataError, match="no train file"):
+        tasks.glue_task("mrpc", tmp_path / "x")
+    (binary_folder / "dev.tsv").write_text("sentence1\tsentence2\tlabel\na\tb\t3\n")
+    with pytest.raises(DataError, match="binary 0/1 labels"):
+        tasks.glue_task("qqp", binary_folder)
+    (binary_folder / "dev.tsv").write_text("sentence1\tsentence2\n")
+    with pytest.raises(DataError, match="dev.tsv: no sentence pairs"):
+        tasks.glue_task("qqp", binary_folder)
+    missing = tmp_path / "m.tsv"
+    missing.write_text("sentence1\tsentence2\na\tb\n")
+    with pytest.raises(DataError, match="labels are required"):
+        tasks.labelled("m", missing)
+    assert tasks.metric_for(np.array([0.0, 1.0, 1.0])) == "auc"
