@@ -266,7 +266,7 @@ class Run:
             if self.cfg.evaluate_test and self.task.name == "sts":
                 table, _, preds = evaluation.evaluate(mods, kind, self.pairs, progress=self.progress)
                 entry["test"] = evaluation.paper_row(table)
-                preds[["dataset", "subset", "score", "pred"]].to_csv(folder / f"preds_{kind}_{name}.csv", index=False)
+                preds[["dataset", "subset", "sentence1", "sentence2", "score", "pred"]].to_csv(folder / f"preds_{kind}_{name}.csv", index=False)
             elif self.cfg.evaluate_test and self.task.tests:
                 entry["test"] = {t.name: round(evaluation.labelled_metric(mods, kind, t), 2) for t in self.task.tests}
             result[name] = entry

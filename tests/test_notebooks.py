@@ -18,8 +18,6 @@ def test_source_notebooks_have_no_outputs_and_documented_parameters(path):
         if cell.cell_type == "code":
             assert not cell.outputs and cell.execution_count is None, f"{path.name}: strip outputs"
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
-    if path.stem == "explore_pairs":
-        return
     assert len(tagged) == 1, f"{path.name}: one cell tagged 'parameters'"
     params = pm.inspect_notebook(str(path))
     assert params and all(p["help"] for p in params.values()), f"{path.name}: every parameter needs help"
@@ -63,6 +61,18 @@ def test_mutual_notebook(tiny_bert, fake_sts, tmp_path):
          run_dir=str(run_dir))
     rows = json.loads((run_dir / "metrics.json").read_text())["metrics"]
     assert {"m0", "m1", "ensemble"} <= {r["member"] for r in rows}
+
+
+def test_explore_pairs_notebook_on_a_smoke_run(tiny_bert, fake_sts, tmp_path):
+    from tenc import distill
+    from tenc.config import DistillConfig
+
+    distill.run(DistillConfig.from_preset("smoke", start=tiny_bert, data=fake_sts), tmp_path / "run",
+                progress=False, log=lambda *_: None)
+    out = _run("explore_pairs.ipynb", tmp_path, run_dir=str(tmp_path / "run"))
+    nb = nbformat.read(out, as_version=4)
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for c in nb.cells
+               for o in c.get("outputs", []))
 
 
 def test_unknown_or_mistyped_parameter_fails_fast(tmp_path, fake_sts):

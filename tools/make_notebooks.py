@@ -216,3 +216,22 @@ print(evaluation.format_paper_table([(name or model, table)]))
 table
 '''),
 ])
+
+write("explore_pairs.ipynb", [
+    md("# Explore pairs: what did the encoders learn?\n"
+       "Opens the pair-score inspector on a run's saved predictions (nothing is retrained). Sort by "
+       "|bi - cross| to see where the two students disagree; type two sentences to score them live."),
+    code(HEAD),
+    params('''
+run_dir: str = "runs/quick-minilm-l6"  # a distillation run folder (its */preds_*.csv are read)
+live: bool = True  # load the last cycle's encoders to score typed sentences
+'''),
+    code('''
+P = tnb.parameters(globals(), _before)
+from tenc.widgets import PairInspector
+inspector = PairInspector.from_run(run_dir, live=live)
+inspector
+'''),
+    md("The rows currently listed, as a DataFrame:"),
+    code("inspector.selected.head()"),
+])
