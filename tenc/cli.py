@@ -55,9 +55,16 @@ def cmd_evaluate(args) -> int:
             members.append(models.bi_encoder(name, pooling=args.pooling or None, max_seq_length=args.max_length))
         else:
             members.append(models.cross_encoder(name, max_length=args.max_length or 64))
+    import time
+
+    t = time.perf_counter()
     table, metrics, _ = evaluation.evaluate(members, args.kind, pairs, progress=not args.quiet)
+    seconds = time.perf_counter() - t
     label = args.name or "+".join(args.model) + (f" ({args.pooling})" if args.pooling else "")
     print(evaluation.format_paper_table([(label, table)]))
+    print(f"evaluated {int(table['n'].iloc[-1])} pairs in {seconds:.0f} s "
+          f"(wmean avg {table['wmean'].iloc[-1]:.2f}, Pearson avg {table['pearson'].iloc[-1]:.2f})")
+    metrics["seconds"] = round(seconds, 1)
     if args.out:
         evaluation.write_metrics(args.out, metrics, vars(args) | {"model": args.model})
     if args.results:

@@ -47,6 +47,7 @@ HUB_IDS = {
     "SICK-R": "mteb/sickr-sts",
 }
 HUB = "hub"
+MAX_SENTENCE_CHARS = 20_000  # a "sentence" longer than this is a broken file, not text to truncate
 
 
 class DataError(ValueError):
@@ -347,6 +348,10 @@ def read_pairs(path: str | os.PathLike, require_label: bool = False) -> tuple[pd
             rows.append((i, cols[c1], cols[c2], None if cl is None else _parse_label(cols[cl], path, i)))
     if not rows:
         raise DataError(f"{path}: no sentence pairs found")
+    for line, a, b, _ in rows:
+        if max(len(a), len(b)) > MAX_SENTENCE_CHARS:
+            raise DataError(f"{path}:{line}: a sentence of {max(len(a), len(b))} characters "
+                            f"(limit {MAX_SENTENCE_CHARS}); is this really one sentence per field?")
     has_label = [r[3] is not None for r in rows]
     if any(has_label) and not all(has_label):
         first = rows[has_label.index(False)][0]

@@ -107,6 +107,10 @@ def test_custom_errors(tmp_path):
     empty.write_text("")
     with pytest.raises(DataError, match="no sentence pairs"):
         data.read_pairs(empty)
+    huge = tmp_path / "huge.txt"
+    huge.write_text("a||b\n" + "word " * 10_000 + "||c\n")
+    with pytest.raises(DataError, match=r"huge.txt:2: a sentence of 50000 characters"):
+        data.read_pairs(huge)
     holes = tmp_path / "holes.txt"
     holes.write_text("a||b\n  ||c\nd||e\n")
     df, dropped = data.read_pairs(holes)
