@@ -1,0 +1,152 @@
+"""tenc vs the obvious way (sentence-transformers' own APIs with their defaults), side by side.
+
+Same model (minilm-l6), same pairs, same hyperparameters, one process, alternating the two sides:
+
+* labelling: ``tenc.encode.pair_cosines`` vs ``SentenceTransformer.encode`` of both columns (batch 32);
+  ``tenc.encode.cross_logits`` vs ``CrossEncoder.predict`` (batch 32);
+* training: ``tenc.train.train_cross`` vs ``CrossEncoder.fit`` (the reference code's call) and
+  ``tenc.train.train_bi`` vs ``SentenceTransformer.fit`` with ``CosineSimilarityLoss`` (MSE on the cosine);
+* the STS-B dev Spearman each trained side reaches, so a speed-up cannot hide a quality loss;
+* tokens processed vs real tokens, and achieved FLOP/s (2 x non-embedding parameters per token forward,
+  x3 with backward) against a measured fp32 matmul peak of this CPU.
+
+    python benchmarks/run.py --pairs 1000           # a few minutes
+    python benchmarks/run.py --pairs 4000 --repeats 3
+
+Writes ``results/bench.csv`` (one row per measurement; medians over repeats).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tenc import data, encode, evaluation, models, train  # noqa: E402
+
+
+def matmul_peak(seconds: float = 2.0) -> float:
+    """Achieved GFLOP/s of a large fp32 matmul: the practical ceiling here."""
+    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    n, t = 0, time.perf_counter()
+    while time.perf_counter() - t < seconds:
+        a @ b
+        n += 1
+    return 2 * 1024**3 * n / (time.perf_counter() - t) / 1e9
+
+
+def non_embedding_params(model) -> int:
+    backbone = model[0].auto_model
+    return sum(p.numel() for n, p in backbone.named_parameters() if "embeddings" not in n)
+
+
+def timed(fn, repeats: int):
+    times, out = [], None
+    for _ in range(repeats):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), out
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--pairs", type=int, default=1000)
+    p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--out", default=str(ROOT / "results" / "bench.csv"))
+    args = p.parse_args()
+    torch.set_num_threads(2)
+    from sentence_transformers import InputExample, losses
+    from torch.utils.data import DataLoader
+
+    pairs = data.load_sts()
+    pool = data.build_pool(pairs, max_pairs=args.pairs, seed=0).pairs
+    s1, s2 = pool["sentence1"].tolist(), pool["sentence2"].tolist()
+    rows = []
+    peak = matmul_peak()
+    print(f"fp32 matmul peak here: {peak:.1f} GFLOP/s; {len(s1)} pairs")
+
+    bi = models.bi_encoder("minilm-l6", max_seq_length=32)
+    n_params = non_embedding_params(bi)
+
+    # --- labelling -------------------------------------------------------------------------------
+    t_tenc, cos = timed(lambda: encode.pair_cosines(bi, s1, s2, max_length=32), args.repeats)
+
+    def st_cos():
+        a = bi.encode(s1, batch_size=32, convert_to_tensor=True, normalize_embeddings=True)
+        b = bi.encode(s2, batch_size=32, convert_to_tensor=True, normalize_embeddings=True)
+        return (a * b).sum(-1).numpy()
+
+    t_st, cos_st = timed(st_cos, args.repeats)
+    rows.append({"what": "label bi (pairs/s)", "tenc": len(s1) / t_tenc, "st": len(s1) / t_st,
+                 "max_abs_diff": float(np.abs(cos - cos_st).max())})
+    ce = models.cross_encoder("minilm-l6", max_length=64)
+    t_tenc, lg = timed(lambda: encode.cross_logits(ce, s1, s2, max_length=64), args.repeats)
+    t_st, lg_st = timed(lambda: ce.predict(list(zip(s1, s2)), batch_size=32, activation_fn=torch.nn.Identity(),
+                                           show_progress_bar=False), args.repeats)
+    rows.append({"what": "label cross (pairs/s)", "tenc": len(s1) / t_tenc, "st": len(s1) / t_st,
+                 "max_abs_diff": float(np.abs(lg - lg_st).max())})
+
+    targets = np.clip(cos, 0, 1).astype(np.float32)
+
+    # --- cross training --------------------------------------------------------------------------
+    torch.manual_seed(0)
+    ce_t = models.cross_encoder("minilm-l6", max_length=64)
+    stats = train.train_cross(ce_t, s1, s2, targets, batch_size=32, lr=2e-5, warmup=0.1, max_length=64,
+                              progress=False)
+    torch.manual_seed(0)
+    ce_s = models.cross_encoder("minilm-l6", max_length=64)
+    ex = [InputExample(texts=[a, b], label=float(y)) for a, b, y in zip(s1 + s2, s2 + s1, np.concatenate([targets, targets]))]
+    loader = DataLoader(ex, shuffle=True, batch_size=32)
+    t = time.perf_counter()
+    ce_s.fit(train_dataloader=loader, epochs=1, warmup_steps=int(0.1 * len(loader)), show_progress_bar=False)
+    t_st = time.perf_counter() - t
+    dev_t = evaluation.dev_spearman([ce_t], "cross", pairs)
+    dev_s = evaluation.dev_spearman([ce_s], "cross", pairs)
+    flops = 6 * n_params * stats.padded_tokens
+    rows.append({"what": "train cross (pairs/s)", "tenc": stats.examples / stats.seconds, "st": len(ex) / t_st,
+                 "tenc_dev": dev_t, "st_dev": dev_s, "padding_tenc": stats.padding,
+                 "gflops_tenc": flops / stats.seconds / 1e9, "peak_gflops": peak})
+
+    # --- bi training -----------------------------------------------------------------------------
+    cross_targets = 1 / (1 + np.exp(-lg))
+    torch.manual_seed(0)
+    bi_t = models.bi_encoder("minilm-l6", max_seq_length=32)
+    stats = train.train_bi(bi_t, s1, s2, cross_targets, batch_size=128, lr=5e-5, max_length=32, progress=False)
+    torch.manual_seed(0)
+    bi_s = models.bi_encoder("minilm-l6", max_seq_length=32)
+    ex = [InputExample(texts=[a, b], label=float(y)) for a, b, y in zip(s1, s2, cross_targets)]
+    loader = DataLoader(ex, shuffle=True, batch_size=128)
+    t = time.perf_counter()
+    bi_s.fit(train_objectives=[(loader, losses.CosineSimilarityLoss(bi_s))], epochs=1, warmup_steps=0,
+             optimizer_params={"lr": 5e-5}, show_progress_bar=False)
+    t_st = time.perf_counter() - t
+    rows.append({"what": "train bi (pairs/s)", "tenc": stats.examples / stats.seconds, "st": len(ex) / t_st,
+                 "tenc_dev": evaluation.dev_spearman([bi_t], "bi", pairs),
+                 "st_dev": evaluation.dev_spearman([bi_s], "bi", pairs), "padding_tenc": stats.padding,
+                 "gflops_tenc": 6 * n_params * stats.padded_tokens / stats.seconds / 1e9, "peak_gflops": peak})
+
+    df = pd.DataFrame(rows)
+    df["ratio"] = df["tenc"] / df["st"]
+    df.insert(0, "pairs", len(s1))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    old = pd.read_csv(args.out) if Path(args.out).is_file() else pd.DataFrame()
+    if len(old):
+        old = old[old["pairs"] != len(s1)]
+    pd.concat([old, df], ignore_index=True).to_csv(args.out, index=False, float_format="%.4g")
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(df.round(3).to_string(index=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
