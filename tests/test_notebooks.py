@@ -37,30 +37,7 @@ def test_data_notebook(fake_sts, tmp_path):
     assert (tmp_path / "d" / "lengths.png").stat().st_size > 1000
 
 
-def test_prime_then_distill_then_evaluate_notebooks(tiny_bert, fake_sts, tmp_path):
-    primed = tmp_path / "primed"
-    _run("10_prime.ipynb", tmp_path, model=tiny_bert, pooling="cls", steps=4, batch_size=8, lr=1e-3,
-         data=fake_sts, out_dir=str(primed))
-    assert (primed / "modules.json").is_file()
-    run_dir = tmp_path / "distill"
-    for cycle in (0, 1):
-        _run("20_distill.ipynb", tmp_path, preset="smoke", start=str(primed), cross_init=tiny_bert,
-             data=fake_sts, cycle=cycle, run_dir=str(run_dir))
-    rows = json.loads((run_dir / "metrics.json").read_text())["metrics"]
-    assert {(r["cycle"], r["kind"]) for r in rows} == {(0, "bi"), (1, "bi"), (1, "cross")}
-    assert all(-100 <= r["avg"] <= 100 for r in rows)
-    _run("50_evaluate.ipynb", tmp_path, model=str(run_dir / "cycle_1" / "cross"), kind="cross", data=fake_sts,
-         out_dir=str(tmp_path / "e"))
-    metrics = json.loads((tmp_path / "e" / "metrics.json").read_text())["metrics"]
-    assert -100 <= metrics["sts_avg_spearman"] <= 100
-
-
-def test_mutual_notebook(tiny_bert, fake_sts, tmp_path):
-    run_dir = tmp_path / "mutual"
-    _run("30_mutual.ipynb", tmp_path, preset="smoke", members=f"{tiny_bert},{tiny_bert}", data=fake_sts,
-         run_dir=str(run_dir))
-    rows = json.loads((run_dir / "metrics.json").read_text())["metrics"]
-    assert {"m0", "m1", "ensemble"} <= {r["member"] for r in rows}
+# 10_prime, 20_distill, 30_mutual and 50_evaluate run as the smoke plan's chain in tests/test_runs.py.
 
 
 def test_explore_pairs_notebook_on_a_smoke_run(tiny_bert, fake_sts, tmp_path):

@@ -14,8 +14,14 @@ def test_smoke_plan_runs_the_chain_and_skips_on_rerun(tiny_bert, fake_sts, tmp_p
     variables = {"model": tiny_bert, "data": fake_sts, "root": str(root)}
     folders = execute("params/plans/smoke.yaml", root, variables, log=lambda *_: None)
     assert all((f / "done.json").is_file() for f in folders)
+    assert (root / "10_prime" / "tiny-simcse" / "modules.json").is_file()           # a primed model
     rows = json.loads((root / "distill-smoke" / "metrics.json").read_text())["metrics"]
     assert {(r["cycle"], r["kind"]) for r in rows} == {(0, "bi"), (1, "bi"), (1, "cross")}
+    assert all(-100 <= r["avg"] <= 100 for r in rows)
+    mutual = json.loads((root / "30_mutual" / "smoke" / "metrics.json").read_text())["metrics"]
+    assert {"m0", "m1", "ensemble"} <= {r["member"] for r in mutual}
+    evaluated = json.loads((root / "50_evaluate" / "smoke-cross" / "metrics.json").read_text())["metrics"]
+    assert -100 <= evaluated["sts_avg_spearman"] <= 100
     lines = []
     execute("params/plans/smoke.yaml", root, variables, log=lines.append)
     assert all(line.endswith("done, skipped") for line in lines)
