@@ -31,7 +31,7 @@ from . import evaluation, models
 from .config import ConfigError, validate
 from .encode import pad_batch, tokenize_sentences, uses_token_types
 from .io import atomic_dir, atomic_write_text, run_lock
-from .train import _optimizer, seed_everything
+from .train import _optimizer, length_bucketed_batches, seed_everything
 
 
 @dataclass
@@ -48,6 +48,7 @@ class PrimeConfig:
     span: int = 5                  # Mirror-BERT: masked span length
     corpus: str = "pool"           # "pool" or a one-sentence-per-line file
     max_sentences: int = 0         # subsample the corpus; 0 = all
+    length_buckets: bool = False   # batches of similar lengths (about 2x fewer tokens; negatives of similar length)
     dev_select: bool = False       # keep the best STS-B dev checkpoint instead of the last step
     eval_steps: int = 100          # dev check interval when dev_select
     seed: int = 0
@@ -132,15 +133,23 @@ def train(cfg: PrimeConfig, model, sentences: list[str], dev_fn=None, progress: 
         return head({"sentence_embedding": out})["sentence_embedding"] if head is not None else out
 
     losses, dev, best, best_state, best_step = [], [], -np.inf, None, None
-    order = rng.permutation(len(ids))
-    pos = 0
+    lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+
+    def epoch_batches():
+        if cfg.length_buckets:
+            return [b for b in length_bucketed_batches(lengths, cfg.batch_size, rng) if len(b) == cfg.batch_size]
+        order = rng.permutation(len(ids))
+        return [order[i:i + cfg.batch_size] for i in range(0, len(order) - cfg.batch_size + 1, cfg.batch_size)]
+
+    batches, real, padded = [], 0, 0
     model.train()
     t = time.perf_counter()
     for step in tqdm(range(1, cfg.steps + 1), desc=f"prime {cfg.method}", disable=not progress, leave=False):
-        if pos + cfg.batch_size > len(order):
-            order, pos = rng.permutation(len(ids)), 0
-        idx = order[pos:pos + cfg.batch_size]
-        pos += cfg.batch_size
+        if not batches:
+            batches = epoch_batches()
+        idx = batches.pop()
+        real += int(lengths[idx].sum())
+        padded += int(lengths[idx].max()) * len(idx)
         rows = [ids[i] for i in idx]
         if cfg.method == "simcse":
             if head is None:
@@ -167,6 +176,7 @@ def train(cfg: PrimeConfig, model, sentences: list[str], dev_fn=None, progress: 
         model.load_state_dict(best_state)
     model.eval()
     return {"seconds": round(seconds, 1), "sentences_per_second": round(cfg.steps * cfg.batch_size / seconds, 1),
+            "padding_fraction": round(1 - real / max(padded, 1), 4),
             "loss_first": float(np.mean(losses[:10])), "loss_last": float(np.mean(losses[-10:])),
             "dev": dev, "best_step": best_step or cfg.steps, "corpus_sentences": len(sentences)}
 
