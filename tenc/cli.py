@@ -93,6 +93,16 @@ def cmd_distill(args) -> int:
     return 0
 
 
+def _loop_args(parser) -> None:
+    parser.add_argument("--preset", default="quick", choices=["quick", "paper", "smoke"])
+    parser.add_argument("--config", help="YAML file of settings (may name a preset)")
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a setting (repeatable)")
+    parser.add_argument("--out", help="run folder (default: papermill_runs/distill/<preset>)")
+    parser.add_argument("--results", help="write start/cycle rows (members and ensemble) into this results CSV")
+    parser.add_argument("--name", help="model name for the results rows (default: the run folder's name)")
+    parser.add_argument("--quiet", action="store_true")
+
+
 def _task_args(parser) -> None:
     parser.add_argument("--task", choices=["sts", "qqp", "qnli", "mrpc", "custom"], help="default: sts")
     parser.add_argument("--pairs", help="custom task: unlabelled pair file (.txt sent1||sent2, .tsv, .csv, .jsonl)")
@@ -215,13 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_evaluate)
 
     d = sub.add_parser("distill", help="the bi -> cross -> bi loop (resumable: rerun the same command)")
-    d.add_argument("--preset", default="quick", choices=["quick", "paper", "smoke"])
-    d.add_argument("--config", help="YAML file of settings (may name a preset)")
-    d.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a setting (repeatable)")
-    d.add_argument("--out", help="run folder (default: papermill_runs/distill/<preset>)")
-    d.add_argument("--results", help="write start/cycle rows into this results CSV")
-    d.add_argument("--name", help="model name for the results rows (default: the run folder's name)")
-    d.add_argument("--quiet", action="store_true")
+    _loop_args(d)
     _task_args(d)
     d.set_defaults(func=cmd_distill)
 
@@ -229,13 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     mu.add_argument("--members", required=True, help="comma-separated start models, e.g. minilm-l6,minilm-l3")
     mu.add_argument("--cross-init", help="comma-separated cross-encoder initialisations (default: the members)")
     mu.add_argument("--parallel", action="store_true", help="train members concurrently, one process each")
-    mu.add_argument("--preset", default="quick", choices=["quick", "paper", "smoke"])
-    mu.add_argument("--config", help="YAML file of settings")
-    mu.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a setting (repeatable)")
-    mu.add_argument("--out", help="run folder (default: papermill_runs/distill/<preset>)")
-    mu.add_argument("--results", help="write start/cycle rows (members and ensemble) into this results CSV")
-    mu.add_argument("--name", help="model name for the results rows")
-    mu.add_argument("--quiet", action="store_true")
+    _loop_args(mu)
     mu.set_defaults(func=cmd_mutual)
 
     r = sub.add_parser("prime", help="SimCSE / Mirror-BERT priming of a bi-encoder from a language model")
