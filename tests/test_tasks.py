@@ -75,3 +75,21 @@ def test_bad_task_files(tmp_path, binary_folder):
     with pytest.raises(DataError, match="labels are required"):
         tasks.labelled("m", missing)
     assert tasks.metric_for(np.array([0.0, 1.0, 1.0])) == "auc"
+
+
+def test_custom_task_through_the_distill_notebook(tiny_bert, tmp_path):
+    import papermill as pm
+
+    from conftest import ROOT
+
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text("".join(json.dumps({"sentence1": a, "sentence2": b}) + "\n" for a, b, _ in fixture_pairs(32)))
+    dev = _write_binary(tmp_path / "dev.tsv", 24, 1)
+    cfg = tmp_path / "task.yaml"
+    cfg.write_text(f"task: custom\npairs: {pairs}\ndev: {dev}\ntests: {dev}\n")
+    run_dir = tmp_path / "run"
+    pm.execute_notebook(str(ROOT / "notebooks" / "20_distill.ipynb"), str(tmp_path / "out.ipynb"),
+                        parameters={"preset": "smoke", "config": str(cfg), "start": tiny_bert, "cycle": 1,
+                                    "run_dir": str(run_dir)}, cwd=str(ROOT), progress_bar=False, kernel_name="python3")
+    rows = json.loads((run_dir / "metrics.json").read_text())["metrics"]
+    assert {r["kind"] for r in rows} == {"bi", "cross"} and all(0 <= r["dev"] <= 100 for r in rows)
