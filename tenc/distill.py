@@ -256,19 +256,31 @@ class Run:
         folder.mkdir(parents=True, exist_ok=True)
         load = self.load_bi if kind == "bi" else self.load_cross
         loaded = [load(cycle, m) for m in range(len(self.members))]
-        groups = [(f"m{m}" if len(loaded) > 1 else "model", [mod]) for m, mod in enumerate(loaded)]
+        sets = ([self.task.dev] if self.task.dev is not None else []) + (self.task.tests if self.cfg.evaluate_test else [])
+        frame = pd.concat([s.frame for s in sets], ignore_index=True)
+        bounds = np.cumsum([0] + [len(s) for s in sets])
+        # each member scores every pair once; the ensemble averages those scores (no second pass)
+        member_preds = [evaluation.score_pairs([mod], kind, frame["sentence1"].tolist(), frame["sentence2"].tolist(),
+                                               progress=self.progress) for mod in loaded]
+        groups = [(f"m{m}" if len(loaded) > 1 else "model", [m]) for m in range(len(loaded))]
         if len(loaded) > 1:
-            groups.append(("ensemble", loaded))
+            groups.append(("ensemble", list(range(len(loaded)))))
         result = {}
-        for name, mods in groups:
-            dev = self.dev_score(mods, kind)
-            entry = {"dev": None if dev is None else round(dev, 4)}
-            if self.cfg.evaluate_test and self.task.name == "sts":
-                table, _, preds = evaluation.evaluate(mods, kind, self.pairs, progress=self.progress)
-                entry["test"] = evaluation.paper_row(table)
-                preds[["dataset", "subset", "sentence1", "sentence2", "score", "pred"]].to_csv(folder / f"preds_{kind}_{name}.csv", index=False)
-            elif self.cfg.evaluate_test and self.task.tests:
-                entry["test"] = {t.name: round(evaluation.labelled_metric(mods, kind, t), 2) for t in self.task.tests}
+        for name, idx in groups:
+            pred = np.mean([member_preds[i] for i in idx], axis=0)
+            per_set = {s.name: (s, pred[lo:hi]) for s, lo, hi in zip(sets, bounds[:-1], bounds[1:])}
+            entry = {"dev": None}
+            if self.task.dev is not None:
+                dev, p = per_set.pop(self.task.dev.name)
+                entry["dev"] = round(_metric(dev, p), 4)
+            if per_set and self.task.name == "sts":
+                preds = pd.concat([s.frame.assign(pred=p) for s, p in per_set.values()], ignore_index=True)
+                preds = preds.rename(columns={"label": "score"})
+                entry["test"] = evaluation.paper_row(evaluation.table_from_predictions(preds))
+                preds[["dataset", "subset", "sentence1", "sentence2", "score", "pred"]].to_csv(
+                    folder / f"preds_{kind}_{name}.csv", index=False)
+            elif per_set:
+                entry["test"] = {n: round(_metric(s, p), 2) for n, (s, p) in per_set.items()}
             result[name] = entry
         info = {"kind": kind, "cycle": cycle, "results": result, "seconds": round(time.perf_counter() - t, 1)}
         write_marker(folder, stage, info)
@@ -364,6 +376,11 @@ class Run:
         summary = {"config": self.cfg.to_dict(), "pool_pairs": len(self.pool), "cycles": rows, "selected": selected}
         atomic_write_text(self.folder / "summary.json", json.dumps(summary, indent=2, default=float))
         return summary
+
+
+def _metric(labelled, pred: np.ndarray) -> float:
+    gold = labelled.frame["label"].to_numpy()
+    return evaluation.spearman(pred, gold) if labelled.metric == "spearman" else evaluation.roc_auc(pred, gold)
 
 
 def to_unit(cosines: np.ndarray, how: str = "clip") -> np.ndarray:
