@@ -74,18 +74,16 @@ def cmd_evaluate(args) -> int:
 
 def cmd_distill(args) -> int:
     from . import distill
-    from .config import DistillConfig, load_yaml
+    from .config import DistillConfig
 
-    values = load_yaml(args.config) if args.config else {}
-    preset = values.pop("preset", None) or args.preset
-    values.update(_parse_sets(args.set))
+    values = _parse_sets(args.set)
     for key in ("task", "pairs", "dev", "task_data"):
         if getattr(args, key, None):
             values[key] = getattr(args, key)
     if getattr(args, "test", None):
         values["tests"] = ",".join(args.test)
-    cfg = DistillConfig.from_preset(preset, **values)
-    out = Path(args.out or f"papermill_runs/distill/{preset}")
+    cfg = DistillConfig.from_sources(args.preset, args.config or "", **values)
+    out = Path(args.out or f"papermill_runs/distill/{args.preset}")
     summary = distill.run(cfg, out, progress=not args.quiet)
     print(summary_table(summary))
     if args.results:

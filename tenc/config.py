@@ -68,6 +68,13 @@ class DistillConfig:
             raise ConfigError(f"unknown preset {preset!r}: use one of {', '.join(PRESETS)}")
         return cls.from_dict({**PRESETS[preset], **overrides})
 
+    @classmethod
+    def from_sources(cls, preset: str, yaml_path: str = "", **overrides) -> "DistillConfig":
+        """Preset < YAML file (which may name its own preset) < explicit overrides."""
+        values = load_yaml(yaml_path) if yaml_path else {}
+        preset = values.pop("preset", None) or preset
+        return cls.from_preset(preset, **{**values, **overrides})
+
     def to_dict(self) -> dict:
         return asdict(self)
 

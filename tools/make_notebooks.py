@@ -120,11 +120,9 @@ import json
 from pathlib import Path
 from tenc import distill
 from tenc.cli import summary_table
-from tenc.config import DistillConfig, load_yaml
+from tenc.config import DistillConfig
 from tenc.io import run_lock
-values = load_yaml(config) if config else {}
-preset_name = values.pop("preset", preset)
-cfg = DistillConfig.from_preset(preset_name, **{**values, "start": start, "cross_init": cross_init, "data": data})
+cfg = DistillConfig.from_sources(preset, config, start=start, cross_init=cross_init, data=data)
 tnb.seed_all(cfg.seed)
 cfg
 '''),
@@ -169,11 +167,8 @@ import json
 from pathlib import Path
 from tenc import distill
 from tenc.cli import summary_table
-from tenc.config import DistillConfig, load_yaml
-values = load_yaml(config) if config else {}
-preset_name = values.pop("preset", preset)
-cfg = DistillConfig.from_preset(preset_name, **{**values, "start": members, "cross_init": cross_init,
-                                               "parallel": parallel, "data": data})
+from tenc.config import DistillConfig
+cfg = DistillConfig.from_sources(preset, config, start=members, cross_init=cross_init, parallel=parallel, data=data)
 tnb.seed_all(cfg.seed)
 cfg.members
 '''),
