@@ -17,6 +17,7 @@ Example (in JupyterLab)::
 from __future__ import annotations
 
 import html
+import io
 import re
 from pathlib import Path
 
@@ -62,7 +63,7 @@ class PairInspector(W.VBox):
         self.table = W.HTML()
         self.pick = W.Dropdown(options=[], description="pair")
         self.detail = W.HTML()
-        self.plot = W.Output()
+        self.plot = W.Image(format="png", layout=W.Layout(width="360px"))
         self.s1, self.s2 = W.Text(description="sentence 1"), W.Text(description="sentence 2")
         self.score_button = W.Button(description="score", button_style="primary")
         self.live = W.HTML()
@@ -74,6 +75,10 @@ class PairInspector(W.VBox):
             W.HBox([self.dataset, self.search]), W.HBox([self.sort, self.model, self.page]), self.table,
             self.pick, W.HBox([self.detail, self.plot]), W.HTML("<b>score your own pair</b>"),
             W.HBox([self.s1, self.s2, self.score_button]), self.live])
+        self.add_class("tenc-inspector")  # CSS hooks for the browser test
+        self.table.add_class("tenc-table")
+        for name in ("dataset", "search", "sort", "model", "page", "pick", "s1", "s2", "plot"):
+            getattr(self, name).add_class(f"tenc-{name}")
         self.refresh()
 
     # -- constructors ------------------------------------------------------------------------------
@@ -159,11 +164,9 @@ class PairInspector(W.VBox):
         scores = "".join(f"<li>{html.escape(m)}: {r[m]:.3f}</li>" for m in self.models)
         self.detail.value = (f"<p><b>1</b> {html.escape(r['sentence1'])}<br><b>2</b> {html.escape(r['sentence2'])}"
                              f"{gold}</p><ul>{scores}</ul>")
-        self.plot.clear_output()
-        with self.plot:
-            from IPython.display import display
-
-            display(self.trajectory_figure(i))
+        buf = io.BytesIO()
+        self.trajectory_figure(i).savefig(buf, format="png", dpi=100)  # a PNG renders in every front end
+        self.plot.value = buf.getvalue()
 
     def trajectory_figure(self, i: int):
         from matplotlib.figure import Figure
@@ -171,11 +174,12 @@ class PairInspector(W.VBox):
         fig = Figure(figsize=(3.6, 2.2), layout="constrained")
         ax = fig.add_subplot()
         r = self.frame.loc[i]
+        stages = list(dict.fromkeys(m.split(":")[0] for m in self.trajectories))  # start, cycle_1, ...
         for kind in ("bi", "cross"):
             names = [m for m in self.trajectories if m.endswith(f":{kind}")]
             if names:
-                ax.plot(range(len(names)), [r[m] for m in names], marker="o", label=kind)
-                ax.set_xticks(range(len(names)), [m.split(":")[0] for m in names], fontsize=7)
+                ax.plot([stages.index(m.split(":")[0]) for m in names], [r[m] for m in names], marker="o", label=kind)
+        ax.set_xticks(range(len(stages)), stages, fontsize=7)
         if "score" in r:
             ax.axhline(r["score"] / 5, color="0.4", ls="--", lw=0.8, label="gold / 5")
         ax.set_ylabel("score")

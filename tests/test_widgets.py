@@ -42,6 +42,7 @@ def test_pair_detail_and_live_scoring(inspector, tiny_bert):
 
     inspector.pick.value = 2
     assert "the cat is asleep" in inspector.detail.value
+    assert inspector.plot.value[:8] == b"\x89PNG\r\n\x1a\n"   # the trajectory, as an image
     inspector.score_button.click()
     assert "type two sentences" in inspector.live.value
     inspector.live_bi = models.bi_encoder(tiny_bert)
