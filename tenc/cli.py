@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
 RESULT_COLUMNS = ["model", "kind", "stage", "STS12", "STS13", "STS14", "STS15", "STS16", "STS-B", "SICK-R", "avg"]
+
+
+NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
 def _parse_sets(items: list[str]) -> dict:
@@ -21,7 +25,10 @@ def _parse_sets(items: list[str]) -> dict:
         if "=" not in item:
             raise SystemExit(f"tenc: --set expects key=value, got {item!r}")
         key, value = item.split("=", 1)
-        out[key.strip()] = yaml.safe_load(value) if value != "" else ""
+        parsed = yaml.safe_load(value) if value != "" else ""
+        if isinstance(parsed, str) and NUMBER.fullmatch(parsed):  # YAML 1.1 reads "3e-5" as a string
+            parsed = float(parsed)
+        out[key.strip()] = parsed
     return out
 
 

@@ -55,6 +55,7 @@ class DistillConfig:
     seed: int = 0                     # seeds python, numpy and torch
     data: str = ""                    # STS data folder; "" = $TENC_DATA, ./data/sts, ../shared/data/sts, hub
     threads: int = 2                  # torch intra-op threads (this machine has 2 cores)
+    checkpoint_minutes: float = 5.0   # save training progress inside a stage this often; a rerun resumes there (0: off)
     evaluate_test: bool = True        # 7-task test evaluation of every cycle's encoders
     parallel: bool = False            # mutual only: train the members concurrently, one process each (threads split)
 
@@ -86,6 +87,9 @@ class DistillConfig:
             raise ConfigError(f"cross_init names {len(inits)} model(s) for {len(starts)} start model(s)")
         return list(zip(starts, inits))
 
+
+# settings that change how a run executes, not what it computes: ignored when a rerun is compared
+RUNTIME_ONLY = ("threads", "parallel", "checkpoint_minutes")
 
 CHOICES = {
     "pooling": ("", "cls", "mean"), "cross_init_mode": ("fresh", "inherit"), "bi_init_mode": ("fresh", "inherit"),

@@ -9,6 +9,7 @@ Run folder layout (every stage ends by writing ``<stage>.done.json``; only marke
     run/cycle_1/cross[_i]/           cross-encoder(s), sentence-transformers format
     run/cycle_1/labels_cross.npy     teacher cross scores (sigmoid), mean over members
     run/cycle_1/bi[_i]/              bi-encoder(s)
+    run/cycle_1/train_*.ckpt         mid-stage training progress (every checkpoint_minutes; deleted when done)
     run/cycle_1/metrics.json         dev and test metrics of this cycle's encoders
     run/summary.json                 every cycle, the selected cycle per encoder type, paths
 
@@ -28,6 +29,7 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -39,10 +41,10 @@ from scipy.stats import spearmanr
 
 from . import data as tdata
 from . import encode, evaluation, models
-from .config import ConfigError, DistillConfig
+from .config import RUNTIME_ONLY, ConfigError, DistillConfig
 from .io import (atomic_dir, atomic_save_npy, atomic_write_text, check_folder, folder_digest,
                  load_npy_checked, read_marker, run_lock, write_marker)
-from .train import seed_everything, train_bi, train_cross
+from .train import Checkpoint, seed_everything, train_bi, train_cross
 
 
 class Run:
@@ -66,7 +68,7 @@ class Run:
             saved = json.loads(path.read_text())
             defaults = DistillConfig().to_dict()  # settings added later default to their old behaviour
             diff = {k: (saved.get(k, defaults[k]), v) for k, v in mine.items()
-                    if saved.get(k, defaults[k]) != v and k not in ("threads", "parallel")}
+                    if saved.get(k, defaults[k]) != v and k not in RUNTIME_ONLY}
             if diff:
                 raise ConfigError(f"{self.folder} holds a run with other settings {diff}; use a new folder")
         else:
@@ -201,6 +203,15 @@ class Run:
             return evaluation.dev_spearman(members, kind, self.pairs)
         return evaluation.labelled_metric(members, kind, self.task.dev)
 
+    def _checkpoint(self, folder: Path, stage: str, init: str, seed: int, targets: np.ndarray) -> Checkpoint | None:
+        """Mid-stage progress file for a training stage, tied to its settings, start and labels."""
+        if not self.cfg.checkpoint_minutes:
+            return None
+        key = {"stage": stage, "init": init, "seed": seed, "targets": hashlib.sha256(targets.tobytes()).hexdigest(),
+               "config": {k: v for k, v in self.cfg.to_dict().items() if k not in RUNTIME_ONLY}}
+        folder.mkdir(parents=True, exist_ok=True)
+        return Checkpoint(folder / f"{stage}.ckpt", json.dumps(key, sort_keys=True), self.cfg.checkpoint_minutes)
+
     def train_cross(self, cycle: int, m: int) -> str:
         folder, stage = self.cycle_dir(cycle), f"train_cross{self.suffixes[m]}"
         if read_marker(folder, stage) is not None:
@@ -211,14 +222,17 @@ class Run:
         seed = c.seed + 1000 * cycle + m
         seed_everything(seed)  # the new head's initialisation must not depend on what ran before in this process
         model = models.cross_encoder(init, max_length=self.cfg.cross_max_length)
+        ckpt = self._checkpoint(folder, stage, init, seed, targets)
         stats = train_cross(model, self.s1, self.s2, targets, epochs=c.cross_epochs, batch_size=c.cross_batch_size,
                             lr=c.cross_lr, warmup=c.cross_warmup, max_length=c.cross_max_length, loss=c.cross_loss,
                             both_orders=self.task.both_orders, seed=seed, dev_fn=self._dev_fn(model, "cross"),
-                            eval_steps=c.eval_steps, progress=self.progress)
+                            eval_steps=c.eval_steps, progress=self.progress, checkpoint=ckpt)
         target = folder / f"cross{self.suffixes[m]}"
         with atomic_dir(target) as tmp:
             model.save(str(tmp))
         write_marker(folder, stage, {"init": init, "train": stats.summary(), "files": folder_digest(target)})
+        if ckpt:
+            ckpt.clear()
         self.log(f"cycle {cycle}: {stage} done in {stats.seconds:.0f}s "
                  f"({stats.summary()['tokens_per_second']:.0f} tok/s, padding {stats.padding:.1%})")
         return str(target)
@@ -233,15 +247,18 @@ class Run:
         seed = c.seed + 1000 * cycle + 500 + m
         seed_everything(seed)
         model = self.load_bi(prev, m)
+        ckpt = self._checkpoint(folder, stage, self.bi_path(prev, m), seed, targets)
         stats = train_bi(model, self.s1, self.s2, targets, epochs=c.bi_epochs, batch_size=c.bi_batch_size,
                          lr=c.bi_lr, warmup=c.bi_warmup, max_length=c.bi_max_length, loss=c.bi_loss,
                          seed=seed, dev_fn=self._dev_fn(model, "bi"),
-                         eval_steps=c.eval_steps, progress=self.progress)
+                         eval_steps=c.eval_steps, progress=self.progress, checkpoint=ckpt)
         target = folder / f"bi{self.suffixes[m]}"
         with atomic_dir(target) as tmp:
             model.save(str(tmp))
         write_marker(folder, stage, {"init": self.bi_path(prev, m), "train": stats.summary(),
                                      "files": folder_digest(target)})
+        if ckpt:
+            ckpt.clear()
         self.log(f"cycle {cycle}: {stage} done in {stats.seconds:.0f}s "
                  f"({stats.summary()['tokens_per_second']:.0f} tok/s, padding {stats.padding:.1%})")
         return str(target)

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import random
+import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -42,6 +45,7 @@ class TrainStats:
     losses: list[float] = field(default_factory=list)
     dev: list[tuple[int, float]] = field(default_factory=list)
     best_step: int | None = None
+    resumed_from: int | None = None  # the step a mid-stage checkpoint resumed from
 
     @property
     def padding(self) -> float:
@@ -55,7 +59,7 @@ class TrainStats:
                 "examples_per_second": round(self.examples / max(self.seconds, 1e-9), 2),
                 "loss_first": self.losses[0] if self.losses else None,
                 "loss_last": float(np.mean(self.losses[-20:])) if self.losses else None,
-                "dev": self.dev, "best_step": self.best_step}
+                "dev": self.dev, "best_step": self.best_step, "resumed_from_step": self.resumed_from}
 
 
 def length_bucketed_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator,
@@ -88,20 +92,69 @@ def _optimizer(model: torch.nn.Module, lr: float, weight_decay: float, total: in
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, schedule)
 
 
+@dataclass
+class Checkpoint:
+    """Mid-stage progress: every `minutes`, the model, optimiser, scheduler, RNG and counters go to `path`
+    (atomically); a rerun with the same `fingerprint` resumes from there on the same data order."""
+
+    path: Path
+    fingerprint: str
+    minutes: float = 5.0
+
+    def save(self, model, opt, sched, stats: "TrainStats", best: float, best_state) -> None:
+        state = {"fingerprint": self.fingerprint, "model": model.state_dict(), "opt": opt.state_dict(),
+                 "sched": sched.state_dict(), "torch_rng": torch.get_rng_state(), "stats": asdict(stats),
+                 "best": best, "best_state": best_state}
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, self.path)
+        if os.environ.get("TENC_KILL_AFTER_SAVE") == f"{self.path.name}:{stats.steps}":  # fault injection (tests)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def load(self) -> dict | None:
+        """The saved state, or None when there is none, it is unreadable or it belongs to other settings."""
+        if not self.path.is_file():
+            return None
+        try:
+            state = torch.load(self.path, weights_only=False)
+        except Exception:  # a torn or foreign file: start the stage over rather than trust it
+            return None
+        return state if state.get("fingerprint") == self.fingerprint else None
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
 def _loop(model, batches_per_epoch, epochs: int, lr: float, warmup: float, weight_decay: float,
-          step_fn, dev_fn, eval_steps: int, seed: int, desc: str, progress: bool) -> TrainStats:
-    """Shared optimisation loop; keeps the best dev state when ``dev_fn`` and ``eval_steps`` are given."""
+          step_fn, dev_fn, eval_steps: int, seed: int, desc: str, progress: bool,
+          checkpoint: Checkpoint | None = None) -> TrainStats:
+    """Shared optimisation loop; keeps the best dev state when ``dev_fn`` and ``eval_steps`` are given and
+    resumes from ``checkpoint`` (same seed, so the same batches) when it holds a matching state."""
     rng = np.random.default_rng(seed)
     epoch_batches = [batches_per_epoch(rng) for _ in range(epochs)]
     total = sum(len(b) for b in epoch_batches)
     opt, sched = _optimizer(model, lr, weight_decay, total, warmup)
     stats = TrainStats()
     best, best_state = -math.inf, None
+    saved = checkpoint.load() if checkpoint else None
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["opt"])
+        sched.load_state_dict(saved["sched"])
+        torch.set_rng_state(saved["torch_rng"])
+        stats = TrainStats(**saved["stats"])
+        stats.resumed_from = stats.steps
+        best, best_state = saved["best"], saved["best_state"]
     model.train()
-    start = time.perf_counter()
-    bar = tqdm(total=total, desc=desc, disable=not progress, leave=False)
+    start = time.perf_counter() - stats.seconds
+    last_save = time.perf_counter()
+    bar = tqdm(total=total, initial=stats.steps, desc=desc, disable=not progress, leave=False)
+    done = stats.steps
     for batches in epoch_batches:
-        for idx in batches:
+        if done >= len(batches):  # a whole epoch already trained before the resume
+            done -= len(batches)
+            continue
+        for idx in batches[done:]:
             loss, real, padded = step_fn(idx)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -122,6 +175,11 @@ def _loop(model, batches_per_epoch, epochs: int, lr: float, warmup: float, weigh
                 stats.dev.append((stats.steps, round(score, 4)))
                 if score > best:
                     best, best_state, stats.best_step = score, copy.deepcopy(model.state_dict()), stats.steps
+            if checkpoint and stats.steps < total and time.perf_counter() - last_save >= 60 * checkpoint.minutes:
+                stats.seconds = time.perf_counter() - start
+                checkpoint.save(model, opt, sched, stats, best, best_state)
+                last_save = time.perf_counter()
+        done = 0
     bar.close()
     stats.seconds = time.perf_counter() - start
     if best_state is not None and stats.best_step != stats.steps:
@@ -133,7 +191,8 @@ def _loop(model, batches_per_epoch, epochs: int, lr: float, warmup: float, weigh
 def train_cross(model, s1: list[str], s2: list[str], targets: np.ndarray, *, epochs: int = 1,
                 batch_size: int = 32, lr: float = 2e-5, warmup: float = 0.1, weight_decay: float = 0.01,
                 max_length: int = 64, loss: str = "bce", both_orders: bool = True, seed: int = 0,
-                dev_fn=None, eval_steps: int = 0, progress: bool = True) -> TrainStats:
+                dev_fn=None, eval_steps: int = 0, progress: bool = True,
+                checkpoint: Checkpoint | None = None) -> TrainStats:
     """Train a one-logit CrossEncoder in place on soft targets in [0, 1]."""
     targets = np.asarray(targets, dtype=np.float32)
     if len(s1) != len(s2) or len(s1) != len(targets):
@@ -166,7 +225,7 @@ def train_cross(model, s1: list[str], s2: list[str], targets: np.ndarray, *, epo
         return value, int(lengths[idx].sum()), int(lengths[idx].max()) * len(idx)
 
     return _loop(backbone, lambda rng: length_bucketed_batches(lengths, batch_size, rng), epochs, lr, warmup,
-                 weight_decay, step, dev_fn, eval_steps, seed, "train cross", progress)
+                 weight_decay, step, dev_fn, eval_steps, seed, "train cross", progress, checkpoint)
 
 
 def cosent_loss(cos: torch.Tensor, y: torch.Tensor, scale: float = 20.0) -> torch.Tensor:
@@ -180,7 +239,7 @@ def cosent_loss(cos: torch.Tensor, y: torch.Tensor, scale: float = 20.0) -> torc
 def train_bi(model, s1: list[str], s2: list[str], targets: np.ndarray, *, epochs: int = 1,
              batch_size: int = 128, lr: float = 5e-5, warmup: float = 0.0, weight_decay: float = 0.01,
              max_length: int = 32, loss: str = "mse", seed: int = 0, dev_fn=None, eval_steps: int = 0,
-             progress: bool = True) -> TrainStats:
+             progress: bool = True, checkpoint: Checkpoint | None = None) -> TrainStats:
     """Train a SentenceTransformer in place so that cos(u, v) matches the targets."""
     targets = np.asarray(targets, dtype=np.float32)
     if len(s1) != len(s2) or len(s1) != len(targets):
@@ -214,4 +273,4 @@ def train_bi(model, s1: list[str], s2: list[str], targets: np.ndarray, *, epochs
         return value, real, int(batch["input_ids"].numel())
 
     return _loop(model, lambda rng: length_bucketed_batches(pair_len, batch_size, rng), epochs, lr, warmup,
-                 weight_decay, step, dev_fn, eval_steps, seed, "train bi", progress)
+                 weight_decay, step, dev_fn, eval_steps, seed, "train bi", progress, checkpoint)

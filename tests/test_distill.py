@@ -95,7 +95,18 @@ def _env():
     return {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
-@pytest.mark.parametrize("kill_after", ["label_bi", "train_cross", "label_cross"])
+def _same_summary(a, b):
+    assert len(b["cycles"]) == len(a["cycles"])
+    for ra, rb in zip(a["cycles"], b["cycles"]):
+        assert ra["cycle"] == rb["cycle"] and ra["kind"] == rb["kind"]
+        # same seed, same machine: identical up to float noise in the last printed digit
+        assert ra["avg"] == pytest.approx(rb["avg"], abs=1e-3) and ra["dev"] == pytest.approx(rb["dev"], abs=1e-3)
+
+
+# a marker appearing means the next stage is running: kill -9 during cross training, during cross
+# labelling, during bi training and during the bi evaluation. (The summary after it is one atomic write:
+# killing "during" it cannot be hit by polling; tests/test_io.py covers torn writes.)
+@pytest.mark.parametrize("kill_after", ["label_bi", "train_cross", "label_cross", "train_bi"])
 def test_kill_9_then_rerun_gives_the_uninterrupted_result(tiny_bert, fake_sts, tmp_path, kill_after, reference_run):
     out = tmp_path / "killed"
     proc = subprocess.Popen(_cli(out, tiny_bert, fake_sts), env=_env(), stdout=subprocess.DEVNULL,
@@ -109,12 +120,22 @@ def test_kill_9_then_rerun_gives_the_uninterrupted_result(tiny_bert, fake_sts, t
     assert not (out / "summary.json").exists()
     again = subprocess.run(_cli(out, tiny_bert, fake_sts), env=_env(), capture_output=True, text=True)
     assert again.returncode == 0, again.stderr[-2000:]
-    b = json.loads((out / "summary.json").read_text())
-    assert len(b["cycles"]) == len(reference_run["cycles"])
-    for ra, rb in zip(reference_run["cycles"], b["cycles"]):
-        assert ra["cycle"] == rb["cycle"] and ra["kind"] == rb["kind"]
-        # same seed, same machine: identical up to float noise in the last printed digit
-        assert ra["avg"] == pytest.approx(rb["avg"], abs=1e-3) and ra["dev"] == pytest.approx(rb["dev"], abs=1e-3)
+    _same_summary(reference_run, json.loads((out / "summary.json").read_text()))
+
+
+@pytest.mark.parametrize("stage", ["train_cross", "train_bi"])
+def test_kill_9_inside_a_training_stage_resumes_mid_stage(tiny_bert, fake_sts, tmp_path, stage, reference_run):
+    """The process kills itself (SIGKILL) right after its 3rd mid-stage checkpoint; the rerun resumes at step 3."""
+    out = tmp_path / "killed"
+    cmd = _cli(out, tiny_bert, fake_sts) + ["--set", "checkpoint_minutes=1e-9"]   # checkpoint every step
+    first = subprocess.run(cmd, env={**_env(), "TENC_KILL_AFTER_SAVE": f"{stage}.ckpt:3"}, capture_output=True)
+    assert first.returncode == -signal.SIGKILL
+    assert (out / "cycle_1" / f"{stage}.ckpt").is_file() and not (out / "cycle_1" / f"{stage}.done.json").exists()
+    again = subprocess.run(cmd, env=_env(), capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr[-2000:]
+    done = json.loads((out / "cycle_1" / f"{stage}.done.json").read_text())
+    assert done["train"]["resumed_from_step"] == 3 and not (out / "cycle_1" / f"{stage}.ckpt").exists()
+    _same_summary(reference_run, json.loads((out / "summary.json").read_text()))
 
 
 def test_second_process_on_a_busy_run_folder_is_refused(tiny_bert, fake_sts, tmp_path):

@@ -52,3 +52,51 @@ def test_cosent_matches_hand_computation():
     # pairs with y_i > y_j: (0,1), (0,2), (2,1) -> terms exp(20 (cos_j - cos_i))
     terms = [np.exp(20 * (0.1 - 0.9)), np.exp(20 * (0.5 - 0.9)), np.exp(20 * (0.1 - 0.5))]
     assert float(train.cosent_loss(cos, y)) == pytest.approx(np.log(1 + sum(terms)), rel=1e-4)
+
+
+class _Interrupted(Exception):
+    pass
+
+
+@pytest.mark.parametrize("kind", ["cross", "bi"])
+def test_mid_stage_checkpoint_resumes_to_the_uninterrupted_weights(tiny_bert, tmp_path, monkeypatch, kind):
+    """Interrupt after step 7 of 12 (in the second epoch); resume from the checkpoint; same final weights."""
+    s1, s2, y = _pairs(48)
+
+    def fit(checkpoint=None):
+        torch.manual_seed(0)
+        if kind == "cross":
+            model = models.cross_encoder(tiny_bert, max_length=32)
+            stats = train.train_cross(model, s1, s2, y, epochs=2, batch_size=16, lr=1e-3, seed=3, progress=False,
+                                      checkpoint=checkpoint)
+            return model[0].auto_model, stats
+        model = models.bi_encoder(tiny_bert, pooling="mean")
+        stats = train.train_bi(model, s1, s2, y, epochs=2, batch_size=8, lr=1e-3, seed=3, progress=False,
+                               checkpoint=checkpoint)
+        return model, stats
+
+    reference, ref_stats = fit()
+    ckpt = train.Checkpoint(tmp_path / "stage.ckpt", fingerprint="settings-a", minutes=0)  # save every step
+    save = train.Checkpoint.save
+
+    def save_then_stop(self, *args):
+        save(self, *args)
+        if args[3].steps == 7:
+            raise _Interrupted
+
+    monkeypatch.setattr(train.Checkpoint, "save", save_then_stop)
+    with pytest.raises(_Interrupted):
+        fit(ckpt)
+    monkeypatch.setattr(train.Checkpoint, "save", save)
+    assert train.Checkpoint(ckpt.path, "other settings").load() is None   # a foreign checkpoint is ignored
+    resumed, stats = fit(ckpt)
+    assert stats.resumed_from == 7 and stats.steps == ref_stats.steps == 12
+    assert stats.losses[:7] == ref_stats.losses[:7] and len(stats.losses) == 12
+    for (name, a), (_, b) in zip(reference.state_dict().items(), resumed.state_dict().items()):
+        assert torch.allclose(a, b, atol=1e-6), name
+
+
+def test_a_torn_checkpoint_is_not_trusted(tmp_path):
+    path = tmp_path / "stage.ckpt"
+    path.write_bytes(b"\x80\x02 not a checkpoint")
+    assert train.Checkpoint(path, "x").load() is None
