@@ -91,7 +91,7 @@ def cmd_distill(args) -> int:
         values["tests"] = ",".join(args.test)
     cfg = DistillConfig.from_sources(args.preset, args.config or "", **values)
     out = Path(args.out or f"papermill_runs/distill/{args.preset}")
-    summary = distill.run(cfg, out, progress=not args.quiet)
+    summary = distill.run(cfg, out, progress=not args.quiet, tags={"name": args.name or out.name})
     print(summary_table(summary))
     if args.results:
         write_summary_rows(summary, args.results, args.name or out.name)

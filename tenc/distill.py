@@ -10,8 +10,8 @@ Run folder layout (every stage ends by writing ``<stage>.done.json``; only marke
     run/cycle_1/labels_cross.npy     teacher cross scores (sigmoid), mean over members
     run/cycle_1/bi[_i]/              bi-encoder(s)
     run/cycle_1/train_*.ckpt         mid-stage training progress (every checkpoint_minutes; deleted when done)
-    run/cycle_1/metrics.json         dev and test metrics of this cycle's encoders
-    run/summary.json                 every cycle, the selected cycle per encoder type, paths
+    run/summary.json                 every cycle, the selected cycle per encoder type
+    run/metrics.json                 the same rows for tenc.tables (with the settings and tags)
 
 Pseudo-labels for N members are the mean of the members' scores, and every student trains on the
 same averaged labels (PAPER.md, mutual distillation). N = 1 is self-distillation.
@@ -50,8 +50,10 @@ from .train import Checkpoint, seed_everything, train_bi, train_cross
 class Run:
     """A run folder plus the data it needs; stages are methods that skip themselves when done."""
 
-    def __init__(self, cfg: DistillConfig, folder: str | Path, progress: bool = True, log=print):
+    def __init__(self, cfg: DistillConfig, folder: str | Path, progress: bool = True, log=print,
+                 tags: dict | None = None):
         self.cfg, self.folder, self.progress, self.log = cfg, Path(folder), progress, log
+        self.tags = tags or {}  # e.g. {"name": ..., "ablation": ..., "value": ...} for tenc.tables
         torch.set_num_threads(cfg.threads)
         self.folder.mkdir(parents=True, exist_ok=True)
         self._check_config()
@@ -392,6 +394,9 @@ class Run:
                               "row": sub[sub["cycle"] == pick].iloc[0].to_dict()}
         summary = {"config": self.cfg.to_dict(), "pool_pairs": len(self.pool), "cycles": rows, "selected": selected}
         atomic_write_text(self.folder / "summary.json", json.dumps(summary, indent=2, default=float))
+        # the common format every table and figure is rebuilt from (tenc.tables)
+        doc = {"metrics": rows, "selected": selected, "params": {**self.cfg.to_dict(), **self.tags}}
+        atomic_write_text(self.folder / "metrics.json", json.dumps(doc, indent=2, default=float))
         return summary
 
 
@@ -410,10 +415,11 @@ def to_unit(cosines: np.ndarray, how: str = "clip") -> np.ndarray:
     raise ConfigError(f"unknown target_map {how!r}: use 'clip' or 'minmax'")
 
 
-def run(cfg: DistillConfig, folder: str | Path, progress: bool = True, log=print) -> dict:
-    """Run (or resume) the whole loop in ``folder``; a second process on the same folder is refused."""
+def run(cfg: DistillConfig, folder: str | Path, progress: bool = True, log=print, tags: dict | None = None) -> dict:
+    """Run (or resume) the whole loop in ``folder``; a second process on the same folder is refused.
+    ``tags`` (name, ablation, value) are recorded in metrics.json for the tables."""
     with run_lock(folder):
-        return Run(cfg, folder, progress, log).run()
+        return Run(cfg, folder, progress, log, tags).run()
 
 
 def _member_main(argv: list[str]) -> int:

@@ -22,6 +22,13 @@ def test_smoke_plan_runs_the_chain_and_skips_on_rerun(tiny_bert, fake_sts, tmp_p
     assert {"m0", "m1", "ensemble"} <= {r["member"] for r in mutual}
     evaluated = json.loads((root / "50_evaluate" / "smoke-cross" / "metrics.json").read_text())["metrics"]
     assert -100 <= evaluated["sts_avg_spearman"] <= 100
+    # 90/91 rebuilt the tables and figures from those metrics.json files alone
+    tables_md = (root / "results" / "tables.md").read_text()
+    assert "| distill-smoke | cross | cycle 1 |" in tables_md and "| smoke-cross | cross | eval |" in tables_md
+    assert "| smoke [m0] | bi | cycle 1 |" in tables_md
+    for name in ("cycles", "scatter_distill-smoke", "labels_distill-smoke"):
+        assert (root / "figures" / f"{name}.png").stat().st_size > 5000, name
+        assert (root / "figures" / f"{name}.svg").is_file()
     lines = []
     execute("params/plans/smoke.yaml", root, variables, log=lines.append)
     assert all(line.endswith("done, skipped") for line in lines)

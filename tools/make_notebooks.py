@@ -129,13 +129,12 @@ cfg
     md("## Run the stages (already finished stages are skipped)"),
     code('''
 with run_lock(run_dir):
-    run = distill.Run(cfg, run_dir)
+    run = distill.Run(cfg, run_dir, tags={"name": Path(run_dir).name})  # writes run_dir/metrics.json
     if cycle == 0:
         run.evaluate(0, "bi")
     else:
         run.run_cycle(cycle, direction)
     summary = run.summarise()
-Path(run_dir, "metrics.json").write_text(json.dumps({"metrics": summary["cycles"], "selected": summary["selected"], "params": P}, indent=2, default=float))
 print(summary_table(summary))
 '''),
     md("## Pseudo-labels of this cycle"),
@@ -174,8 +173,7 @@ cfg.members
 '''),
     md("## Run every cycle (finished stages are skipped)"),
     code('''
-summary = distill.run(cfg, run_dir)
-Path(run_dir, "metrics.json").write_text(json.dumps({"metrics": summary["cycles"], "selected": summary["selected"], "params": P}, indent=2, default=float))
+summary = distill.run(cfg, run_dir, tags={"name": Path(run_dir).name})  # writes run_dir/metrics.json
 print(summary_table(summary))
 '''),
 ])
@@ -229,4 +227,90 @@ inspector
 '''),
     md("The rows currently listed, as a DataFrame:"),
     code("inspector.selected.head()"),
+])
+
+write("90_tables.ipynb", [
+    md("# 90 · Tables, rebuilt from metrics.json files only\n"
+       "Every run (distillation, evaluation, priming) leaves a metrics.json; this notebook collects them "
+       "(`tenc.tables.collect`) and writes the paper-layout main table and one table per ablation."),
+    code(HEAD),
+    params('''
+roots: str = "papermill_runs,runs"  # comma-separated folders searched for metrics.json
+out_dir: str = "results"  # tables.md and cycles.csv go here
+'''),
+    code('''
+P = tnb.parameters(globals(), _before)
+from pathlib import Path
+from tenc import tables
+from tenc.io import atomic_write_text
+df = tables.collect(roots)
+main = tables.main_table(df)
+ablations = tables.ablation_tables(df)
+print(f"{len(df)} result rows from {df['source'].nunique() if len(df) else 0} metrics.json files")
+'''),
+    md("## Main table (Spearman x 100, \"all\" setting; `selected` marks the cycle each rule picked)"),
+    code('''
+main
+'''),
+    md("## Ablations"),
+    code('''
+for name, t in ablations.items():
+    print(name)
+    display(t)
+'''),
+    md("## Write results/tables.md and results/cycles.csv"),
+    code('''
+text = ["# Results rebuilt from metrics.json (notebooks/90_tables.ipynb)", "", "## Main table", "",
+        tables.markdown(main)]
+for name, t in ablations.items():
+    text += ["", f"## Ablation: {name}", "", tables.markdown(t)]
+Path(out_dir).mkdir(parents=True, exist_ok=True)
+atomic_write_text(Path(out_dir) / "tables.md", "\\n".join(text) + "\\n")
+atomic_write_text(Path(out_dir) / "cycles.csv", df.drop(columns=["source"]).to_csv(index=False, float_format="%.2f"))
+'''),
+])
+
+write("91_figures.ipynb", [
+    md("# 91 · Figures, rebuilt from metrics.json files (and the runs' saved predictions and labels)\n"
+       "The 7-task average per cycle, bi-vs-cross scatter per cycle coloured by gold score, pseudo-label "
+       "distributions per cycle, and ablation bars with the start as a line. PNG for the README, SVG too."),
+    code(HEAD),
+    params('''
+roots: str = "papermill_runs,runs"  # comma-separated folders searched for metrics.json
+runs: str = ""  # comma-separated run names for the per-run figures; empty: every distillation run found
+out_dir: str = "figures"  # where the PNG and SVG files go
+'''),
+    code('''
+P = tnb.parameters(globals(), _before)
+from pathlib import Path
+from tenc import plots, tables
+df = tables.collect(roots)
+wanted = [r.strip() for r in runs.split(",") if r.strip()]
+if wanted:
+    df = df[df["run"].isin(wanted)]
+out = Path(out_dir)
+out.mkdir(parents=True, exist_ok=True)
+
+def save(fig, name):
+    fig.savefig(out / f"{name}.png", dpi=120, metadata=plots.FIXED)
+    fig.savefig(out / f"{name}.svg", metadata={"Date": None})
+    return fig
+'''),
+    md("## 7-task average per cycle"),
+    code('save(tables.cycles_figure(df), "cycles")'),
+    md("## Bi vs cross per cycle, and the pseudo-labels, for each run"),
+    code('''
+distill_runs = df[df["cycle"].notna()].drop_duplicates("run")[["run", "source"]].itertuples(index=False)
+for name, source in distill_runs:
+    slug = name.replace(" ", "-").replace("/", "-")
+    if any(Path(source).glob("cycle_*/preds_cross_model.csv")):
+        display(save(tables.scatter_figure(source), f"scatter_{slug}"))
+    if any(Path(source).glob("cycle_*/labels_*.npy")):
+        display(save(plots.label_distributions(source), f"labels_{slug}"))
+'''),
+    md("## Ablations"),
+    code('''
+abl = tables.ablation_tables(df)
+save(tables.ablation_figure(abl), "ablations") if abl else print("no ablation runs yet")
+'''),
 ])

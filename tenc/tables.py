@@ -1,0 +1,183 @@
+"""Tables and figures rebuilt from metrics.json files only (notebooks 90_tables, 91_figures).
+
+Every run leaves a ``metrics.json``: distillation runs (CLI or notebooks 20/30) a list of per-cycle
+rows, evaluations (50_evaluate, ``tenc evaluate --out``) and priming runs (10_prime) flat
+``sts_<set>_spearman`` numbers. `collect` turns all of them into one tidy frame:
+
+    run, source, kind, stage, member, dev, STS12 … SICK-R, avg, selected, ablation, value
+
+Example::
+
+    from tenc import tables
+    df = tables.collect(["papermill_runs", "runs"])
+    print(tables.markdown(tables.main_table(df)))
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .data import EVAL_SETS
+
+COLUMNS = ["run", "kind", "stage", "member", "dev", *EVAL_SETS, "avg"]
+
+
+def _distill_rows(path: Path, doc: dict) -> list[dict]:
+    params = doc.get("params") or {}
+    name = params.get("name") or path.parent.name
+    selected = {(k, v["cycle"]) for k, v in (doc.get("selected") or {}).items()}
+    rows = []
+    for r in doc["metrics"]:
+        if "avg" not in r:  # binary tasks: no STS row
+            continue
+        rows.append({"run": name, "source": str(path.parent), "kind": r["kind"],
+                     "stage": "start" if r["cycle"] == 0 else f"cycle {r['cycle']}", "cycle": r["cycle"],
+                     "member": r.get("member", "model"), "dev": r.get("dev"),
+                     **{k: r.get(k) for k in (*EVAL_SETS, "avg")},
+                     "selected": (r["kind"], r["cycle"]) in selected and r.get("member") in ("model", "ensemble"),
+                     "ablation": params.get("ablation", ""), "value": params.get("value", "")})
+    return rows
+
+
+def _flat_row(path: Path, doc: dict) -> list[dict]:
+    m, params = doc["metrics"], doc.get("params") or {}
+    if f"sts_avg_spearman" not in m:
+        return []
+    row = {s: round(m[f"sts_{s}_spearman"], 2) for s in (*EVAL_SETS, "avg")}
+    stage = params.get("stage") or ("primed" if "method" in params else "eval")
+    return [{"run": params.get("name") or path.parent.name, "source": str(path.parent),
+             "kind": params.get("kind", "bi"), "stage": stage, "cycle": np.nan, "member": "model",
+             "dev": None, **row, "selected": False, "ablation": "", "value": ""}]
+
+
+def collect(roots: list[str | Path] | str) -> pd.DataFrame:
+    """Every STS result under ``roots`` (folders searched recursively for metrics.json)."""
+    if isinstance(roots, (str, Path)):
+        roots = [r for r in str(roots).split(",") if r]
+    rows = []
+    for root in roots:
+        for path in sorted(Path(root).rglob("metrics.json")):
+            try:
+                doc = json.loads(path.read_text())
+            except (json.JSONDecodeError, OSError):
+                continue  # written atomically, so only a foreign file can be unreadable
+            if not isinstance(doc, dict) or "metrics" not in doc:
+                continue
+            if isinstance(doc["metrics"], list):
+                rows += _distill_rows(path, doc)
+            elif isinstance(doc["metrics"], dict):
+                rows += _flat_row(path, doc)
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return pd.DataFrame(columns=COLUMNS + ["source", "cycle", "selected", "ablation", "value"])
+    # one run can be visible twice (a notebook run folder and the CLI's): keep the first source
+    return df.drop_duplicates(subset=["run", "kind", "stage", "member"], keep="first").reset_index(drop=True)
+
+
+def main_table(df: pd.DataFrame) -> pd.DataFrame:
+    """The paper's layout: per run, start then every cycle, bi and cross (ensembles and members)."""
+    if df.empty:
+        return df
+    d = df[df["ablation"].fillna("") == ""].copy()
+    d["_order"] = d["stage"].map(lambda s: -1 if s in ("packaged", "raw", "eval", "primed", "start")
+                                 else int(s.split()[-1]) if s.startswith("cycle") else 99)
+    d = d.sort_values(["run", "_order", "kind", "member"], kind="stable")
+    d["model"] = d.apply(lambda r: r["run"] + ("" if r["member"] in ("model", "ensemble") else f" [{r['member']}]"),
+                         axis=1)
+    return d[["model", "kind", "stage", *EVAL_SETS, "avg", "dev", "selected"]].reset_index(drop=True)
+
+
+def ablation_tables(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """One table per ablation: each value's start, best-by-dev bi and cross 7-task averages."""
+    out = {}
+    d = df[df["ablation"].fillna("") != ""]
+    for name, sub in d.groupby("ablation"):
+        rows = []
+        for value, runs in sub.groupby("value", sort=False):
+            start = runs[runs["stage"] == "start"]["avg"]
+            row = {"ablation": name, "value": value, "start": start.iloc[0] if len(start) else np.nan}
+            for kind in ("bi", "cross"):
+                trained = runs[(runs["kind"] == kind) & (runs["stage"] != "start")]
+                row[f"best {kind}"] = trained["avg"].max() if len(trained) else np.nan
+                sel = runs[(runs["kind"] == kind) & runs["selected"]]
+                row[f"selected {kind}"] = sel["avg"].iloc[0] if len(sel) else np.nan
+            rows.append(row)
+        out[name] = pd.DataFrame(rows)
+    return out
+
+
+def markdown(table: pd.DataFrame) -> str:
+    if table.empty:
+        return "(no results yet)"
+    head = "| " + " | ".join(map(str, table.columns)) + " |"
+    lines = [head, "|" + "---|" * len(table.columns)]
+    for _, r in table.iterrows():
+        cells = [f"{v:.2f}" if isinstance(v, float) and not np.isnan(v) else ("" if isinstance(v, float) else str(v))
+                 for v in r]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+# -- figures ---------------------------------------------------------------------------------------
+
+def cycles_figure(df: pd.DataFrame):
+    """7-task average per cycle, bi and cross, one panel per distillation run."""
+    from matplotlib.figure import Figure
+
+    runs = [r for r in dict.fromkeys(df.loc[df["cycle"].notna() & (df["ablation"].fillna("") == ""), "run"])]
+    fig = Figure(figsize=(3.2 * max(len(runs), 1), 2.8), layout="constrained")
+    for i, run in enumerate(runs):
+        ax = fig.add_subplot(1, len(runs), i + 1)
+        sub = df[(df["run"] == run) & df["member"].isin(["model", "ensemble"])]
+        for kind, marker in (("bi", "o"), ("cross", "s")):
+            k = sub[sub["kind"] == kind].sort_values("cycle")
+            ax.plot(k["cycle"], k["avg"], marker=marker, label=kind)
+        start = sub[(sub["cycle"] == 0) & (sub["kind"] == "bi")]["avg"]
+        if len(start):
+            ax.axhline(start.iloc[0], color="0.5", ls=":", lw=0.8)
+        ax.set(title=run, xlabel="cycle", ylabel="7-task avg" if i == 0 else None)
+        ax.set_xticks(sorted(sub["cycle"].dropna().unique()))
+        ax.legend(fontsize=7)
+    return fig
+
+
+def scatter_figure(run_dir: str | Path):
+    """Bi vs cross score on the test pairs per cycle, coloured by the gold score (saved predictions)."""
+    from matplotlib.figure import Figure
+
+    run_dir = Path(run_dir)
+    cycles = sorted((p for p in run_dir.glob("cycle_*") if (p / "preds_bi_model.csv").is_file()
+                     and (p / "preds_cross_model.csv").is_file()), key=lambda p: int(p.name.split("_")[1]))
+    fig = Figure(figsize=(3.2 * max(len(cycles), 1), 3.0), layout="constrained")
+    for i, c in enumerate(cycles):
+        bi = pd.read_csv(c / "preds_bi_model.csv", keep_default_na=False)
+        cross = pd.read_csv(c / "preds_cross_model.csv", keep_default_na=False)
+        ax = fig.add_subplot(1, len(cycles), i + 1)
+        gold = pd.to_numeric(bi["score"], errors="coerce")
+        sc = ax.scatter(bi["pred"], cross["pred"], c=gold, s=2, cmap="viridis", alpha=0.5, rasterized=True)
+        ax.set(title=f"{run_dir.name} {c.name}", xlabel="bi cosine", ylabel="cross score" if i == 0 else None)
+        if i == len(cycles) - 1:
+            fig.colorbar(sc, ax=ax, label="gold")
+    return fig
+
+
+def ablation_figure(tables: dict[str, pd.DataFrame]):
+    """Bars of the best bi and cross average per ablation value, with the start as a line."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(3.4 * max(len(tables), 1), 2.8), layout="constrained")
+    for i, (name, t) in enumerate(tables.items()):
+        ax = fig.add_subplot(1, len(tables), i + 1)
+        x = np.arange(len(t))
+        ax.bar(x - 0.2, t["best bi"], 0.4, label="bi")
+        ax.bar(x + 0.2, t["best cross"], 0.4, label="cross")
+        if t["start"].notna().any():
+            ax.axhline(t["start"].dropna().iloc[0], color="0.3", ls="--", lw=0.8, label="start")
+        ax.set_xticks(x, [str(v) for v in t["value"]], fontsize=7)
+        ax.set(title=name, ylabel="7-task avg" if i == 0 else None)
+        ax.legend(fontsize=7)
+    return fig
