@@ -8,12 +8,16 @@ Same model (minilm-l6), same pairs, same hyperparameters, one process, alternati
   ``tenc.train.train_bi`` vs ``SentenceTransformer.fit`` with ``CosineSimilarityLoss`` (MSE on the cosine);
 * the STS-B dev Spearman each trained side reaches, so a speed-up cannot hide a quality loss;
 * tokens processed vs real tokens, and achieved FLOP/s (2 x non-embedding parameters per token forward,
-  x3 with backward) against a measured fp32 matmul peak of this CPU.
+  x3 with backward) against a measured fp32 matmul peak of this CPU. tenc counts its own tokens; the
+  sentence-transformers side's padding is computed from the same tokenizer for its batching (random
+  batches of 32 padded to their longest member, the DataLoader's shuffle), averaged over 5 shuffles;
+* scaling: tenc's bi and cross labelling and bi training wall time at several pool sizes.
 
-    python benchmarks/run.py --pairs 1000           # a few minutes
-    python benchmarks/run.py --pairs 4000 --repeats 3
+    python benchmarks/run.py --pairs 1000 --repeats 3 --scaling 1000,4000,16000   # ~25 min here
+    python benchmarks/run.py --pairs 200 --scaling 200,400                          # smoke, ~3 min
 
-Writes ``results/bench.csv`` (one row per measurement; medians over repeats).
+Writes ``results/bench.csv`` (side-by-side rows; medians over repeats for labelling, training once),
+``results/bench_scaling.csv`` and ``figures/bench.png``.
 """
 
 from __future__ import annotations
@@ -58,18 +62,86 @@ def timed(fn, repeats: int):
     return statistics.median(times), out
 
 
+def st_padding(tokenizer, s1, s2, batch_size: int, max_length: int, pairs: bool, seeds: int = 5) -> float:
+    """Padding fraction of random batches padded to their longest member (sentence-transformers' default)."""
+    if pairs:
+        lengths = np.array([len(x) for x in tokenizer(s1, s2, truncation=True, max_length=max_length)["input_ids"]])
+    else:
+        lengths = np.array([len(x) for x in tokenizer(s1 + s2, truncation=True, max_length=max_length)["input_ids"]])
+    fractions = []
+    for seed in range(seeds):
+        order = np.random.default_rng(seed).permutation(len(lengths))
+        batches = [lengths[order[i:i + batch_size]] for i in range(0, len(order), batch_size)]
+        fractions.append(1 - sum(b.sum() for b in batches) / sum(b.max() * len(b) for b in batches))
+    return float(np.mean(fractions))
+
+
+def scaling(pool_all: pd.DataFrame, sizes: list[int]) -> pd.DataFrame:
+    """tenc's labelling (bi, cross) and bi training wall time per pool size: should grow linearly."""
+    rows = []
+    bi = models.bi_encoder("minilm-l6", max_seq_length=32)
+    ce = models.cross_encoder("minilm-l6", max_length=64)
+    for n in sizes:
+        pool = pool_all.head(n)
+        s1, s2 = pool["sentence1"].tolist(), pool["sentence2"].tolist()
+        t = time.perf_counter()
+        cos = encode.pair_cosines(bi, s1, s2, max_length=32)
+        t_bi = time.perf_counter() - t
+        t = time.perf_counter()
+        encode.cross_logits(ce, s1, s2, max_length=64)
+        t_cross = time.perf_counter() - t
+        student = models.bi_encoder("minilm-l6", max_seq_length=32)
+        stats = train.train_bi(student, s1, s2, np.clip(cos, 0, 1), batch_size=128, lr=5e-5, max_length=32,
+                               progress=False)
+        rows.append({"pairs": n, "label_bi_s": t_bi, "label_cross_s": t_cross, "train_bi_s": stats.seconds})
+        print(f"scaling {n} pairs: label bi {t_bi:.1f} s, label cross {t_cross:.1f} s, train bi {stats.seconds:.1f} s")
+    df = pd.DataFrame(rows)
+    for col in ("label_bi_s", "label_cross_s", "train_bi_s"):
+        df[col.replace("_s", "_ms_per_pair")] = 1000 * df[col] / df["pairs"]
+    return df
+
+
+def figure(bench: pd.DataFrame, scale: pd.DataFrame | None, path: Path) -> None:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9, 3.4), layout="constrained")
+    ax = fig.add_subplot(1, 2, 1)
+    ax.barh(bench["what"], bench["ratio"], color="tab:blue")
+    ax.axvline(1.0, color="0.3", lw=0.8)
+    ax.axvline(1.5, color="tab:red", ls="--", lw=0.8, label="target 1.5x")
+    for y, r in enumerate(bench["ratio"]):
+        ax.text(r, y, f" {r:.2f}x", va="center", fontsize=8)
+    ax.set_xlabel("tenc / sentence-transformers defaults (throughput)")
+    ax.legend(fontsize=7, loc="lower right")
+    if scale is not None and len(scale):
+        ax = fig.add_subplot(1, 2, 2)
+        for col, label in (("label_bi_s", "label bi"), ("label_cross_s", "label cross"), ("train_bi_s", "train bi")):
+            ax.plot(scale["pairs"], scale[col], marker="o", label=label)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("pool pairs")
+        ax.set_ylabel("seconds")
+        ax.set_title("wall time vs pool size (log-log; slope 1 = linear)", fontsize=9)
+        ax.legend(fontsize=7)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--pairs", type=int, default=1000)
     p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--scaling", default="", help="comma-separated pool sizes for the scaling measurement")
     p.add_argument("--out", default=str(ROOT / "results" / "bench.csv"))
+    p.add_argument("--figure", default=str(ROOT / "figures" / "bench.png"))
     args = p.parse_args()
     torch.set_num_threads(2)
     from sentence_transformers import InputExample, losses
     from torch.utils.data import DataLoader
 
     pairs = data.load_sts()
-    pool = data.build_pool(pairs, max_pairs=args.pairs, seed=0).pairs
+    pool_all = data.build_pool(pairs, seed=0).pairs.sample(frac=1.0, random_state=0).reset_index(drop=True)
+    pool = pool_all.head(args.pairs)
     s1, s2 = pool["sentence1"].tolist(), pool["sentence2"].tolist()
     rows = []
     peak = matmul_peak()
@@ -115,6 +187,7 @@ def main() -> int:
     flops = 6 * n_params * stats.padded_tokens
     rows.append({"what": "train cross (pairs/s)", "tenc": stats.examples / stats.seconds, "st": len(ex) / t_st,
                  "tenc_dev": dev_t, "st_dev": dev_s, "padding_tenc": stats.padding,
+                 "padding_st": st_padding(ce.tokenizer, s1 + s2, s2 + s1, 32, 64, pairs=True),
                  "gflops_tenc": flops / stats.seconds / 1e9, "peak_gflops": peak})
 
     # --- bi training -----------------------------------------------------------------------------
@@ -133,6 +206,7 @@ def main() -> int:
     rows.append({"what": "train bi (pairs/s)", "tenc": stats.examples / stats.seconds, "st": len(ex) / t_st,
                  "tenc_dev": evaluation.dev_spearman([bi_t], "bi", pairs),
                  "st_dev": evaluation.dev_spearman([bi_s], "bi", pairs), "padding_tenc": stats.padding,
+                 "padding_st": st_padding(bi.tokenizer, s1, s2, 128, 32, pairs=False),
                  "gflops_tenc": 6 * n_params * stats.padded_tokens / stats.seconds / 1e9, "peak_gflops": peak})
 
     df = pd.DataFrame(rows)
@@ -145,6 +219,12 @@ def main() -> int:
     pd.concat([old, df], ignore_index=True).to_csv(args.out, index=False, float_format="%.4g")
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(df.round(3).to_string(index=False))
+    scale = None
+    if args.scaling:
+        scale = scaling(pool_all, [int(n) for n in args.scaling.split(",")])
+        scale.to_csv(Path(args.out).with_name(Path(args.out).stem + "_scaling.csv"), index=False, float_format="%.4g")
+        print(scale.round(3).to_string(index=False))
+    figure(df, scale, Path(args.figure))
     return 0
 
 

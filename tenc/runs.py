@@ -6,6 +6,7 @@ A plan (``params/plans/*.yaml``)::
       - notebook: 50_evaluate            # notebooks/<name>.ipynb
         run: minilm-l6                   # run name; default: built from the parameters
         parameters: {model: minilm-l6}   # "${var}" is replaced by --var var=value
+        always: false                    # true: rerun every time (cheap aggregation steps: tables, figures)
 
 Each step runs into ``papermill_runs/<notebook>/<run>/`` (executed notebook, ``params.yaml``, the
 notebook's own ``metrics.json``), with ``out_dir`` / ``run_dir`` pointing there unless the plan sets
@@ -61,12 +62,12 @@ def load_plan(path: str | Path, variables: dict[str, str] | None = None) -> list
     for i, step in enumerate(steps, start=1):
         if not isinstance(step, dict) or "notebook" not in step:
             raise ConfigError(f"{path}: step {i} needs a 'notebook'")
-        unknown = set(step) - {"notebook", "run", "parameters"}
+        unknown = set(step) - {"notebook", "run", "parameters", "always"}
         if unknown:
             raise ConfigError(f"{path}: step {i} has unknown key(s) {sorted(unknown)}")
         params = {k: subst(v) for k, v in (step.get("parameters") or {}).items()}
         out.append({"notebook": step["notebook"], "run": subst(step.get("run")) or run_name(params),
-                    "parameters": params})
+                    "parameters": params, "always": bool(step.get("always", False))})
     return out
 
 
@@ -94,7 +95,7 @@ def execute(plan_path: str | Path, root: str | Path = "papermill_runs", variable
                 params[key] = str(folder)
         done = folder / "done.json"
         tag = f"[{i}/{len(steps)}] {step['notebook']} / {step['run']}"
-        if done.is_file() and json.loads(done.read_text()).get("parameters") == params:
+        if not step["always"] and done.is_file() and json.loads(done.read_text()).get("parameters") == params:
             log(f"{tag}: done, skipped")
             folders.append(folder)
             continue
