@@ -92,6 +92,10 @@ def cmd_distill(args) -> int:
     cfg = DistillConfig.from_sources(args.preset, args.config or "", **values)
     out = Path(args.out or f"papermill_runs/distill/{args.preset}")
     summary = distill.run(cfg, out, progress=not args.quiet, tags={"name": args.name or out.name})
+    from . import distributed
+
+    if not distributed.is_main():  # under torchrun, rank 0 reports
+        return 0
     print(summary_table(summary))
     if args.results:
         write_summary_rows(summary, args.results, args.name or out.name)

@@ -56,6 +56,9 @@ class DistillConfig:
     data: str = ""                    # STS data folder; "" = $TENC_DATA, ./data/sts, ../shared/data/sts, hub
     threads: int = 2                  # torch intra-op threads (this machine has 2 cores)
     checkpoint_minutes: float = 5.0   # save training progress inside a stage this often; a rerun resumes there (0: off)
+    grad_accum: int = 1               # split each batch (each rank's share under torchrun) into this many micro-batches
+    amp: str = ""                     # mixed precision for training: "" (fp32), "bf16", "fp16" (CUDA only)
+    device: str = ""                  # "" = this rank's GPU under torchrun with CUDA, else "cpu"
     evaluate_test: bool = True        # 7-task test evaluation of every cycle's encoders
     parallel: bool = False            # mutual only: train the members concurrently, one process each (threads split)
 
@@ -89,16 +92,16 @@ class DistillConfig:
 
 
 # settings that change how a run executes, not what it computes: ignored when a rerun is compared
-RUNTIME_ONLY = ("threads", "parallel", "checkpoint_minutes")
+RUNTIME_ONLY = ("threads", "parallel", "checkpoint_minutes", "grad_accum", "device")
 
 CHOICES = {
     "pooling": ("", "cls", "mean"), "cross_init_mode": ("fresh", "inherit"), "bi_init_mode": ("fresh", "inherit"),
     "cross_loss": ("bce", "mse"), "bi_loss": ("mse", "cosent"), "target_map": ("clip", "minmax"),
     "selection": ("dev", "last", "agreement"), "pool": ("transductive", "inductive"),
-    "method": ("simcse", "mirror"), "task": ("sts", "qqp", "qnli", "mrpc", "custom"),
+    "method": ("simcse", "mirror"), "amp": ("", "bf16", "fp16"), "task": ("sts", "qqp", "qnli", "mrpc", "custom"),
 }
 POSITIVE = {"cycles", "cross_epochs", "cross_batch_size", "cross_max_length", "bi_epochs", "bi_batch_size",
-            "bi_max_length", "threads", "steps", "batch_size", "max_length"}
+            "bi_max_length", "threads", "steps", "batch_size", "max_length", "grad_accum"}
 
 
 def validate(cls, values: dict) -> dict:

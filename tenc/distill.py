@@ -40,6 +40,7 @@ import torch
 from scipy.stats import spearmanr
 
 from . import data as tdata
+from . import distributed as tdist
 from . import encode, evaluation, models
 from .config import RUNTIME_ONLY, ConfigError, DistillConfig
 from .io import (atomic_dir, atomic_save_npy, atomic_write_text, check_folder, folder_digest,
@@ -54,11 +55,12 @@ class Run:
                  tags: dict | None = None):
         self.cfg, self.folder, self.progress, self.log = cfg, Path(folder), progress, log
         self.tags = tags or {}  # e.g. {"name": ..., "ablation": ..., "value": ...} for tenc.tables
+        self.device = cfg.device or str(tdist.device())
         torch.set_num_threads(cfg.threads)
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._check_config()
+        tdist.then_others(self._check_config)  # under torchrun rank 0 writes, the others read
         self.task = self._task()
-        self.pool = self._pool()
+        self.pool = tdist.then_others(self._pool)
         self.members = cfg.members
         self.suffixes = [""] if len(self.members) == 1 else [f"_{i}" for i in range(len(self.members))]
 
@@ -151,10 +153,12 @@ class Run:
 
     def load_bi(self, cycle: int, m: int):
         pooling = self.cfg.pooling or None if cycle == 0 else None
-        return models.bi_encoder(self.bi_path(cycle, m), pooling=pooling, max_seq_length=self.cfg.bi_max_length)
+        return models.bi_encoder(self.bi_path(cycle, m), pooling=pooling, max_seq_length=self.cfg.bi_max_length,
+                                 device=self.device)
 
     def load_cross(self, cycle: int, m: int):
-        return models.cross_encoder(self.cross_path(cycle, m), max_length=self.cfg.cross_max_length)
+        return models.cross_encoder(self.cross_path(cycle, m), max_length=self.cfg.cross_max_length,
+                                    device=self.device)
 
     # -- stages -------------------------------------------------------------------------------------
     def _labels(self, cycle: int, stage: str, compute) -> np.ndarray:
@@ -164,26 +168,29 @@ class Run:
         if marker is not None:
             return load_npy_checked(path, marker["sha256"], len(self.pool))
         t = time.perf_counter()
-        values = compute()
-        digest = atomic_save_npy(path, values.astype(np.float32))
-        write_marker(folder, stage, {"sha256": digest, "seconds": round(time.perf_counter() - t, 1),
-                                     "mean": float(values.mean()), "std": float(values.std()),
-                                     "below_0": float((values < 0).mean()), "pairs": len(values)})
-        self.log(f"cycle {cycle}: {stage} done in {time.perf_counter() - t:.0f}s")
+        values = tdist.sharded(compute, [self.s1, self.s2])  # one process: compute(s1, s2)
+        if tdist.is_main():
+            digest = atomic_save_npy(path, values.astype(np.float32))
+            write_marker(folder, stage, {"sha256": digest, "seconds": round(time.perf_counter() - t, 1),
+                                         "mean": float(values.mean()), "std": float(values.std()),
+                                         "below_0": float((values < 0).mean()), "pairs": len(values),
+                                         "ranks": tdist.world()})
+            self.log(f"cycle {cycle}: {stage} done in {time.perf_counter() - t:.0f}s")
+        tdist.barrier()
         return values
 
     def label_bi(self, cycle: int) -> np.ndarray:
         """Teacher bi cosines on the pool for ``cycle`` (from the bi-encoders of cycle - 1)."""
-        def compute():
-            out = [encode.pair_cosines(self.load_bi(cycle - 1, m), self.s1, self.s2,
+        def compute(s1, s2):
+            out = [encode.pair_cosines(self.load_bi(cycle - 1, m), s1, s2,
                                        max_length=self.cfg.bi_max_length, progress=self.progress)
                    for m in range(len(self.members))]
             return np.mean(out, axis=0)
         return self._labels(cycle, "label_bi", compute)
 
     def label_cross(self, cycle: int) -> np.ndarray:
-        def compute():
-            out = [encode.cross_scores(self.load_cross(cycle, m), self.s1, self.s2,
+        def compute(s1, s2):
+            out = [encode.cross_scores(self.load_cross(cycle, m), s1, s2,
                                        both_orders=self.cfg.label_both_orders and self.task.both_orders,
                                        max_length=self.cfg.cross_max_length, progress=self.progress)
                    for m in range(len(self.members))]
@@ -207,7 +214,7 @@ class Run:
 
     def _checkpoint(self, folder: Path, stage: str, init: str, seed: int, targets: np.ndarray) -> Checkpoint | None:
         """Mid-stage progress file for a training stage, tied to its settings, start and labels."""
-        if not self.cfg.checkpoint_minutes:
+        if not self.cfg.checkpoint_minutes or tdist.active():  # ranks' RNG states differ: no mid-stage resume
             return None
         key = {"stage": stage, "init": init, "seed": seed, "targets": hashlib.sha256(targets.tobytes()).hexdigest(),
                "config": {k: v for k, v in self.cfg.to_dict().items() if k not in RUNTIME_ONLY}}
@@ -223,18 +230,22 @@ class Run:
         c = self.cfg
         seed = c.seed + 1000 * cycle + m
         seed_everything(seed)  # the new head's initialisation must not depend on what ran before in this process
-        model = models.cross_encoder(init, max_length=self.cfg.cross_max_length)
+        model = models.cross_encoder(init, max_length=self.cfg.cross_max_length, device=self.device)
         ckpt = self._checkpoint(folder, stage, init, seed, targets)
         stats = train_cross(model, self.s1, self.s2, targets, epochs=c.cross_epochs, batch_size=c.cross_batch_size,
                             lr=c.cross_lr, warmup=c.cross_warmup, max_length=c.cross_max_length, loss=c.cross_loss,
                             both_orders=self.task.both_orders, seed=seed, dev_fn=self._dev_fn(model, "cross"),
-                            eval_steps=c.eval_steps, progress=self.progress, checkpoint=ckpt)
+                            eval_steps=c.eval_steps, progress=self.progress and tdist.is_main(), checkpoint=ckpt,
+                            grad_accum=c.grad_accum, amp=c.amp)
         target = folder / f"cross{self.suffixes[m]}"
-        with atomic_dir(target) as tmp:
-            model.save(str(tmp))
-        write_marker(folder, stage, {"init": init, "train": stats.summary(), "files": folder_digest(target)})
-        if ckpt:
-            ckpt.clear()
+        if tdist.is_main():
+            with atomic_dir(target) as tmp:
+                model.save(str(tmp))
+            write_marker(folder, stage, {"init": init, "train": stats.summary(), "files": folder_digest(target),
+                                         "ranks": tdist.world()})
+            if ckpt:
+                ckpt.clear()
+        tdist.barrier()
         self.log(f"cycle {cycle}: {stage} done in {stats.seconds:.0f}s "
                  f"({stats.summary()['tokens_per_second']:.0f} tok/s, padding {stats.padding:.1%})")
         return str(target)
@@ -253,20 +264,26 @@ class Run:
         stats = train_bi(model, self.s1, self.s2, targets, epochs=c.bi_epochs, batch_size=c.bi_batch_size,
                          lr=c.bi_lr, warmup=c.bi_warmup, max_length=c.bi_max_length, loss=c.bi_loss,
                          seed=seed, dev_fn=self._dev_fn(model, "bi"),
-                         eval_steps=c.eval_steps, progress=self.progress, checkpoint=ckpt)
+                         eval_steps=c.eval_steps, progress=self.progress and tdist.is_main(), checkpoint=ckpt,
+                         grad_accum=c.grad_accum, amp=c.amp)
         target = folder / f"bi{self.suffixes[m]}"
-        with atomic_dir(target) as tmp:
-            model.save(str(tmp))
-        write_marker(folder, stage, {"init": self.bi_path(prev, m), "train": stats.summary(),
-                                     "files": folder_digest(target)})
-        if ckpt:
-            ckpt.clear()
+        if tdist.is_main():
+            with atomic_dir(target) as tmp:
+                model.save(str(tmp))
+            write_marker(folder, stage, {"init": self.bi_path(prev, m), "train": stats.summary(),
+                                         "files": folder_digest(target), "ranks": tdist.world()})
+            if ckpt:
+                ckpt.clear()
+        tdist.barrier()
         self.log(f"cycle {cycle}: {stage} done in {stats.seconds:.0f}s "
                  f"({stats.summary()['tokens_per_second']:.0f} tok/s, padding {stats.padding:.1%})")
         return str(target)
 
     def evaluate(self, cycle: int, kind: str) -> dict:
-        """Dev (+ test) metrics of every member and, for N > 1, of their ensemble."""
+        """Dev (+ test) metrics of every member and, for N > 1, of their ensemble (rank 0 under torchrun)."""
+        return tdist.then_others(lambda: self._evaluate(cycle, kind))
+
+    def _evaluate(self, cycle: int, kind: str) -> dict:
         folder, stage = self.cycle_dir(cycle), f"eval_{kind}"
         marker = read_marker(folder, stage)
         if marker is not None:
@@ -342,7 +359,7 @@ class Run:
             self.label_cross(cycle)
         todo = [m for m in range(len(self.members))
                 if read_marker(self.cycle_dir(cycle), f"train_{kind}{self.suffixes[m]}") is None]
-        if not self.cfg.parallel or len(todo) < 2:
+        if not self.cfg.parallel or len(todo) < 2 or tdist.active():
             for m in range(len(self.members)):
                 train(cycle, m)
             return
@@ -363,6 +380,12 @@ class Run:
         return self.summarise()
 
     def summarise(self) -> dict:
+        """summary.json and metrics.json (written by rank 0 under torchrun; the others read them)."""
+        out = self._summarise() if tdist.is_main() else None
+        tdist.barrier()
+        return out if out is not None else json.loads((self.folder / "summary.json").read_text())
+
+    def _summarise(self) -> dict:
         rows = []
         for cycle in range(0, self.cfg.cycles + 1):
             for kind in ("bi", "cross"):
@@ -418,8 +441,12 @@ def to_unit(cosines: np.ndarray, how: str = "clip") -> np.ndarray:
 def run(cfg: DistillConfig, folder: str | Path, progress: bool = True, log=print, tags: dict | None = None) -> dict:
     """Run (or resume) the whole loop in ``folder``; a second process on the same folder is refused.
     ``tags`` (name, ablation, value) are recorded in metrics.json for the tables."""
-    with run_lock(folder):
-        return Run(cfg, folder, progress, log, tags).run()
+    import contextlib
+
+    tdist.init_from_env()
+    with run_lock(folder) if tdist.is_main() else contextlib.nullcontext():  # one lock for the torchrun job
+        return Run(cfg, folder, progress and tdist.is_main(), log if tdist.is_main() else (lambda *_: None),
+                   tags).run()
 
 
 def _member_main(argv: list[str]) -> int:

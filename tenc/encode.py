@@ -67,6 +67,9 @@ def uses_token_types(model) -> bool:
 def _features(model, batch: dict) -> dict:
     if not uses_token_types(model):
         batch = {k: v for k, v in batch.items() if k != "token_type_ids"}
+    dev = getattr(model, "device", None)
+    if dev is not None and torch.device(dev).type != "cpu":
+        batch = {k: v.to(dev) for k, v in batch.items()}
     return batch
 
 
@@ -83,7 +86,7 @@ def embed(model, sentences: list[str], max_length: int | None = None, max_tokens
     out = None
     for idx in tqdm(token_budget_batches(lengths, max_tokens), desc=desc, disable=not progress, leave=False):
         batch = _features(model, pad_batch([ids[i] for i in idx], tok.pad_token_id or 0))
-        emb = model(batch)["sentence_embedding"].float()
+        emb = model(batch)["sentence_embedding"].float().cpu()
         if out is None:
             out = torch.empty((len(ids), emb.shape[1]), dtype=torch.float32)
         out[torch.as_tensor(idx)] = emb
@@ -126,7 +129,7 @@ def cross_logits(model, s1: list[str], s2: list[str], max_length: int | None = N
     out = np.empty(len(ids), dtype=np.float32)
     for idx in tqdm(token_budget_batches(lengths, max_tokens), desc=desc, disable=not progress, leave=False):
         batch = _features(model, pad_batch([ids[i] for i in idx], tok.pad_token_id or 0, [types[i] for i in idx]))
-        out[idx] = backbone(**batch).logits[:, 0].float().numpy()
+        out[idx] = backbone(**batch).logits[:, 0].float().cpu().numpy()
     backbone.train(was_training)
     return out
 

@@ -13,6 +13,7 @@ Optimiser: AdamW (weight decay 0.01, eps 1e-6), linear warm-up then decay, gradi
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import os
@@ -127,9 +128,26 @@ class Checkpoint:
 
 def _loop(model, batches_per_epoch, epochs: int, lr: float, warmup: float, weight_decay: float,
           step_fn, dev_fn, eval_steps: int, seed: int, desc: str, progress: bool,
-          checkpoint: Checkpoint | None = None) -> TrainStats:
+          checkpoint: Checkpoint | None = None, grad_accum: int = 1, amp: str = "") -> TrainStats:
     """Shared optimisation loop; keeps the best dev state when ``dev_fn`` and ``eval_steps`` are given and
-    resumes from ``checkpoint`` (same seed, so the same batches) when it holds a matching state."""
+    resumes from ``checkpoint`` (same seed, so the same batches) when it holds a matching state.
+
+    Under torchrun the model is wrapped in ``DistributedDataParallel`` and each global batch is split
+    across ranks (`tenc.distributed`); ``grad_accum`` cuts each rank's share into that many
+    micro-batches; ``amp`` ("bf16", or "fp16" on CUDA) runs forward passes under autocast."""
+    from . import distributed as tdist
+
+    ddp = model
+    if tdist.active():
+        ddp = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
+    dev = next(model.parameters()).device
+    if amp not in ("", "bf16", "fp16"):
+        raise ValueError(f"amp must be '', 'bf16' or 'fp16', got {amp!r}")
+    if amp == "fp16" and dev.type != "cuda":
+        raise ValueError("amp='fp16' needs a CUDA device; use 'bf16' on a CPU")
+    autocast = (lambda: torch.autocast(dev.type, dtype=torch.bfloat16 if amp == "bf16" else torch.float16)) \
+        if amp else contextlib.nullcontext
+    scaler = torch.amp.GradScaler("cuda") if amp == "fp16" else None
     rng = np.random.default_rng(seed)
     epoch_batches = [batches_per_epoch(rng) for _ in range(epochs)]
     total = sum(len(b) for b in epoch_batches)
@@ -145,6 +163,8 @@ def _loop(model, batches_per_epoch, epochs: int, lr: float, warmup: float, weigh
         stats = TrainStats(**saved["stats"])
         stats.resumed_from = stats.steps
         best, best_state = saved["best"], saved["best_state"]
+    if tdist.active():  # replicas start equal (DDP broadcasts rank 0's weights); dropout differs per rank
+        torch.manual_seed(seed + 7919 * tdist.rank())
     model.train()
     start = time.perf_counter() - stats.seconds
     last_save = time.perf_counter()
@@ -155,10 +175,25 @@ def _loop(model, batches_per_epoch, epochs: int, lr: float, warmup: float, weigh
             done -= len(batches)
             continue
         for idx in batches[done:]:
-            loss, real, padded = step_fn(idx)
-            loss.backward()
+            local = tdist.split_batch(idx)
+            parts = [c for c in np.array_split(local, min(grad_accum, len(local))) if len(c)]
+            loss, real, padded = 0.0, 0, 0
+            for j, part in enumerate(parts):
+                sync = contextlib.nullcontext() if (ddp is model or j == len(parts) - 1) else ddp.no_sync()
+                with sync:
+                    with autocast():
+                        value, r, p = step_fn(part, ddp)
+                    value = value * (len(part) / len(local))
+                    (scaler.scale(value) if scaler else value).backward()
+                loss, real, padded = loss + value.detach(), real + r, padded + p
+            if scaler:
+                scaler.unscale_(opt)
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
+            if scaler:
+                scaler.step(opt)
+                scaler.update()
+            else:
+                opt.step()
             sched.step()
             opt.zero_grad(set_to_none=True)
             stats.steps += 1
@@ -192,7 +227,7 @@ def train_cross(model, s1: list[str], s2: list[str], targets: np.ndarray, *, epo
                 batch_size: int = 32, lr: float = 2e-5, warmup: float = 0.1, weight_decay: float = 0.01,
                 max_length: int = 64, loss: str = "bce", both_orders: bool = True, seed: int = 0,
                 dev_fn=None, eval_steps: int = 0, progress: bool = True,
-                checkpoint: Checkpoint | None = None) -> TrainStats:
+                checkpoint: Checkpoint | None = None, grad_accum: int = 1, amp: str = "") -> TrainStats:
     """Train a one-logit CrossEncoder in place on soft targets in [0, 1]."""
     targets = np.asarray(targets, dtype=np.float32)
     if len(s1) != len(s2) or len(s1) != len(targets):
@@ -212,12 +247,13 @@ def train_cross(model, s1: list[str], s2: list[str], targets: np.ndarray, *, epo
     y_all = torch.from_numpy(targets)
     pad = tok.pad_token_id or 0
 
-    def step(idx):
+    def step(idx, module):
         batch = pad_batch([ids[i] for i in idx], pad, [types[i] for i in idx])
         if not keep_types:
             batch.pop("token_type_ids")
-        logits = backbone(**batch).logits[:, 0]
-        y = y_all[torch.as_tensor(idx)]
+        dev = next(backbone.parameters()).device
+        logits = module(**{k: v.to(dev) for k, v in batch.items()}).logits[:, 0].float()
+        y = y_all[torch.as_tensor(idx)].to(dev)
         if loss == "bce":
             value = torch.nn.functional.binary_cross_entropy_with_logits(logits, y)
         else:
@@ -225,7 +261,7 @@ def train_cross(model, s1: list[str], s2: list[str], targets: np.ndarray, *, epo
         return value, int(lengths[idx].sum()), int(lengths[idx].max()) * len(idx)
 
     return _loop(backbone, lambda rng: length_bucketed_batches(lengths, batch_size, rng), epochs, lr, warmup,
-                 weight_decay, step, dev_fn, eval_steps, seed, "train cross", progress, checkpoint)
+                 weight_decay, step, dev_fn, eval_steps, seed, "train cross", progress, checkpoint, grad_accum, amp)
 
 
 def cosent_loss(cos: torch.Tensor, y: torch.Tensor, scale: float = 20.0) -> torch.Tensor:
@@ -239,7 +275,8 @@ def cosent_loss(cos: torch.Tensor, y: torch.Tensor, scale: float = 20.0) -> torc
 def train_bi(model, s1: list[str], s2: list[str], targets: np.ndarray, *, epochs: int = 1,
              batch_size: int = 128, lr: float = 5e-5, warmup: float = 0.0, weight_decay: float = 0.01,
              max_length: int = 32, loss: str = "mse", seed: int = 0, dev_fn=None, eval_steps: int = 0,
-             progress: bool = True, checkpoint: Checkpoint | None = None) -> TrainStats:
+             progress: bool = True, checkpoint: Checkpoint | None = None, grad_accum: int = 1,
+             amp: str = "") -> TrainStats:
     """Train a SentenceTransformer in place so that cos(u, v) matches the targets."""
     targets = np.asarray(targets, dtype=np.float32)
     if len(s1) != len(s2) or len(s1) != len(targets):
@@ -259,18 +296,19 @@ def train_bi(model, s1: list[str], s2: list[str], targets: np.ndarray, *, epochs
     y_all = torch.from_numpy(targets)
     pad = tok.pad_token_id or 0
 
-    def step(idx):
+    def step(idx, module):
         rows = [ids[i] for i in a[idx]] + [ids[i] for i in b[idx]]
         batch = pad_batch(rows, pad)
         if not keep_types:
             batch.pop("token_type_ids")
-        emb = model(batch)["sentence_embedding"]
+        dev = next(model.parameters()).device
+        emb = module({k: v.to(dev) for k, v in batch.items()})["sentence_embedding"].float()
         u, v = emb[:len(idx)], emb[len(idx):]
         cos = torch.nn.functional.cosine_similarity(u, v)
-        y = y_all[torch.as_tensor(idx)]
+        y = y_all[torch.as_tensor(idx)].to(dev)
         value = torch.nn.functional.mse_loss(cos, y) if loss == "mse" else cosent_loss(cos, y)
         real = int(slen[a[idx]].sum() + slen[b[idx]].sum())
         return value, real, int(batch["input_ids"].numel())
 
     return _loop(model, lambda rng: length_bucketed_batches(pair_len, batch_size, rng), epochs, lr, warmup,
-                 weight_decay, step, dev_fn, eval_steps, seed, "train bi", progress, checkpoint)
+                 weight_decay, step, dev_fn, eval_steps, seed, "train bi", progress, checkpoint, grad_accum, amp)

@@ -51,3 +51,16 @@ def test_failing_step_names_the_executed_notebook(tmp_path, capsys):
     assert main(["run", str(plan), "--root", str(tmp_path / "pm")]) == 1
     err = capsys.readouterr().err
     assert "50_evaluate / broken failed (ModelError" in err and "50_evaluate/broken/50_evaluate.ipynb" in err
+
+
+@pytest.mark.parametrize("plan", ["quick", "tables", "paper-gpu"])
+def test_committed_plans_name_only_declared_parameters(plan):
+    import papermill as pm
+
+    from tenc.config import DistillConfig
+
+    for step in load_plan(f"params/plans/{plan}.yaml"):
+        declared = pm.inspect_notebook(f"notebooks/{step['notebook']}.ipynb")
+        assert set(step["parameters"]) <= set(declared), (step["notebook"], set(step["parameters"]) - set(declared))
+        if step["parameters"].get("config"):
+            DistillConfig.from_sources("quick", step["parameters"]["config"])   # the YAML validates
