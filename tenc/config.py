@@ -163,3 +163,25 @@ def load_yaml(path: str | Path) -> dict:
     if not isinstance(values, dict):
         raise ConfigError(f"{path}: expected a mapping of parameter: value")
     return values
+
+
+# The ablations of notebooks/40_ablation.ipynb: name -> (values, value -> DistillConfig overrides)
+ABLATIONS: dict[str, tuple[tuple[str, ...], typing.Callable[[str], dict]]] = {
+    "cycles": (("1", "2", "3"), lambda v: {"cycles": int(v)}),
+    "init": (("fresh", "inherit"), lambda v: {"cycles": 2, "cross_init_mode": v, "bi_init_mode": v}),
+    "cross_loss": (("bce", "mse"), lambda v: {"cross_loss": v}),
+    "bi_loss": (("mse", "cosent"), lambda v: {"bi_loss": v}),
+    "pooling": (("cls", "mean"), lambda v: {"pooling": v}),
+    "pool_size": (("1000", "4000", "16000", "all"), lambda v: {"max_pairs": 0 if v == "all" else int(v)}),
+    "pool": (("transductive", "inductive"), lambda v: {"pool": v}),
+}
+
+
+def ablation_overrides(name: str, value: str) -> dict:
+    """The settings one ablation value changes (on top of the base budget)."""
+    if name not in ABLATIONS:
+        raise ConfigError(f"unknown ablation {name!r}: use one of {', '.join(ABLATIONS)}")
+    values, make = ABLATIONS[name]
+    if str(value) not in values:
+        raise ConfigError(f"ablation {name!r} takes one of {values}, got {value!r}")
+    return make(str(value))

@@ -32,3 +32,16 @@ def test_members():
     assert DistillConfig(start="a,b").members == [("a", "a"), ("b", "b")]
     with pytest.raises(ConfigError):
         DistillConfig(start="a,b", cross_init="c").members
+
+
+def test_ablations_map_to_valid_settings():
+    from tenc.config import ABLATIONS, DistillConfig, ablation_overrides
+
+    for name, (values, _) in ABLATIONS.items():
+        for v in values:
+            DistillConfig.from_preset("quick", **ablation_overrides(name, v))
+    assert ablation_overrides("pool_size", "all") == {"max_pairs": 0}
+    with pytest.raises(ConfigError, match="unknown ablation 'loss'"):
+        ablation_overrides("loss", "mse")
+    with pytest.raises(ConfigError, match=r"takes one of \('bce', 'mse'\)"):
+        ablation_overrides("cross_loss", "hinge")

@@ -21,6 +21,8 @@ def test_source_notebooks_have_no_outputs_and_documented_parameters(path):
     assert len(tagged) == 1, f"{path.name}: one cell tagged 'parameters'"
     params = pm.inspect_notebook(str(path))
     assert params and all(p["help"] for p in params.values()), f"{path.name}: every parameter needs help"
+    lines = [ln for ln in tagged[0].source.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    assert len(params) == len(lines), f"{path.name}: papermill could not parse every parameter line"
 
 
 def _run(name, tmp_path, **parameters):

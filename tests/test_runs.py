@@ -26,13 +26,14 @@ def test_smoke_plan_runs_the_chain_and_skips_on_rerun(tiny_bert, fake_sts, tmp_p
     tables_md = (root / "results" / "tables.md").read_text()
     assert "| distill-smoke | cross | cycle 1 |" in tables_md and "| smoke-cross | cross | eval |" in tables_md
     assert "| smoke [m0] | bi | cycle 1 |" in tables_md
-    for name in ("cycles", "scatter_distill-smoke", "labels_distill-smoke"):
+    assert "## Ablation: cross_loss" in tables_md and "| cross_loss | mse |" in tables_md
+    for name in ("cycles", "scatter_distill-smoke", "labels_distill-smoke", "ablations"):
         assert (root / "figures" / f"{name}.png").stat().st_size > 5000, name
         assert (root / "figures" / f"{name}.svg").is_file()
     lines = []
     execute("params/plans/smoke.yaml", root, variables, log=lines.append)
     skipped = [line for line in lines if line.endswith("done, skipped")]
-    assert len(skipped) == 6 and sum("running" in line for line in lines) == 2    # 90/91 are `always`
+    assert len(skipped) == 7 and sum("running" in line for line in lines) == 2    # 90/91 are `always`
 
 
 def test_plan_errors(tmp_path):
@@ -53,7 +54,7 @@ def test_failing_step_names_the_executed_notebook(tmp_path, capsys):
     assert "50_evaluate / broken failed (ModelError" in err and "50_evaluate/broken/50_evaluate.ipynb" in err
 
 
-@pytest.mark.parametrize("plan", ["quick", "tables", "paper-gpu"])
+@pytest.mark.parametrize("plan", ["quick", "tables", "paper-gpu", "ablations"])
 def test_committed_plans_name_only_declared_parameters(plan):
     import papermill as pm
 

@@ -229,6 +229,39 @@ inspector
     code("inspector.selected.head()"),
 ])
 
+write("40_ablation.ipynb", [
+    md("# 40 · Ablations on the quick budget: one setting changed, the whole loop rerun\n"
+       "`ablation` names what changes (cycles, init, cross_loss, bi_loss, pooling, pool_size, pool) and "
+       "`value` its setting; everything else is the base configuration. The run's metrics.json carries "
+       "the ablation and value, so 90_tables / 91_figures make one table and one bar chart per ablation."),
+    code(HEAD),
+    params('''
+ablation: str = "cross_loss"  # cycles, init, cross_loss, bi_loss, pooling, pool_size or pool
+value: str = "mse"  # the setting, e.g. 1/2/3, fresh/inherit, bce/mse, mse/cosent, cls/mean, 1000/4000/16000/all, transductive/inductive
+preset: str = "quick"  # the base budget
+config: str = ""  # optional YAML of base overrides (params/*.yaml)
+start: str = "minilm-l6"  # start bi-encoder (alias or folder)
+data: str = ""  # STS data folder (empty: default resolution)
+run_dir: str = "papermill_runs/40_ablation/default"  # the run folder (the plan sets one per ablation value)
+'''),
+    code('''
+P = tnb.parameters(globals(), _before)
+from pathlib import Path
+from tenc import distill
+from tenc.cli import summary_table
+from tenc.config import DistillConfig, ablation_overrides
+changes = ablation_overrides(ablation, value)
+cfg = DistillConfig.from_sources(preset, config, start=start, data=data, **changes)
+tnb.seed_all(cfg.seed)
+changes
+'''),
+    md("## Run the loop (finished stages are skipped)"),
+    code('''
+summary = distill.run(cfg, run_dir, tags={"name": f"{ablation}={value}", "ablation": ablation, "value": value})
+print(summary_table(summary))
+'''),
+])
+
 write("90_tables.ipynb", [
     md("# 90 · Tables, rebuilt from metrics.json files only\n"
        "Every run (distillation, evaluation, priming) leaves a metrics.json; this notebook collects them "
