@@ -37,6 +37,18 @@ def fixture_pairs(n: int = 48, seed: int = 0) -> list[tuple[str, str, float]]:
     return out
 
 
+def with_gold_line(fake_sts: str, root: Path, gold_file: str, line: int, value: str) -> Path:
+    """A copy of the fake STS tree whose `gold_file` (under senteval/STS) has `value` on line `line` (1-based)."""
+    import shutil
+
+    shutil.copytree(fake_sts, root)
+    gs = root / "senteval" / "STS" / gold_file
+    lines = gs.read_text().splitlines()
+    lines[line - 1] = value
+    gs.write_text("\n".join(lines) + "\n")
+    return gs
+
+
 def make_fake_sts(root: Path, per_file: int = 12) -> Path:
     """A senteval-layout tree with every file the loaders read, filled with fixture pairs."""
     from tenc.data import STS_YEARS

@@ -1,10 +1,10 @@
 """Bad input through the command line: exit code 2 and one line naming the file, line or parameter."""
 
 import re
-import shutil
 
 import pytest
 
+from conftest import with_gold_line
 from tenc.cli import main
 
 
@@ -50,9 +50,5 @@ def test_empty_priming_corpus(capsys, tmp_path, tiny_bert, fake_sts):
 
 def test_nan_gold_score_names_the_line(capsys, tmp_path, fake_sts):
     root = tmp_path / "sts"
-    shutil.copytree(fake_sts, root)
-    gs = root / "senteval/STS/STS13-en-test/STS.gs.FNWN.txt"
-    lines = gs.read_text().splitlines()
-    lines[4] = "nan"
-    gs.write_text("\n".join(lines) + "\n")
+    with_gold_line(fake_sts, root, "STS13-en-test/STS.gs.FNWN.txt", 5, "nan")
     _fails(capsys, ["evaluate", "--model", "minilm-l6", "--data", str(root)], r"STS.gs.FNWN.txt:5")

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import with_gold_line
 from tenc import data
 from tenc.data import DataError
 
@@ -57,14 +58,9 @@ def test_data_dir_resolution(tmp_path, monkeypatch, fake_sts):
 
 
 def test_missing_file_and_bad_score_name_the_file(fake_sts, tmp_path):
-    import shutil
-
     root = tmp_path / "sts"
-    shutil.copytree(fake_sts, root)
-    gs = root / "senteval/STS/STS12-en-test/STS.gs.MSRpar.txt"
+    gs = with_gold_line(fake_sts, root, "STS12-en-test/STS.gs.MSRpar.txt", 3, "7.5")
     lines = gs.read_text().splitlines()
-    lines[2] = "7.5"
-    gs.write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError, match=r"STS.gs.MSRpar.txt:3: gold score 7.5 outside"):
         data.load_sts(root)
     lines[2] = "nan"
