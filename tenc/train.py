@@ -276,7 +276,7 @@ def train_bi(model, s1: list[str], s2: list[str], targets: np.ndarray, *, epochs
              batch_size: int = 128, lr: float = 5e-5, warmup: float = 0.0, weight_decay: float = 0.01,
              max_length: int = 32, loss: str = "mse", seed: int = 0, dev_fn=None, eval_steps: int = 0,
              progress: bool = True, checkpoint: Checkpoint | None = None, grad_accum: int = 1,
-             amp: str = "") -> TrainStats:
+             amp: str = "", chunks: int = 4) -> TrainStats:
     """Train a SentenceTransformer in place so that cos(u, v) matches the targets."""
     targets = np.asarray(targets, dtype=np.float32)
     if len(s1) != len(s2) or len(s1) != len(targets):
@@ -297,18 +297,26 @@ def train_bi(model, s1: list[str], s2: list[str], targets: np.ndarray, *, epochs
     pad = tok.pad_token_id or 0
 
     def step(idx, module):
-        rows = [ids[i] for i in a[idx]] + [ids[i] for i in b[idx]]
-        batch = pad_batch(rows, pad)
-        if not keep_types:
-            batch.pop("token_type_ids")
+        # the batch's 2B sentences, sorted by length and cut into `chunks` forward passes, each padded
+        # to its own longest: padding falls from ~10 % to ~5 % (one backward over all of them)
+        sent = np.concatenate([a[idx], b[idx]])
+        order = np.argsort(slen[sent], kind="stable")
         dev = next(model.parameters()).device
-        emb = module({k: v.to(dev) for k, v in batch.items()})["sentence_embedding"].float()
+        parts, padded = [], 0
+        for chunk in np.array_split(order, min(chunks, len(order))):
+            batch = pad_batch([ids[i] for i in sent[chunk]], pad)
+            if not keep_types:
+                batch.pop("token_type_ids")
+            parts.append(module({k: v.to(dev) for k, v in batch.items()})["sentence_embedding"].float())
+            padded += int(batch["input_ids"].numel())
+        emb = torch.empty((len(sent), parts[0].shape[1]), dtype=parts[0].dtype, device=parts[0].device)
+        emb = emb.index_copy(0, torch.as_tensor(order, device=emb.device), torch.cat(parts))
         u, v = emb[:len(idx)], emb[len(idx):]
         cos = torch.nn.functional.cosine_similarity(u, v)
         y = y_all[torch.as_tensor(idx)].to(dev)
         value = torch.nn.functional.mse_loss(cos, y) if loss == "mse" else cosent_loss(cos, y)
         real = int(slen[a[idx]].sum() + slen[b[idx]].sum())
-        return value, real, int(batch["input_ids"].numel())
+        return value, real, padded
 
     return _loop(model, lambda rng: length_bucketed_batches(pair_len, batch_size, rng), epochs, lr, warmup,
                  weight_decay, step, dev_fn, eval_steps, seed, "train bi", progress, checkpoint, grad_accum, amp)
