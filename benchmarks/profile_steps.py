@@ -1,6 +1,6 @@
 """Where does a training step's time go? torch.profiler over tenc's cross and bi training on minilm-l6.
 
-    python benchmarks/profile.py --pairs 400      # ~3 min here; writes results/profile.csv
+    python benchmarks/profile_steps.py --pairs 400      # ~3 min here; writes results/profile.csv
 
 Groups the profiler's self CPU time by kind of work (matrix multiplies, attention softmax, GELU,
 layer norm, the optimiser, everything else) and prints the top operators.
