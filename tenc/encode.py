@@ -115,21 +115,27 @@ def pair_cosines(model, s1: list[str], s2: list[str], max_length: int | None = N
 
 @torch.inference_mode()
 def cross_logits(model, s1: list[str], s2: list[str], max_length: int | None = None,
-                 max_tokens: int = DEFAULT_TOKENS, progress: bool = False, desc: str = "cross") -> np.ndarray:
-    """Raw logit of a one-label ``CrossEncoder`` for every (s1, s2) pair, in that order."""
+                 max_tokens: int = DEFAULT_TOKENS, progress: bool = False, desc: str = "cross",
+                 chunk: int = 200_000) -> np.ndarray:
+    """Raw logit of a one-label ``CrossEncoder`` for every (s1, s2) pair, in that order (tokenised and
+    scored in chunks of pairs, so memory does not grow with the pool beyond one chunk)."""
     if len(s1) != len(s2):
         raise ValueError(f"pair lists differ in length: {len(s1)} vs {len(s2)}")
     max_length = max_length or model.max_length or 512
     tok = model.tokenizer
     backbone = model[0].auto_model
-    ids, types = tokenize_pairs(tok, s1, s2, max_length)
-    lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
     was_training = backbone.training
     backbone.eval()
-    out = np.empty(len(ids), dtype=np.float32)
-    for idx in tqdm(token_budget_batches(lengths, max_tokens), desc=desc, disable=not progress, leave=False):
-        batch = _features(model, pad_batch([ids[i] for i in idx], tok.pad_token_id or 0, [types[i] for i in idx]))
-        out[idx] = backbone(**batch).logits[:, 0].float().cpu().numpy()
+    out = np.empty(len(s1), dtype=np.float32)
+    bar = tqdm(total=len(s1), desc=desc, disable=not progress, leave=False, unit="pair")
+    for start in range(0, len(s1), chunk):
+        ids, types = tokenize_pairs(tok, s1[start:start + chunk], s2[start:start + chunk], max_length)
+        lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+        for idx in token_budget_batches(lengths, max_tokens):
+            batch = _features(model, pad_batch([ids[i] for i in idx], tok.pad_token_id or 0, [types[i] for i in idx]))
+            out[start + idx] = backbone(**batch).logits[:, 0].float().cpu().numpy()
+            bar.update(len(idx))
+    bar.close()
     backbone.train(was_training)
     return out
 

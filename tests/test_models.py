@@ -42,6 +42,9 @@ def test_fast_inference_matches_sentence_transformers(tiny_bert):
     logits = encode.cross_logits(ce, s, s[::-1], max_tokens=30)
     ref = ce.predict(list(zip(s, s[::-1])), activation_fn=torch.nn.Identity())
     assert np.allclose(logits, ref, atol=1e-5)
+    # streamed in chunks of pairs: the same numbers
+    assert np.allclose(encode.cross_logits(ce, s, s[::-1], chunk=2), logits, atol=1e-6)
+    assert np.allclose(encode.pair_cosines(bi, s, s[::-1], chunk=2), encode.pair_cosines(bi, s, s[::-1]), atol=1e-6)
 
 
 def test_token_budget_batches_cover_everything_once():
