@@ -221,6 +221,16 @@ class Run:
         folder.mkdir(parents=True, exist_ok=True)
         return Checkpoint(folder / f"{stage}.ckpt", json.dumps(key, sort_keys=True), self.cfg.checkpoint_minutes)
 
+    def _save_trained(self, model, target: Path, stage: str, info: dict, ckpt: Checkpoint | None) -> None:
+        """Save a trained student atomically, then its marker (rank 0 under torchrun); drop the checkpoint."""
+        if tdist.is_main():
+            with atomic_dir(target) as tmp:
+                model.save(str(tmp))
+            write_marker(target.parent, stage, {**info, "files": folder_digest(target), "ranks": tdist.world()})
+            if ckpt:
+                ckpt.clear()
+        tdist.barrier()
+
     def train_cross(self, cycle: int, m: int) -> str:
         folder, stage = self.cycle_dir(cycle), f"train_cross{self.suffixes[m]}"
         if read_marker(folder, stage) is not None:
@@ -238,14 +248,7 @@ class Run:
                             eval_steps=c.eval_steps, progress=self.progress and tdist.is_main(), checkpoint=ckpt,
                             grad_accum=c.grad_accum, amp=c.amp)
         target = folder / f"cross{self.suffixes[m]}"
-        if tdist.is_main():
-            with atomic_dir(target) as tmp:
-                model.save(str(tmp))
-            write_marker(folder, stage, {"init": init, "train": stats.summary(), "files": folder_digest(target),
-                                         "ranks": tdist.world()})
-            if ckpt:
-                ckpt.clear()
-        tdist.barrier()
+        self._save_trained(model, target, stage, {"init": init, "train": stats.summary()}, ckpt)
         self.log(f"cycle {cycle}: {stage} done in {stats.seconds:.0f}s "
                  f"({stats.summary()['tokens_per_second']:.0f} tok/s, padding {stats.padding:.1%})")
         return str(target)
@@ -267,14 +270,7 @@ class Run:
                          eval_steps=c.eval_steps, progress=self.progress and tdist.is_main(), checkpoint=ckpt,
                          grad_accum=c.grad_accum, amp=c.amp)
         target = folder / f"bi{self.suffixes[m]}"
-        if tdist.is_main():
-            with atomic_dir(target) as tmp:
-                model.save(str(tmp))
-            write_marker(folder, stage, {"init": self.bi_path(prev, m), "train": stats.summary(),
-                                         "files": folder_digest(target), "ranks": tdist.world()})
-            if ckpt:
-                ckpt.clear()
-        tdist.barrier()
+        self._save_trained(model, target, stage, {"init": self.bi_path(prev, m), "train": stats.summary()}, ckpt)
         self.log(f"cycle {cycle}: {stage} done in {stats.seconds:.0f}s "
                  f"({stats.summary()['tokens_per_second']:.0f} tok/s, padding {stats.padding:.1%})")
         return str(target)
@@ -308,7 +304,7 @@ class Run:
             entry = {"dev": None}
             if self.task.dev is not None:
                 dev, p = per_set.pop(self.task.dev.name)
-                entry["dev"] = round(_metric(dev, p), 4)
+                entry["dev"] = round(evaluation.metric_of(dev, p), 4)
             if per_set and self.task.name == "sts":
                 preds = pd.concat([s.frame.assign(pred=p) for s, p in per_set.values()], ignore_index=True)
                 preds = preds.rename(columns={"label": "score"})
@@ -316,7 +312,7 @@ class Run:
                 preds[["dataset", "subset", "sentence1", "sentence2", "score", "pred"]].to_csv(
                     folder / f"preds_{kind}_{name}.csv", index=False)
             elif per_set:
-                entry["test"] = {n: round(_metric(s, p), 2) for n, (s, p) in per_set.items()}
+                entry["test"] = {n: round(evaluation.metric_of(s, p), 2) for n, (s, p) in per_set.items()}
             result[name] = entry
         info = {"kind": kind, "cycle": cycle, "results": result, "seconds": round(time.perf_counter() - t, 1)}
         write_marker(folder, stage, info)
@@ -421,11 +417,6 @@ class Run:
         doc = {"metrics": rows, "selected": selected, "params": {**self.cfg.to_dict(), **self.tags}}
         atomic_write_text(self.folder / "metrics.json", json.dumps(doc, indent=2, default=float))
         return summary
-
-
-def _metric(labelled, pred: np.ndarray) -> float:
-    gold = labelled.frame["label"].to_numpy()
-    return evaluation.spearman(pred, gold) if labelled.metric == "spearman" else evaluation.roc_auc(pred, gold)
 
 
 def to_unit(cosines: np.ndarray, how: str = "clip") -> np.ndarray:

@@ -144,5 +144,10 @@ def write_metrics(path: str | Path, metrics: dict, params: dict | None = None) -
 def labelled_metric(members, kind: str, labelled) -> float:
     """Spearman x 100 (graded labels) or ROC-AUC x 100 (binary labels) of a ``tasks.LabelledSet``."""
     df = labelled.frame
-    pred = score_pairs(members, kind, df["sentence1"].tolist(), df["sentence2"].tolist())
-    return spearman(pred, df["label"]) if labelled.metric == "spearman" else roc_auc(pred, df["label"].to_numpy())
+    return metric_of(labelled, score_pairs(members, kind, df["sentence1"].tolist(), df["sentence2"].tolist()))
+
+
+def metric_of(labelled, pred: np.ndarray) -> float:
+    """The set's own metric of given scores: Spearman x 100 or ROC-AUC x 100."""
+    gold = labelled.frame["label"].to_numpy()
+    return spearman(pred, gold) if labelled.metric == "spearman" else roc_auc(pred, gold)
