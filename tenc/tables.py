@@ -110,14 +110,49 @@ def ablation_tables(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return out
 
 
+PRIME_SETTINGS = ["method", "pooling", "lr", "steps", "batch_size", "length_buckets", "span", "mlp", "dev_select"]
+
+
+def priming_table(roots: list[str | Path] | str) -> pd.DataFrame:
+    """One row per priming run (10_prime / ``tenc prime``): its settings, speed, collapse, dev and 7-set row."""
+    if isinstance(roots, (str, Path)):
+        roots = [r for r in str(roots).split(",") if r]
+    rows = []
+    for root in roots:
+        for path in sorted(Path(root).rglob("metrics.json")):
+            try:
+                doc = json.loads(path.read_text())
+            except (json.JSONDecodeError, OSError):
+                continue
+            params, stats = doc.get("params") or {}, doc.get("train") or {}
+            if "method" not in params or not isinstance(stats, dict):
+                continue
+            dev = dict((int(s), v) for s, v in stats.get("dev") or [])
+            rows.append({"run": path.parent.name, "model": params.get("model"),
+                         **{k: params.get(k) for k in PRIME_SETTINGS},
+                         "sent/s": stats.get("sentences_per_second"), "padding": stats.get("padding_fraction"),
+                         "collapse": stats.get("collapse_after"), "best step": stats.get("best_step"),
+                         "dev": dev.get(stats.get("best_step"), max(dev.values(), default=np.nan)),
+                         **(doc.get("row") or {})})
+    df = pd.DataFrame(rows)
+    return df.drop_duplicates(subset=["run"], keep="first").reset_index(drop=True) if len(df) else df
+
+
+def _cell(v) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return ""
+    if isinstance(v, float):
+        return f"{v:.0e}" if 0 < abs(v) < 0.01 else f"{v:.2f}"
+    return str(v)
+
+
 def markdown(table: pd.DataFrame) -> str:
     if table.empty:
         return "(no results yet)"
     head = "| " + " | ".join(map(str, table.columns)) + " |"
     lines = [head, "|" + "---|" * len(table.columns)]
     for _, r in table.iterrows():
-        cells = [f"{v:.2f}" if isinstance(v, float) and not np.isnan(v) else ("" if isinstance(v, float) else str(v))
-                 for v in r]
+        cells = [_cell(v) for v in r]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -27,6 +27,9 @@ def test_smoke_plan_runs_the_chain_and_skips_on_rerun(tiny_bert, fake_sts, tmp_p
     assert "| distill-smoke | cross | cycle 1 |" in tables_md and "| smoke-cross | cross | eval |" in tables_md
     assert "| smoke [m0] | bi | cycle 1 |" in tables_md
     assert "## Ablation: cross_loss" in tables_md and "| cross_loss | mse |" in tables_md
+    assert "## Priming runs" in tables_md and "| tiny-simcse |" in tables_md
+    primed = (root / "results" / "prime_search.csv").read_text().splitlines()
+    assert len(primed) == 2 and primed[1].startswith("tiny-simcse,") and ",simcse,cls," in primed[1]
     for name in ("cycles", "scatter_distill-smoke", "labels_distill-smoke", "ablations"):
         assert (root / "figures" / f"{name}.png").stat().st_size > 5000, name
         assert (root / "figures" / f"{name}.svg").is_file()

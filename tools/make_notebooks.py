@@ -279,6 +279,7 @@ from tenc.io import atomic_write_text
 df = tables.collect(roots)
 main = tables.main_table(df)
 ablations = tables.ablation_tables(df)
+priming = tables.priming_table(roots)
 print(f"{len(df)} result rows from {df['source'].nunique() if len(df) else 0} metrics.json files")
 '''),
     md("## Main table (Spearman x 100, \"all\" setting; `selected` marks the cycle each rule picked)"),
@@ -291,15 +292,23 @@ for name, t in ablations.items():
     print(name)
     display(t)
 '''),
-    md("## Write results/tables.md and results/cycles.csv"),
+    md("## Priming runs (settings, speed, collapse, dev and the 7 sets)"),
+    code('''
+priming
+'''),
+    md("## Write results/tables.md, results/cycles.csv and results/prime_search.csv"),
     code('''
 text = ["# Results rebuilt from metrics.json (notebooks/90_tables.ipynb)", "", "## Main table", "",
         tables.markdown(main)]
 for name, t in ablations.items():
     text += ["", f"## Ablation: {name}", "", tables.markdown(t)]
+if len(priming):
+    text += ["", "## Priming runs", "", tables.markdown(priming)]
 Path(out_dir).mkdir(parents=True, exist_ok=True)
 atomic_write_text(Path(out_dir) / "tables.md", "\\n".join(text) + "\\n")
 atomic_write_text(Path(out_dir) / "cycles.csv", df.drop(columns=["source"]).to_csv(index=False, float_format="%.2f"))
+if len(priming):
+    atomic_write_text(Path(out_dir) / "prime_search.csv", priming.to_csv(index=False))
 '''),
 ])
 
