@@ -16,9 +16,8 @@ export TOKENIZERS_PARALLELISM ?= false
 
 setup: .venv/.installed
 
-# main job: the quick pipeline (one self-distillation cycle of minilm-l6 on 4k pairs, ~25 min here)
-run: setup
-	$(PY) -m tenc distill --preset quick --out runs/quick-minilm-l6 --results results/sts.csv --name "quick minilm-l6"
+# main job: the quick plan (notebooks 00 -> 20 (one cycle of minilm-l6 on 4k pairs) -> 90/91 tables and figures)
+run: quick
 
 # unit tests, notebook smoke runs, data tests (slow tests are deselected; `make test-all` runs them)
 test: setup
@@ -27,7 +26,7 @@ test: setup
 test-all: setup
 	$(PY) -m pytest -q -m ''
 
-# the notebook chain through papermill (papermill_runs/<notebook>/<run>/)
+# the notebook chain through papermill (papermill_runs/<notebook>/<run>/), then results/ and figures/
 quick: setup
 	$(PY) -m tenc run params/plans/quick.yaml
 

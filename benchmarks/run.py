@@ -7,13 +7,15 @@ Same model (minilm-l6), same pairs, same hyperparameters, one process, alternati
 * training: ``tenc.train.train_cross`` vs ``CrossEncoder.fit`` (the reference code's call) and
   ``tenc.train.train_bi`` vs ``SentenceTransformer.fit`` with ``CosineSimilarityLoss`` (MSE on the cosine);
 * the STS-B dev Spearman each trained side reaches, so a speed-up cannot hide a quality loss;
+* bi labelling on a large pool too (``--label-pairs``): a real pool repeats sentences, which tenc embeds once;
 * tokens processed vs real tokens, and achieved FLOP/s (2 x non-embedding parameters per token forward,
   x3 with backward) against a measured fp32 matmul peak of this CPU. tenc counts its own tokens; the
   sentence-transformers side's padding is computed from the same tokenizer for its batching (random
   batches of 32 padded to their longest member, the DataLoader's shuffle), averaged over 5 shuffles;
 * scaling: tenc's bi and cross labelling and bi training wall time at several pool sizes.
 
-    python benchmarks/run.py --pairs 1000 --repeats 3 --scaling 1000,4000,16000   # ~25 min here
+    python benchmarks/run.py --pairs 1000 --repeats 3 --seeds 3 --label-pairs all   # ~35 min here
+    python benchmarks/run.py --pairs 1000 --repeats 3 --scaling 1000,4000,16000     # the scaling figures
     python benchmarks/run.py --pairs 200 --scaling 200,400                          # smoke, ~3 min
 
 Writes ``results/bench.csv`` (side-by-side rows; medians over repeats for labelling, training once),
@@ -60,6 +62,16 @@ def timed(fn, repeats: int):
         out = fn()
         times.append(time.perf_counter() - t)
     return statistics.median(times), out
+
+
+def seed_summary(runs: list[dict]) -> dict:
+    """Medians over seeds of throughput and dev; the dev spread (max - min) on each side too."""
+    out = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    for side in ("tenc", "st"):
+        devs = [r[f"{side}_dev"] for r in runs]
+        out[f"{side}_dev_range"] = max(devs) - min(devs)
+    out["seeds"] = len(runs)
+    return out
 
 
 def st_padding(tokenizer, s1, s2, batch_size: int, max_length: int, pairs: bool, seeds: int = 5) -> float:
@@ -131,6 +143,8 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--pairs", type=int, default=1000)
     p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--seeds", type=int, default=1, help="training rows: seeds per side (medians reported)")
+    p.add_argument("--label-pairs", default="", help="also time bi labelling on this many pool pairs ('all': ~36k)")
     p.add_argument("--scaling", default="", help="comma-separated pool sizes for the scaling measurement")
     p.add_argument("--out", default=str(ROOT / "results" / "bench.csv"))
     p.add_argument("--figure", default=str(ROOT / "figures" / "bench.png"))
@@ -161,6 +175,19 @@ def main() -> int:
     t_st, cos_st = timed(st_cos, args.repeats)
     rows.append({"what": "label bi (pairs/s)", "tenc": len(s1) / t_tenc, "st": len(s1) / t_st,
                  "max_abs_diff": float(np.abs(cos - cos_st).max())})
+    if args.label_pairs:
+        # the real workload: a pool repeats sentences (SICK, STS12-16 overlap), each embedded once by tenc
+        big = pool_all if args.label_pairs == "all" else pool_all.head(int(args.label_pairs))
+        b1, b2 = big["sentence1"].tolist(), big["sentence2"].tolist()
+        unique = len(set(b1) | set(b2))
+        t_tenc, cos_b = timed(lambda: encode.pair_cosines(bi, b1, b2, max_length=32), 1)
+        t_st = time.perf_counter()
+        a = bi.encode(b1, batch_size=32, convert_to_tensor=True, normalize_embeddings=True)
+        b = bi.encode(b2, batch_size=32, convert_to_tensor=True, normalize_embeddings=True)
+        t_st = time.perf_counter() - t_st
+        rows.append({"what": f"label bi, {len(b1)} pairs / {unique} unique sentences (pairs/s)",
+                     "tenc": len(b1) / t_tenc, "st": len(b1) / t_st,
+                     "max_abs_diff": float(np.abs(cos_b - (a * b).sum(-1).numpy()).max())})
     ce = models.cross_encoder("minilm-l6", max_length=64)
     t_tenc, lg = timed(lambda: encode.cross_logits(ce, s1, s2, max_length=64), args.repeats)
     t_st, lg_st = timed(lambda: ce.predict(list(zip(s1, s2)), batch_size=32, activation_fn=torch.nn.Identity(),
@@ -170,44 +197,51 @@ def main() -> int:
 
     targets = np.clip(cos, 0, 1).astype(np.float32)
 
-    # --- cross training --------------------------------------------------------------------------
-    torch.manual_seed(0)
-    ce_t = models.cross_encoder("minilm-l6", max_length=64)
-    stats = train.train_cross(ce_t, s1, s2, targets, batch_size=32, lr=2e-5, warmup=0.1, max_length=64,
-                              progress=False)
-    torch.manual_seed(0)
-    ce_s = models.cross_encoder("minilm-l6", max_length=64)
+    # --- cross training (one row per seed, then the medians) ----------------------------------------
     ex = [InputExample(texts=[a, b], label=float(y)) for a, b, y in zip(s1 + s2, s2 + s1, np.concatenate([targets, targets]))]
-    loader = DataLoader(ex, shuffle=True, batch_size=32)
-    t = time.perf_counter()
-    ce_s.fit(train_dataloader=loader, epochs=1, warmup_steps=int(0.1 * len(loader)), show_progress_bar=False)
-    t_st = time.perf_counter() - t
-    dev_t = evaluation.dev_spearman([ce_t], "cross", pairs)
-    dev_s = evaluation.dev_spearman([ce_s], "cross", pairs)
-    flops = 6 * n_params * stats.padded_tokens
-    rows.append({"what": "train cross (pairs/s)", "tenc": stats.examples / stats.seconds, "st": len(ex) / t_st,
-                 "tenc_dev": dev_t, "st_dev": dev_s, "padding_tenc": stats.padding,
-                 "padding_st": st_padding(ce.tokenizer, s1 + s2, s2 + s1, 32, 64, pairs=True),
-                 "gflops_tenc": flops / stats.seconds / 1e9, "peak_gflops": peak})
+    runs = []
+    for seed in range(args.seeds):
+        torch.manual_seed(seed)
+        ce_t = models.cross_encoder("minilm-l6", max_length=64)
+        stats = train.train_cross(ce_t, s1, s2, targets, batch_size=32, lr=2e-5, warmup=0.1, max_length=64,
+                                  seed=seed, progress=False)
+        torch.manual_seed(seed)
+        ce_s = models.cross_encoder("minilm-l6", max_length=64)
+        loader = DataLoader(ex, shuffle=True, batch_size=32)
+        t = time.perf_counter()
+        ce_s.fit(train_dataloader=loader, epochs=1, warmup_steps=int(0.1 * len(loader)), show_progress_bar=False)
+        t_st = time.perf_counter() - t
+        runs.append({"tenc": stats.examples / stats.seconds, "st": len(ex) / t_st,
+                     "tenc_dev": evaluation.dev_spearman([ce_t], "cross", pairs),
+                     "st_dev": evaluation.dev_spearman([ce_s], "cross", pairs), "padding_tenc": stats.padding,
+                     "gflops_tenc": 6 * n_params * stats.padded_tokens / stats.seconds / 1e9})
+        print(f"train cross, seed {seed}: {runs[-1]}")
+    rows.append({"what": "train cross (pairs/s)", **seed_summary(runs),
+                 "padding_st": st_padding(ce.tokenizer, s1 + s2, s2 + s1, 32, 64, pairs=True), "peak_gflops": peak})
 
     # --- bi training -----------------------------------------------------------------------------
     cross_targets = 1 / (1 + np.exp(-lg))
-    torch.manual_seed(0)
-    bi_t = models.bi_encoder("minilm-l6", max_seq_length=32)
-    stats = train.train_bi(bi_t, s1, s2, cross_targets, batch_size=128, lr=5e-5, max_length=32, progress=False)
-    torch.manual_seed(0)
-    bi_s = models.bi_encoder("minilm-l6", max_seq_length=32)
     ex = [InputExample(texts=[a, b], label=float(y)) for a, b, y in zip(s1, s2, cross_targets)]
-    loader = DataLoader(ex, shuffle=True, batch_size=128)
-    t = time.perf_counter()
-    bi_s.fit(train_objectives=[(loader, losses.CosineSimilarityLoss(bi_s))], epochs=1, warmup_steps=0,
-             optimizer_params={"lr": 5e-5}, show_progress_bar=False)
-    t_st = time.perf_counter() - t
-    rows.append({"what": "train bi (pairs/s)", "tenc": stats.examples / stats.seconds, "st": len(ex) / t_st,
-                 "tenc_dev": evaluation.dev_spearman([bi_t], "bi", pairs),
-                 "st_dev": evaluation.dev_spearman([bi_s], "bi", pairs), "padding_tenc": stats.padding,
-                 "padding_st": st_padding(bi.tokenizer, s1, s2, 128, 32, pairs=False),
-                 "gflops_tenc": 6 * n_params * stats.padded_tokens / stats.seconds / 1e9, "peak_gflops": peak})
+    runs = []
+    for seed in range(args.seeds):
+        torch.manual_seed(seed)
+        bi_t = models.bi_encoder("minilm-l6", max_seq_length=32)
+        stats = train.train_bi(bi_t, s1, s2, cross_targets, batch_size=128, lr=5e-5, max_length=32, seed=seed,
+                               progress=False)
+        torch.manual_seed(seed)
+        bi_s = models.bi_encoder("minilm-l6", max_seq_length=32)
+        loader = DataLoader(ex, shuffle=True, batch_size=128)
+        t = time.perf_counter()
+        bi_s.fit(train_objectives=[(loader, losses.CosineSimilarityLoss(bi_s))], epochs=1, warmup_steps=0,
+                 optimizer_params={"lr": 5e-5}, show_progress_bar=False)
+        t_st = time.perf_counter() - t
+        runs.append({"tenc": stats.examples / stats.seconds, "st": len(ex) / t_st,
+                     "tenc_dev": evaluation.dev_spearman([bi_t], "bi", pairs),
+                     "st_dev": evaluation.dev_spearman([bi_s], "bi", pairs), "padding_tenc": stats.padding,
+                     "gflops_tenc": 6 * n_params * stats.padded_tokens / stats.seconds / 1e9})
+        print(f"train bi, seed {seed}: {runs[-1]}")
+    rows.append({"what": "train bi (pairs/s)", **seed_summary(runs),
+                 "padding_st": st_padding(bi.tokenizer, s1, s2, 128, 32, pairs=False), "peak_gflops": peak})
 
     df = pd.DataFrame(rows)
     df["ratio"] = df["tenc"] / df["st"]
