@@ -47,6 +47,8 @@ from .io import (atomic_dir, atomic_save_npy, atomic_write_text, check_folder, f
                  load_npy_checked, read_marker, run_lock, write_marker)
 from .train import Checkpoint, seed_everything, train_bi, train_cross
 
+EXTENDABLE = ("cycles",)  # a rerun may ask for more (or fewer) cycles in the same folder
+
 
 class Run:
     """A run folder plus the data it needs; stages are methods that skip themselves when done."""
@@ -72,9 +74,12 @@ class Run:
             saved = json.loads(path.read_text())
             defaults = DistillConfig().to_dict()  # settings added later default to their old behaviour
             diff = {k: (saved.get(k, defaults[k]), v) for k, v in mine.items()
-                    if saved.get(k, defaults[k]) != v and k not in RUNTIME_ONLY}
+                    if saved.get(k, defaults[k]) != v and k not in RUNTIME_ONLY + EXTENDABLE}
             if diff:
                 raise ConfigError(f"{self.folder} holds a run with other settings {diff}; use a new folder")
+            if saved.get("cycles") != mine["cycles"]:  # cycle k never depends on T: more cycles extend the run
+                self.log(f"{self.folder}: cycles {saved.get('cycles')} -> {mine['cycles']} (finished cycles are kept)")
+                atomic_write_text(path, json.dumps({**saved, "cycles": mine["cycles"]}, indent=2, sort_keys=True))
         else:
             atomic_write_text(path, json.dumps(mine, indent=2, sort_keys=True))
 
@@ -217,7 +222,7 @@ class Run:
         if not self.cfg.checkpoint_minutes or tdist.active():  # ranks' RNG states differ: no mid-stage resume
             return None
         key = {"stage": stage, "init": init, "seed": seed, "targets": hashlib.sha256(targets.tobytes()).hexdigest(),
-               "config": {k: v for k, v in self.cfg.to_dict().items() if k not in RUNTIME_ONLY}}
+               "config": {k: v for k, v in self.cfg.to_dict().items() if k not in RUNTIME_ONLY + EXTENDABLE}}
         folder.mkdir(parents=True, exist_ok=True)
         return Checkpoint(folder / f"{stage}.ckpt", json.dumps(key, sort_keys=True), self.cfg.checkpoint_minutes)
 

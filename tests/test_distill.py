@@ -50,6 +50,16 @@ def test_other_settings_in_the_same_folder_are_refused(tiny_bert, fake_sts, tmp_
         distill.Run(smoke_cfg(tiny_bert, fake_sts, evaluate_test=False, seed=3), tmp_path, progress=False)
 
 
+def test_more_cycles_extend_a_finished_run(tiny_bert, fake_sts, tmp_path):
+    quiet = dict(progress=False, log=lambda *_: None)
+    one = distill.run(smoke_cfg(tiny_bert, fake_sts), tmp_path, **quiet)
+    markers = {p.name: p.read_text() for p in (tmp_path / "cycle_1").glob("*.done.json")}
+    two = distill.run(smoke_cfg(tiny_bert, fake_sts, cycles=2), tmp_path, **quiet)
+    assert {p.name: p.read_text() for p in (tmp_path / "cycle_1").glob("*.done.json")} == markers  # not redone
+    assert _cycle_numbers(two)[:3] == _cycle_numbers(one) and {r["cycle"] for r in two["cycles"]} == {0, 1, 2}
+    assert json.loads((tmp_path / "config.json").read_text())["cycles"] == 2
+
+
 def test_lock_refuses_a_second_process_and_takes_over_a_stale_one(tmp_path):
     with run_lock(tmp_path):
         with pytest.raises(RunLocked, match="in use by process"):
