@@ -59,7 +59,8 @@ def cmd_evaluate(args) -> int:
     members = []
     for name in args.model:
         if args.kind == "bi":
-            members.append(models.bi_encoder(name, pooling=args.pooling or None, max_seq_length=args.max_length))
+            members.append(models.bi_encoder(name, pooling=args.pooling or None, max_seq_length=args.max_length,
+                                             layers=args.layers))
         else:
             members.append(models.cross_encoder(name, max_length=args.max_length or 64))
     import time
@@ -67,7 +68,8 @@ def cmd_evaluate(args) -> int:
     t = time.perf_counter()
     table, metrics, _ = evaluation.evaluate(members, args.kind, pairs, progress=not args.quiet)
     seconds = time.perf_counter() - t
-    label = args.name or "+".join(args.model) + (f" ({args.pooling})" if args.pooling else "")
+    label = args.name or "+".join(args.model) + (f" ({args.pooling})" if args.pooling else "") + (
+        f" [{args.layers} layers]" if args.layers else "")
     print(evaluation.format_paper_table([(label, table)]))
     print(f"evaluated {int(table['n'].iloc[-1])} pairs in {seconds:.0f} s "
           f"(wmean avg {table['wmean'].iloc[-1]:.2f}, Pearson avg {table['pearson'].iloc[-1]:.2f})")
@@ -223,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--model", nargs="+", required=True, help="alias, folder or hub id; several = ensemble (mean score)")
     e.add_argument("--kind", choices=["bi", "cross"], default="bi")
     e.add_argument("--pooling", choices=["cls", "mean"], help="override a bi-encoder's pooling")
+    e.add_argument("--layers", type=int, default=0, help="bi-encoder: keep only the first N transformer layers (0 = all)")
     e.add_argument("--max-length", type=int, default=None, help="token limit (default: the model's own)")
     e.add_argument("--data", help="STS data folder (default: $TENC_DATA, ./data/sts, ../shared/data/sts, hub)")
     e.add_argument("--out", help="write metrics.json here")

@@ -147,18 +147,39 @@ def is_sentence_transformer(path: str) -> bool:
     return (Path(path) / "modules.json").is_file()
 
 
-def bi_encoder(name: str, pooling: str | None = None, max_seq_length: int | None = None, device: str = "cpu"):
+def bi_encoder(name: str, pooling: str | None = None, max_seq_length: int | None = None, device: str = "cpu",
+               layers: int = 0):
     """A ``SentenceTransformer``: an existing one as saved, or a transformer + pooling (cls or mean).
 
     ``pooling`` replaces the saved pooling when given; a plain LM defaults to ``cls`` (the paper).
+    ``layers`` keeps only the first N transformer layers (0 = all), see `truncate_layers`.
     """
     if pooling not in (None, "cls", "mean"):
         raise ModelError(f"unknown pooling {pooling!r}: use 'cls' or 'mean'")
     path = resolve(name)
     with quiet_loading():
         model = _load_bi(path, pooling, device)
+    if layers:
+        truncate_layers(model, layers)
     if max_seq_length is not None:
         model.max_seq_length = max_seq_length
+    return model
+
+
+def truncate_layers(model, layers: int):
+    """Keep the first ``layers`` transformer layers of a SentenceTransformer, in place; it saves and loads as such.
+
+    For a model fine-tuned on another task (rampart: PII tagging) the top layers are the specialised
+    ones: its lower layers give better sentence embeddings (see README, Priming).
+    """
+    backbone = model[0].auto_model
+    stack = getattr(getattr(backbone, "encoder", None), "layer", None)
+    if stack is None:
+        raise ModelError(f"cannot truncate {type(backbone).__name__}: no encoder.layer stack")
+    if not 1 <= layers <= len(stack):
+        raise ModelError(f"layers must be between 1 and {len(stack)} for this model, got {layers}")
+    backbone.encoder.layer = stack[:layers]
+    backbone.config.num_hidden_layers = layers
     return model
 
 

@@ -37,6 +37,7 @@ from .train import _optimizer, length_bucketed_batches, seed_everything
 @dataclass
 class PrimeConfig:
     model: str = "rampart"         # language model to prime (alias, folder or hub id)
+    layers: int = 0                # keep only the first N transformer layers (0 = all)
     method: str = "simcse"         # "simcse" or "mirror"
     pooling: str = "cls"           # "cls" (SimCSE) or "mean"
     mlp: bool = False              # SimCSE's MLP over the pooled vector during training only
@@ -196,7 +197,7 @@ def run(cfg: PrimeConfig, out: str | Path, progress: bool = True) -> dict:
     torch.set_num_threads(cfg.threads)
     with run_lock(out.parent / f".{out.name}-lock"):
         pairs = tdata.load_sts(cfg.data or None)
-        model = models.bi_encoder(cfg.model, pooling=cfg.pooling, max_seq_length=cfg.max_length)
+        model = models.bi_encoder(cfg.model, pooling=cfg.pooling, max_seq_length=cfg.max_length, layers=cfg.layers)
         sentences = corpus_sentences(cfg, pairs)
         before = collapse(model, sentences)
         dev_fn = (lambda: evaluation.dev_spearman([model], "bi", pairs)) if cfg.dev_select else None

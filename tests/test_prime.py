@@ -48,3 +48,20 @@ def test_bad_prime_settings():
         prime.PrimeConfig.from_dict({"method": "bert-flow"})
     with pytest.raises(ConfigError, match="unknown parameter 'step'"):
         prime.PrimeConfig.from_dict({"step": 3})
+
+
+def test_truncated_model_saves_and_loads_with_plain_sentence_transformers(tiny_bert, tmp_path):
+    from sentence_transformers import SentenceTransformer
+
+    full = models.bi_encoder(tiny_bert, pooling="mean")
+    n = len(full[0].auto_model.encoder.layer)
+    cut = models.bi_encoder(tiny_bert, pooling="mean", layers=1)
+    assert n > 1 and len(cut[0].auto_model.encoder.layer) == 1
+    cut.save(str(tmp_path / "cut"))
+    again = SentenceTransformer(str(tmp_path / "cut"), device="cpu")
+    assert again[0].auto_model.config.num_hidden_layers == 1
+    text = ["a man is playing a guitar .", "two dogs run ."]
+    assert torch.allclose(torch.as_tensor(again.encode(text)), torch.as_tensor(cut.encode(text)), atol=1e-6)
+    assert not torch.allclose(torch.as_tensor(full.encode(text)), torch.as_tensor(cut.encode(text)), atol=1e-3)
+    with pytest.raises(models.ModelError, match="layers must be between 1 and"):
+        models.bi_encoder(tiny_bert, layers=n + 1)
