@@ -27,6 +27,7 @@ class DistillConfig:
     cross_init: str = ""              # cross-encoder initialisation per member; "" = same as start
     pooling: str = ""                 # bi pooling for a plain LM start: "cls" (paper) or "mean"; "" keeps the saved one
     cycles: int = 3                   # T, bi -> cross -> bi cycles (paper: 3)
+    cross_layers: int = 0             # keep only the first N layers of cross_init (0 = all; rampart: its top layers tag PII)
     cross_init_mode: str = "fresh"    # "fresh": cross_init every cycle (paper); "inherit": previous cycle's cross
     bi_init_mode: str = "fresh"       # "fresh": start checkpoint every cycle (paper); "inherit": previous bi
     cross_epochs: int = 1             # paper: 1

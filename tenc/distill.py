@@ -245,7 +245,8 @@ class Run:
         c = self.cfg
         seed = c.seed + 1000 * cycle + m
         seed_everything(seed)  # the new head's initialisation must not depend on what ran before in this process
-        model = models.cross_encoder(init, max_length=self.cfg.cross_max_length, device=self.device)
+        model = models.cross_encoder(init, max_length=self.cfg.cross_max_length, device=self.device,
+                                     layers=c.cross_layers)
         ckpt = self._checkpoint(folder, stage, init, seed, targets)
         stats = train_cross(model, self.s1, self.s2, targets, epochs=c.cross_epochs, batch_size=c.cross_batch_size,
                             lr=c.cross_lr, warmup=c.cross_warmup, max_length=c.cross_max_length, loss=c.cross_loss,

@@ -172,14 +172,15 @@ def truncate_layers(model, layers: int):
     For a model fine-tuned on another task (rampart: PII tagging) the top layers are the specialised
     ones: its lower layers give better sentence embeddings (see README, Priming).
     """
-    backbone = model[0].auto_model
+    top = model[0].auto_model
+    backbone = getattr(top, "base_model", top)  # a cross-encoder's BertForSequenceClassification holds a BertModel
     stack = getattr(getattr(backbone, "encoder", None), "layer", None)
     if stack is None:
-        raise ModelError(f"cannot truncate {type(backbone).__name__}: no encoder.layer stack")
+        raise ModelError(f"cannot truncate {type(top).__name__}: no encoder.layer stack")
     if not 1 <= layers <= len(stack):
         raise ModelError(f"layers must be between 1 and {len(stack)} for this model, got {layers}")
     backbone.encoder.layer = stack[:layers]
-    backbone.config.num_hidden_layers = layers
+    backbone.config.num_hidden_layers = top.config.num_hidden_layers = layers
     return model
 
 
@@ -236,16 +237,19 @@ def _pooling_mode(model) -> str | None:
     return None
 
 
-def cross_encoder(name: str, max_length: int | None = 64, device: str = "cpu"):
+def cross_encoder(name: str, max_length: int | None = 64, device: str = "cpu", layers: int = 0):
     """A ``CrossEncoder`` with one logit (sigmoid activation) on top of any BERT-like model.
 
     A bi-encoder folder or a plain LM gets a freshly initialised head; a saved cross-encoder loads as is.
+    ``layers`` keeps only the first N transformer layers (0 = all), see `truncate_layers`.
     """
     from sentence_transformers import CrossEncoder
 
     path = resolve(name)
     with quiet_loading():  # the "newly initialised head" report is expected here
         model = CrossEncoder(path, num_labels=1, max_length=max_length, device=device)
+    if layers:
+        truncate_layers(model, layers)
     if max_length is not None:
         model.max_length = max_length
     return model

@@ -60,6 +60,17 @@ def test_more_cycles_extend_a_finished_run(tiny_bert, fake_sts, tmp_path):
     assert json.loads((tmp_path / "config.json").read_text())["cycles"] == 2
 
 
+def test_cross_layers_cuts_the_fresh_cross_encoder(tiny_bert, fake_sts, tmp_path):
+    from sentence_transformers import CrossEncoder
+
+    distill.run(smoke_cfg(tiny_bert, fake_sts, cross_layers=1, evaluate_test=False), tmp_path,
+                progress=False, log=lambda *_: None)
+    cross = CrossEncoder(str(tmp_path / "cycle_1" / "cross"), device="cpu")
+    backbone = cross[0].auto_model.base_model
+    assert cross[0].auto_model.config.num_hidden_layers == len(backbone.encoder.layer) == 1
+    assert np.isfinite(cross.predict([("a man", "a dog")])).all()
+
+
 def test_lock_refuses_a_second_process_and_takes_over_a_stale_one(tmp_path):
     with run_lock(tmp_path):
         with pytest.raises(RunLocked, match="in use by process"):
