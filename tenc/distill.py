@@ -446,6 +446,40 @@ def run(cfg: DistillConfig, folder: str | Path, progress: bool = True, log=print
                    tags).run()
 
 
+def finished_equivalent(cfg: DistillConfig, search: str | Path, exclude: str | Path | None = None) -> Path | None:
+    """A finished run folder directly under ``search`` whose settings equal ``cfg`` (runtime-only ones aside)."""
+    mine = {k: v for k, v in cfg.to_dict().items() if k not in RUNTIME_ONLY}
+    for config in sorted(Path(search).glob("*/config.json")):
+        folder = config.parent
+        if exclude is not None and folder.resolve() == Path(exclude).resolve():
+            continue
+        if not (folder / "metrics.json").is_file() or not (folder / "summary.json").is_file():
+            continue
+        saved = {**DistillConfig().to_dict(), **json.loads(config.read_text())}
+        if {k: v for k, v in saved.items() if k not in RUNTIME_ONLY} == mine:
+            return folder
+    return None
+
+
+def run_or_reuse(cfg: DistillConfig, folder: str | Path, tags: dict, search: str | Path | None = None,
+                 progress: bool = True, log=print) -> dict:
+    """`run`, unless a finished run with the same settings sits beside ``folder``: then only its results
+    are recorded in ``folder`` under these ``tags`` (ablation values that equal the base run, e.g.
+    cycles=1, cross_loss=bce and bi_loss=mse on the quick budget, are trained once)."""
+    folder = Path(folder)
+    same = finished_equivalent(cfg, search or folder.parent, exclude=folder)
+    if same is None or (folder / "config.json").is_file():
+        return run(cfg, folder, progress, log, tags)
+    log(f"{folder.name}: same settings as the finished run {same}; reusing its results")
+    doc = json.loads((same / "metrics.json").read_text())
+    doc["params"] = {**doc["params"], "name": None, "ablation": "", "value": "", **tags, "same_as": str(same)}
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(folder / "metrics.json", json.dumps(doc, indent=2, default=float))
+    summary = json.loads((same / "summary.json").read_text())
+    atomic_write_text(folder / "summary.json", json.dumps({**summary, "same_as": str(same)}, indent=2, default=float))
+    return summary
+
+
 def _member_main(argv: list[str]) -> int:
     """Worker of ``parallel`` mutual runs: train one member's student in an existing run folder."""
     folder, cycle, kind, member, threads = argv

@@ -71,6 +71,23 @@ def test_cross_layers_cuts_the_fresh_cross_encoder(tiny_bert, fake_sts, tmp_path
     assert np.isfinite(cross.predict([("a man", "a dog")])).all()
 
 
+def test_an_ablation_value_equal_to_a_finished_run_reuses_it(tiny_bert, fake_sts, tmp_path):
+    from tenc import tables
+    from tenc.config import ablation_overrides
+
+    quiet = dict(progress=False, log=lambda *_: None)
+    for name, value in (("cycles", "1"), ("cross_loss", "bce"), ("cross_loss", "mse")):
+        cfg = smoke_cfg(tiny_bert, fake_sts, **ablation_overrides(name, value))
+        distill.run_or_reuse(cfg, tmp_path / f"{name}={value}", {"name": f"{name}={value}", "ablation": name,
+                                                                 "value": value}, **quiet)
+    assert (tmp_path / "cycles=1" / "cycle_1").is_dir() and (tmp_path / "cross_loss=mse" / "cycle_1").is_dir()
+    assert not (tmp_path / "cross_loss=bce" / "cycle_1").exists()          # same settings as cycles=1: not retrained
+    t = tables.ablation_tables(tables.collect(tmp_path))
+    assert list(t["cross_loss"]["value"]) == ["bce", "mse"] and list(t["cycles"]["value"]) == ["1"]
+    bce, one = t["cross_loss"].iloc[0], t["cycles"].iloc[0]
+    assert bce["best bi"] == one["best bi"] and bce["best cross"] == one["best cross"]
+
+
 def test_lock_refuses_a_second_process_and_takes_over_a_stale_one(tmp_path):
     with run_lock(tmp_path):
         with pytest.raises(RunLocked, match="in use by process"):

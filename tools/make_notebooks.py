@@ -258,7 +258,9 @@ changes
 '''),
     md("## Run the loop (finished stages are skipped)"),
     code('''
-summary = distill.run(cfg, run_dir, tags={"name": f"{ablation}={value}", "ablation": ablation, "value": value})
+# an ablation value equal to a finished sibling run (e.g. cycles=1 and cross_loss=bce on the quick budget)
+# records that run's results under its own name instead of training the same thing again
+summary = distill.run_or_reuse(cfg, run_dir, tags={"name": f"{ablation}={value}", "ablation": ablation, "value": value})
 print(summary_table(summary))
 '''),
 ])
