@@ -110,7 +110,7 @@ def ablation_tables(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return out
 
 
-PRIME_SETTINGS = ["method", "pooling", "lr", "steps", "batch_size", "length_buckets", "span", "mlp", "dev_select"]
+PRIME_SETTINGS = ["layers", "method", "pooling", "lr", "steps", "batch_size", "length_buckets", "span", "mlp", "dev_select"]
 
 
 def priming_table(roots: list[str | Path] | str) -> pd.DataFrame:
