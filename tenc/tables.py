@@ -117,6 +117,8 @@ def priming_table(roots: list[str | Path] | str) -> pd.DataFrame:
     """One row per priming run (10_prime / ``tenc prime``): its settings, speed, collapse, dev and 7-set row."""
     if isinstance(roots, (str, Path)):
         roots = [r for r in str(roots).split(",") if r]
+    from .prime import PrimeConfig  # settings added later: older runs used the default
+
     rows = []
     for root in roots:
         for path in sorted(Path(root).rglob("metrics.json")):
@@ -129,7 +131,7 @@ def priming_table(roots: list[str | Path] | str) -> pd.DataFrame:
                 continue
             dev = dict((int(s), v) for s, v in stats.get("dev") or [])
             rows.append({"run": path.parent.name, "model": params.get("model"),
-                         **{k: params.get(k) for k in PRIME_SETTINGS},
+                         **{k: params.get(k, getattr(PrimeConfig, k)) for k in PRIME_SETTINGS},
                          "sent/s": stats.get("sentences_per_second"), "padding": stats.get("padding_fraction"),
                          "collapse": stats.get("collapse_after"), "best step": stats.get("best_step"),
                          "dev": dev.get(stats.get("best_step"), max(dev.values(), default=np.nan)),

@@ -26,3 +26,16 @@ def test_ci_runs_the_readme_test_command():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     readme = (ROOT / "README.md").read_text()
     assert "make test" in readme and "make run" in readme
+
+
+def test_readme_results_table_is_the_scoreboard():
+    """Every row of the README's Results table is a row of results/sts.csv, with the same numbers, and back."""
+    import pandas as pd
+
+    text = (ROOT / "README.md").read_text().split("## Results", 1)[1].split("\n## ", 1)[0]
+    rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in text.splitlines()
+            if line.startswith("| ") and not line.startswith("| model |")]
+    readme = {tuple(r[:3]): r[3:] for r in rows if len(r) == 11}
+    board = pd.read_csv(ROOT / "results" / "sts.csv")
+    csv = {(r.model, r.kind, r.stage): [f"{v:.2f}" for v in list(r)[3:]] for r in board.itertuples(index=False)}
+    assert len(readme) == len(board) > 10 and readme == csv
