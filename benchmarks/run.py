@@ -244,6 +244,10 @@ def main() -> int:
                  "padding_st": st_padding(bi.tokenizer, s1, s2, 128, 32, pairs=False), "peak_gflops": peak})
 
     df = pd.DataFrame(rows)
+    # the host is shared: a peak measured in a busy moment understates the ceiling, so take the best of two
+    peak = max(peak, matmul_peak())
+    df.loc[df["peak_gflops"].notna(), "peak_gflops"] = peak
+    print(f"fp32 matmul peak (best of start and end): {peak:.1f} GFLOP/s")
     df["ratio"] = df["tenc"] / df["st"]
     df.insert(0, "pairs", len(s1))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
