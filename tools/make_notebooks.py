@@ -71,7 +71,7 @@ write("10_prime.ipynb", [
     params('''
 config: str = ""  # optional YAML of PrimeConfig settings (e.g. params/prime-rampart.yaml); keys below override it
 model: str = "rampart"  # language model to prime
-layers: int = 0  # keep only the first N transformer layers (0 = all)
+layers: int = 0  # keep only the first N transformer layers; 0 keeps all
 method: str = "simcse"  # simcse or mirror
 pooling: str = "mean"  # cls or mean
 steps: int = 400  # optimisation steps
