@@ -54,23 +54,30 @@ def _flat_row(path: Path, doc: dict) -> list[dict]:
              "dev": None, **row, "selected": False, "ablation": "", "value": ""}]
 
 
-def collect(roots: list[str | Path] | str) -> pd.DataFrame:
-    """Every STS result under ``roots`` (folders searched recursively for metrics.json)."""
+def _metrics_docs(roots: list[str | Path] | str):
+    """(path, document) of every readable metrics.json under ``roots`` (a list or a comma-separated string)."""
     if isinstance(roots, (str, Path)):
         roots = [r for r in str(roots).split(",") if r]
-    rows = []
     for root in roots:
         for path in sorted(Path(root).rglob("metrics.json")):
             try:
                 doc = json.loads(path.read_text())
             except (json.JSONDecodeError, OSError):
                 continue  # written atomically, so only a foreign file can be unreadable
-            if not isinstance(doc, dict) or "metrics" not in doc:
-                continue
-            if isinstance(doc["metrics"], list):
-                rows += _distill_rows(path, doc)
-            elif isinstance(doc["metrics"], dict):
-                rows += _flat_row(path, doc)
+            if isinstance(doc, dict):
+                yield path, doc
+
+
+def collect(roots: list[str | Path] | str) -> pd.DataFrame:
+    """Every STS result under ``roots`` (folders searched recursively for metrics.json)."""
+    rows = []
+    for path, doc in _metrics_docs(roots):
+        if "metrics" not in doc:
+            continue
+        if isinstance(doc["metrics"], list):
+            rows += _distill_rows(path, doc)
+        elif isinstance(doc["metrics"], dict):
+            rows += _flat_row(path, doc)
     df = pd.DataFrame(rows)
     if df.empty:
         return pd.DataFrame(columns=COLUMNS + ["source", "cycle", "selected", "ablation", "value"])
@@ -115,27 +122,20 @@ PRIME_SETTINGS = ["layers", "method", "pooling", "lr", "steps", "batch_size", "l
 
 def priming_table(roots: list[str | Path] | str) -> pd.DataFrame:
     """One row per priming run (10_prime / ``tenc prime``): its settings, speed, collapse, dev and 7-set row."""
-    if isinstance(roots, (str, Path)):
-        roots = [r for r in str(roots).split(",") if r]
     from .prime import PrimeConfig  # settings added later: older runs used the default
 
     rows = []
-    for root in roots:
-        for path in sorted(Path(root).rglob("metrics.json")):
-            try:
-                doc = json.loads(path.read_text())
-            except (json.JSONDecodeError, OSError):
-                continue
-            params, stats = doc.get("params") or {}, doc.get("train") or {}
-            if "method" not in params or not isinstance(stats, dict):
-                continue
-            dev = dict((int(s), v) for s, v in stats.get("dev") or [])
-            rows.append({"run": path.parent.name, "model": params.get("model"),
-                         **{k: params.get(k, getattr(PrimeConfig, k)) for k in PRIME_SETTINGS},
-                         "sent/s": stats.get("sentences_per_second"), "padding": stats.get("padding_fraction"),
-                         "collapse": stats.get("collapse_after"), "best step": stats.get("best_step"),
-                         "dev": dev.get(stats.get("best_step"), max(dev.values(), default=np.nan)),
-                         **(doc.get("row") or {})})
+    for path, doc in _metrics_docs(roots):
+        params, stats = doc.get("params") or {}, doc.get("train") or {}
+        if "method" not in params or not isinstance(stats, dict):
+            continue
+        dev = dict((int(s), v) for s, v in stats.get("dev") or [])
+        rows.append({"run": path.parent.name, "model": params.get("model"),
+                     **{k: params.get(k, getattr(PrimeConfig, k)) for k in PRIME_SETTINGS},
+                     "sent/s": stats.get("sentences_per_second"), "padding": stats.get("padding_fraction"),
+                     "collapse": stats.get("collapse_after"), "best step": stats.get("best_step"),
+                     "dev": dev.get(stats.get("best_step"), max(dev.values(), default=np.nan)),
+                     **(doc.get("row") or {})})
     df = pd.DataFrame(rows)
     return df.drop_duplicates(subset=["run"], keep="first").reset_index(drop=True) if len(df) else df
 
