@@ -64,6 +64,14 @@ def timed(fn, repeats: int):
     return statistics.median(times), out
 
 
+def seed_result(stats, st_rate: float, tenc_model, st_model, kind: str, pairs, n_params: int) -> dict:
+    """One seed of a training comparison: throughput of each side, dev Spearman of each, tenc's padding and GFLOP/s."""
+    return {"tenc": stats.examples / stats.seconds, "st": st_rate,
+            "tenc_dev": evaluation.dev_spearman([tenc_model], kind, pairs),
+            "st_dev": evaluation.dev_spearman([st_model], kind, pairs), "padding_tenc": stats.padding,
+            "gflops_tenc": 6 * n_params * stats.padded_tokens / stats.seconds / 1e9}
+
+
 def seed_summary(runs: list[dict]) -> dict:
     """Medians over seeds of throughput and dev; the dev spread (max - min) on each side too."""
     out = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
@@ -211,10 +219,7 @@ def main() -> int:
         t = time.perf_counter()
         ce_s.fit(train_dataloader=loader, epochs=1, warmup_steps=int(0.1 * len(loader)), show_progress_bar=False)
         t_st = time.perf_counter() - t
-        runs.append({"tenc": stats.examples / stats.seconds, "st": len(ex) / t_st,
-                     "tenc_dev": evaluation.dev_spearman([ce_t], "cross", pairs),
-                     "st_dev": evaluation.dev_spearman([ce_s], "cross", pairs), "padding_tenc": stats.padding,
-                     "gflops_tenc": 6 * n_params * stats.padded_tokens / stats.seconds / 1e9})
+        runs.append(seed_result(stats, len(ex) / t_st, ce_t, ce_s, "cross", pairs, n_params))
         print(f"train cross, seed {seed}: {runs[-1]}")
     rows.append({"what": "train cross (pairs/s)", **seed_summary(runs),
                  "padding_st": st_padding(ce.tokenizer, s1 + s2, s2 + s1, 32, 64, pairs=True), "peak_gflops": peak})
@@ -235,10 +240,7 @@ def main() -> int:
         bi_s.fit(train_objectives=[(loader, losses.CosineSimilarityLoss(bi_s))], epochs=1, warmup_steps=0,
                  optimizer_params={"lr": 5e-5}, show_progress_bar=False)
         t_st = time.perf_counter() - t
-        runs.append({"tenc": stats.examples / stats.seconds, "st": len(ex) / t_st,
-                     "tenc_dev": evaluation.dev_spearman([bi_t], "bi", pairs),
-                     "st_dev": evaluation.dev_spearman([bi_s], "bi", pairs), "padding_tenc": stats.padding,
-                     "gflops_tenc": 6 * n_params * stats.padded_tokens / stats.seconds / 1e9})
+        runs.append(seed_result(stats, len(ex) / t_st, bi_t, bi_s, "bi", pairs, n_params))
         print(f"train bi, seed {seed}: {runs[-1]}")
     rows.append({"what": "train bi (pairs/s)", **seed_summary(runs),
                  "padding_st": st_padding(bi.tokenizer, s1, s2, 128, 32, pairs=False), "peak_gflops": peak})
