@@ -62,10 +62,14 @@ def main() -> int:
                      "stsb_dev": round(evaluation.dev_spearman([model], "cross", sts), 2),
                      "train_seconds": round(time.perf_counter() - t)})
         print(rows[-1], flush=True)
-    df = pd.DataFrame(rows)
-    old = pd.read_csv(args.out) if Path(args.out).is_file() else pd.DataFrame(columns=df.columns)
-    pd.concat([old, df], ignore_index=True).to_csv(args.out, index=False)
+        append_row(args.out, rows[-1])  # each grid point is kept even if a later one is interrupted
     return 0
+
+
+def append_row(path: str, row: dict) -> None:
+    df = pd.DataFrame([row])
+    old = pd.read_csv(path) if Path(path).is_file() else pd.DataFrame(columns=df.columns)
+    pd.concat([old, df], ignore_index=True).to_csv(path, index=False)
 
 
 if __name__ == "__main__":
