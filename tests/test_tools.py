@@ -1,0 +1,54 @@
+"""The research scripts in tools/ run end to end on a tiny model and write the rows they promise."""
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from conftest import fixture_pairs
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_tool(*args: str) -> None:
+    done = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_layer_scan_scores_every_cut(tiny_bert, fake_sts, tmp_path):
+    out = tmp_path / "scan.csv"
+    run_tool("tools/layer_scan.py", "--model", tiny_bert, "--data", fake_sts, "--out", str(out))
+    df = pd.read_csv(out)
+    assert df["layers"].tolist() == [1, 2]  # the tiny BERT has two layers
+    assert df["stsb_dev"].between(-100, 100).all()
+
+
+def test_cross_probe_keeps_one_row_per_grid_point(tiny_bert, fake_sts, tmp_path):
+    run = tmp_path / "run"
+    (run / "cycle_1").mkdir(parents=True)
+    pairs = fixture_pairs(24)
+    pd.DataFrame({"sentence1": [a for a, _, _ in pairs], "sentence2": [b for _, b, _ in pairs]}).to_csv(
+        run / "pool.tsv", sep="\t", index=False)
+    np.save(run / "cycle_1" / "labels_bi.npy", np.array([s for _, _, s in pairs], dtype=np.float32) * 2 - 1)
+    out = tmp_path / "probe.csv"
+    run_tool("tools/cross_probe.py", "--run", str(run), "--init", tiny_bert, "--pairs", "16",
+             "--grid", "1:1e-4", "2:1e-4", "--batch-size", "8", "--data", fake_sts, "--out", str(out))
+    df = pd.read_csv(out)
+    assert list(zip(df["layers"], df["lr"])) == [(1, 1e-4), (2, 1e-4)]
+    assert (df["pairs"] == 16).all()
+    assert all(math.isfinite(x) for x in df["stsb_dev"]) and all(math.isfinite(x) for x in df["loss_last"])
+
+
+def test_cross_probe_refuses_labels_of_another_pool(tiny_bert, fake_sts, tmp_path):
+    run = tmp_path / "run"
+    (run / "cycle_1").mkdir(parents=True)
+    pd.DataFrame({"sentence1": ["a b", "c d"], "sentence2": ["b a", "d c"]}).to_csv(run / "pool.tsv", sep="\t",
+                                                                                   index=False)
+    np.save(run / "cycle_1" / "labels_bi.npy", np.zeros(3, dtype=np.float32))
+    done = subprocess.run([sys.executable, "tools/cross_probe.py", "--run", str(run), "--init", tiny_bert,
+                           "--data", fake_sts, "--out", str(tmp_path / "x.csv")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0 and "3 labels for 2 pool pairs" in done.stderr
