@@ -7,6 +7,7 @@ Reads the pool and cycle 1's bi labels of a finished label stage (``<run>/cycle_
 trains ``--init`` cut to ``layers`` layers on a fixed random subsample of ``--pairs`` pairs (both
 orders, one epoch, the loop's BCE on clipped cosines) for each grid point, and scores STS-B dev.
 The same pairs and seed for every grid point, so the rows differ only by the grid setting.
+``train_seconds`` is the wall time of the training plus the dev scoring.
 """
 
 import argparse
@@ -52,17 +53,16 @@ def main() -> int:
     s1, s2 = pool["sentence1"].iloc[idx].tolist(), pool["sentence2"].iloc[idx].tolist()
     targets = to_unit(labels[idx])
     sts = data.load_sts(args.data)
-    rows = []
     for layers, lr in args.grid:
         model = models.cross_encoder(args.init, max_length=64, layers=layers)
         t = time.perf_counter()
         stats = train_cross(model, s1, s2, targets, lr=lr, batch_size=args.batch_size, seed=args.seed, progress=False)
-        rows.append({"run": str(run), "init": args.init, "pairs": len(idx), "layers": layers, "lr": lr,
-                     "loss_last": round(stats.summary()["loss_last"], 4),
-                     "stsb_dev": round(evaluation.dev_spearman([model], "cross", sts), 2),
-                     "train_seconds": round(time.perf_counter() - t)})
-        print(rows[-1], flush=True)
-        append_row(args.out, rows[-1])  # each grid point is kept even if a later one is interrupted
+        row = {"run": str(run), "init": args.init, "pairs": len(idx), "layers": layers, "lr": lr,
+               "loss_last": round(stats.summary()["loss_last"], 4),
+               "stsb_dev": round(evaluation.dev_spearman([model], "cross", sts), 2),
+               "train_seconds": round(time.perf_counter() - t)}
+        print(row, flush=True)
+        append_row(args.out, row)  # each grid point is kept even if a later one is interrupted
     return 0
 
 
