@@ -110,7 +110,7 @@ class Run:
         path = self.folder / "pool.tsv"
         marker = read_marker(self.folder, "pool")
         if marker is not None:
-            df = pd.read_csv(path, sep="\t", quoting=3, keep_default_na=False, dtype=str)
+            df = read_pool(self.folder)
             if len(df) != marker["pairs"]:
                 raise ValueError(f"{path}: {len(df)} pairs, marker says {marker['pairs']}; delete the run folder")
             return df
@@ -423,6 +423,11 @@ class Run:
         doc = {"metrics": rows, "selected": selected, "params": {**self.cfg.to_dict(), **self.tags}}
         atomic_write_text(self.folder / "metrics.json", json.dumps(doc, indent=2, default=float))
         return summary
+
+
+def read_pool(folder: str | Path) -> pd.DataFrame:
+    """A run folder's unlabelled pairs (``pool.tsv``: tab-separated, unquoted, every field a string)."""
+    return pd.read_csv(Path(folder) / "pool.tsv", sep="\t", quoting=3, keep_default_na=False, dtype=str)
 
 
 def to_unit(cosines: np.ndarray, how: str = "clip") -> np.ndarray:

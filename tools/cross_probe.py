@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tenc import data, evaluation, models  # noqa: E402
-from tenc.distill import to_unit  # noqa: E402
+from tenc.distill import read_pool, to_unit  # noqa: E402
 from tenc.train import train_cross  # noqa: E402
 
 
@@ -45,7 +45,7 @@ def main() -> int:
     args = ap.parse_args()
     torch.set_num_threads(2)
     run = Path(args.run)
-    pool = pd.read_csv(run / "pool.tsv", sep="\t", keep_default_na=False, quoting=3, dtype=str)
+    pool = read_pool(run)
     labels = np.load(run / "cycle_1" / "labels_bi.npy")
     if len(labels) != len(pool):
         raise SystemExit(f"{run}: {len(labels)} labels for {len(pool)} pool pairs")
