@@ -451,9 +451,13 @@ def run(cfg: DistillConfig, folder: str | Path, progress: bool = True, log=print
                    tags).run()
 
 
-def finished_equivalent(cfg: DistillConfig, search: str | Path, exclude: str | Path | None = None) -> Path | None:
-    """A finished run folder directly under ``search`` whose settings equal ``cfg`` (runtime-only ones aside)."""
-    mine = {k: v for k, v in cfg.to_dict().items() if k not in RUNTIME_ONLY}
+def finished_siblings(cfg: DistillConfig, search: str | Path, exclude: str | Path | None = None,
+                      ignore: tuple[str, ...] = ()) -> list[Path]:
+    """Finished run folders directly under ``search`` whose settings equal ``cfg``, runtime-only ones and
+    ``ignore`` aside."""
+    skip = RUNTIME_ONLY + ignore
+    mine = {k: v for k, v in cfg.to_dict().items() if k not in skip}
+    found = []
     for config in sorted(Path(search).glob("*/config.json")):
         folder = config.parent
         if exclude is not None and folder.resolve() == Path(exclude).resolve():
@@ -461,20 +465,64 @@ def finished_equivalent(cfg: DistillConfig, search: str | Path, exclude: str | P
         if not (folder / "metrics.json").is_file() or not (folder / "summary.json").is_file():
             continue
         saved = {**DistillConfig().to_dict(), **json.loads(config.read_text())}
-        if {k: v for k, v in saved.items() if k not in RUNTIME_ONLY} == mine:
-            return folder
-    return None
+        if {k: v for k, v in saved.items() if k not in skip} == mine:
+            found.append(folder)
+    return found
+
+
+def finished_equivalent(cfg: DistillConfig, search: str | Path, exclude: str | Path | None = None) -> Path | None:
+    """A finished run folder directly under ``search`` whose settings equal ``cfg`` (runtime-only ones aside)."""
+    same = finished_siblings(cfg, search, exclude)
+    return same[0] if same else None
+
+
+def seed_cycles(folder: str | Path, donor: str | Path, cycles: int) -> None:
+    """Start ``folder`` from the pool, start metrics and first ``cycles`` finished cycles of ``donor``, a
+    finished run with the same settings but another number of cycles (cycle k never depends on T).
+    Files are hard-linked where the file system allows (every stage output is replaced, never edited)."""
+    import os
+    import shutil
+
+    def link(src, dst):
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    folder, donor = Path(folder), Path(donor)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("pool.tsv", "pool.done.json"):
+        link(donor / name, folder / name)
+    shutil.copy2(donor / "config.json", folder / "config.json")  # the run rewrites its cycles
+    parts = ["start"] + [f"cycle_{k}" for k in range(1, cycles + 1)]
+    for part in parts:
+        shutil.copytree(donor / part, folder / part, copy_function=link, ignore=shutil.ignore_patterns("*.ckpt"))
 
 
 def run_or_reuse(cfg: DistillConfig, folder: str | Path, tags: dict, search: str | Path | None = None,
                  progress: bool = True, log=print) -> dict:
     """`run`, unless a finished run with the same settings sits beside ``folder``: then only its results
     are recorded in ``folder`` under these ``tags`` (ablation values that equal the base run, e.g.
-    cycles=1, cross_loss=bce and bi_loss=mse on the quick budget, are trained once)."""
+    cycles=1, cross_loss=bce and bi_loss=mse on the quick budget, are trained once). A sibling that differs
+    only in its number of cycles lends its finished cycles, so cycles=2 after cycles=1 trains one cycle."""
     folder = Path(folder)
-    same = finished_equivalent(cfg, search or folder.parent, exclude=folder)
-    if same is None or (folder / "config.json").is_file():
-        return run(cfg, folder, progress, log, tags)
+    search = search or folder.parent
+    if not (folder / "config.json").is_file():
+        same = finished_equivalent(cfg, search, exclude=folder)
+        if same is not None:
+            return _reuse(folder, same, tags, log)
+        donors = finished_siblings(cfg, search, exclude=folder, ignore=EXTENDABLE)
+        if donors:
+            def lent(f: Path) -> int:
+                return min(json.loads((f / "config.json").read_text())["cycles"], cfg.cycles)
+
+            donor = max(donors, key=lent)
+            seed_cycles(folder, donor, lent(donor))
+            log(f"{folder.name}: cycles 1-{lent(donor)} taken from the finished run {donor} (same settings)")
+    return run(cfg, folder, progress, log, tags)
+
+
+def _reuse(folder: Path, same: Path, tags: dict, log) -> dict:
     log(f"{folder.name}: same settings as the finished run {same}; reusing its results")
     doc = json.loads((same / "metrics.json").read_text())
     doc["params"] = {**doc["params"], "name": None, "ablation": "", "value": "", **tags, "same_as": str(same)}

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -86,6 +87,27 @@ def test_an_ablation_value_equal_to_a_finished_run_reuses_it(tiny_bert, fake_sts
     assert list(t["cross_loss"]["value"]) == ["bce", "mse"] and list(t["cycles"]["value"]) == ["1"]
     bce, one = t["cross_loss"].iloc[0], t["cycles"].iloc[0]
     assert bce["best bi"] == one["best bi"] and bce["best cross"] == one["best cross"]
+
+
+def test_more_cycles_in_a_sibling_folder_train_only_the_new_cycles(tiny_bert, fake_sts, tmp_path):
+    quiet = dict(progress=False, log=lambda *_: None)
+    cfg = smoke_cfg(tiny_bert, fake_sts, evaluate_test=False)
+    one = distill.run_or_reuse(cfg, tmp_path / "cycles=1", {"name": "cycles=1"}, **quiet)
+    lines = []
+    two = distill.run_or_reuse(smoke_cfg(tiny_bert, fake_sts, evaluate_test=False, cycles=2), tmp_path / "cycles=2",
+                               {"name": "cycles=2"}, progress=False, log=lines.append)
+    assert "cycles 1-1 taken from the finished run" in lines[0]
+    assert not any(l.startswith("cycle 1:") and " done in " in l for l in lines) and any(" done in " in l for l in lines)
+    donor, mine = tmp_path / "cycles=1" / "cycle_1", tmp_path / "cycles=2" / "cycle_1"
+    assert (mine / "train_cross.done.json").read_text() == (donor / "train_cross.done.json").read_text()
+    assert _cycle_numbers(two)[:3] == _cycle_numbers(one) and {r["cycle"] for r in two["cycles"]} == {0, 1, 2}
+    assert json.loads((tmp_path / "cycles=1" / "config.json").read_text())["cycles"] == 1  # the donor is untouched
+    # the other way round: with only the 2-cycle run beside it, cycles=1 takes its first cycle, training nothing
+    shutil.rmtree(tmp_path / "cycles=1")
+    lines = []
+    again = distill.run_or_reuse(cfg, tmp_path / "cycles=1", {"name": "cycles=1"}, progress=False, log=lines.append)
+    assert "cycles 1-1 taken from the finished run" in lines[0] and not any(" done in " in line for line in lines)
+    assert _cycle_numbers(again) == _cycle_numbers(one)
 
 
 def test_lock_refuses_a_second_process_and_takes_over_a_stale_one(tmp_path):
