@@ -53,3 +53,23 @@ def test_cross_probe_refuses_labels_of_another_pool(tiny_bert, fake_sts, tmp_pat
     done = run_tool("tools/cross_probe.py", "--run", str(run), "--init", tiny_bert, "--data", fake_sts,
                     "--out", str(tmp_path / "x.csv"), ok=False)
     assert done.returncode != 0 and "3 labels for 2 pool pairs" in done.stderr
+
+
+def test_cycle_time_counts_every_stage_and_its_floor(tiny_bert, fake_sts, tmp_path):
+    from tenc import distill
+    from tenc.config import DistillConfig
+
+    run = tmp_path / "run"
+    distill.run(DistillConfig.from_preset("smoke", start=tiny_bert, data=fake_sts), run, progress=False,
+                log=lambda *_: None)
+    out = tmp_path / "cycle_time.csv"
+    for _ in range(2):  # a rerun replaces the run's rows
+        run_tool("benchmarks/cycle_time.py", "--run", str(run), "--peak", "0.01", "--csv", str(out))
+    df = pd.read_csv(out).set_index("stage")
+    assert list(df.index) == ["label_bi", "train_cross", "eval_cross", "label_cross", "train_bi", "eval_bi"]
+    assert (df.loc[["label_bi", "train_cross", "label_cross", "train_bi"], "tokens"] > 0).all()
+    assert (df.loc[["eval_cross", "eval_bi"], "tokens"] == 0).all()
+    work = df[df["tokens"] > 0]  # the floor is the stage's FLOPs at 0.01 GFLOP/s
+    assert (work["gflop"] > 0).all() and np.allclose(work["floor_seconds"], work["gflop"] / 0.01, rtol=0.01)
+    missing = run_tool("benchmarks/cycle_time.py", "--run", str(tmp_path), ok=False)
+    assert missing.returncode != 0 and "stages not finished" in missing.stderr
