@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 import time
 from pathlib import Path
 
@@ -479,24 +481,25 @@ def finished_equivalent(cfg: DistillConfig, search: str | Path, exclude: str | P
 def seed_cycles(folder: str | Path, donor: str | Path, cycles: int) -> None:
     """Start ``folder`` from the pool, start metrics and first ``cycles`` finished cycles of ``donor``, a
     finished run with the same settings but another number of cycles (cycle k never depends on T).
-    Files are hard-linked where the file system allows (every stage output is replaced, never edited)."""
-    import os
-    import shutil
+    Files are hard-linked where the file system allows (every stage output is replaced, never edited).
+    config.json comes last: a folder without it is seeded again from scratch."""
 
     def link(src, dst):
+        if os.path.lexists(dst):  # left by an interrupted seeding
+            os.remove(dst)
         try:
             os.link(src, dst)
-        except OSError:
+        except OSError:  # another file system
             shutil.copy2(src, dst)
 
     folder, donor = Path(folder), Path(donor)
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("pool.tsv", "pool.done.json"):
         link(donor / name, folder / name)
-    shutil.copy2(donor / "config.json", folder / "config.json")  # the run rewrites its cycles
-    parts = ["start"] + [f"cycle_{k}" for k in range(1, cycles + 1)]
-    for part in parts:
-        shutil.copytree(donor / part, folder / part, copy_function=link, ignore=shutil.ignore_patterns("*.ckpt"))
+    for part in ["start"] + [f"cycle_{k}" for k in range(1, cycles + 1)]:
+        shutil.copytree(donor / part, folder / part, copy_function=link, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("*.ckpt"))
+    shutil.copy2(donor / "config.json", folder / "config.json")  # the run then rewrites its cycles
 
 
 def run_or_reuse(cfg: DistillConfig, folder: str | Path, tags: dict, search: str | Path | None = None,

@@ -104,6 +104,8 @@ def test_more_cycles_in_a_sibling_folder_train_only_the_new_cycles(tiny_bert, fa
     assert json.loads((tmp_path / "cycles=1" / "config.json").read_text())["cycles"] == 1  # the donor is untouched
     # the other way round: with only the 2-cycle run beside it, cycles=1 takes its first cycle, training nothing
     shutil.rmtree(tmp_path / "cycles=1")
+    distill.seed_cycles(tmp_path / "cycles=1", tmp_path / "cycles=2", 1)  # a seeding interrupted just before
+    (tmp_path / "cycles=1" / "config.json").unlink()                      # its last file: seeded again
     lines = []
     again = distill.run_or_reuse(cfg, tmp_path / "cycles=1", {"name": "cycles=1"}, progress=False, log=lines.append)
     assert "cycles 1-1 taken from the finished run" in lines[0] and not any(" done in " in line for line in lines)
