@@ -327,7 +327,9 @@ out_dir: str = "figures"  # where the PNG and SVG files go
 '''),
     code('''
 P = tnb.parameters(globals(), _before)
+import re
 from pathlib import Path
+import matplotlib
 from tenc import plots, tables
 df = tables.collect(roots)
 wanted = [r.strip() for r in runs.split(",") if r.strip()]
@@ -338,7 +340,8 @@ out.mkdir(parents=True, exist_ok=True)
 
 def save(fig, name):
     fig.savefig(out / f"{name}.png", dpi=120, metadata=plots.FIXED)
-    fig.savefig(out / f"{name}.svg", metadata={"Date": None})
+    with matplotlib.rc_context({"svg.hashsalt": "tenc"}):  # fixed SVG ids: a rebuild does not churn git
+        fig.savefig(out / f"{name}.svg", metadata={"Date": None})
     return fig
 '''),
     md("## 7-task average per cycle"),
@@ -347,7 +350,7 @@ def save(fig, name):
     code('''
 distill_runs = df[df["cycle"].notna()].drop_duplicates("run")[["run", "source"]].itertuples(index=False)
 for name, source in distill_runs:
-    slug = name.replace(" ", "-").replace("/", "-")
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")  # "paper rampart 2-layer bi, 6-layer cross" -> paper-rampart-2-layer-bi-6-layer-cross
     if any(Path(source).glob("cycle_*/preds_cross_model.csv")):
         display(save(tables.scatter_figure(source), f"scatter_{slug}"))
     if any(Path(source).glob("cycle_*/labels_*.npy")):
