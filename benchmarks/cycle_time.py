@@ -25,18 +25,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from run import matmul_peak, non_embedding_params  # noqa: E402
+
 from tenc.distill import read_pool  # noqa: E402
 
 STAGES = ("label_bi", "train_cross", "eval_cross", "label_cross", "train_bi", "eval_bi")
 
 
-def non_embedding_params(folder: Path) -> int:
+def backbone(folder: Path):
     from transformers import AutoModel
     from transformers.utils import logging
 
     logging.set_verbosity_error()  # a cross-encoder folder loads without its classifier head: expected
-    model = AutoModel.from_pretrained(str(folder))
-    return sum(p.numel() for n, p in model.named_parameters() if "embeddings" not in n)
+    return AutoModel.from_pretrained(str(folder))
 
 
 def labelling_tokens(folder: Path, pool: pd.DataFrame, cfg: dict) -> dict[str, int]:
@@ -67,11 +68,9 @@ def main() -> int:
     cfg = json.loads((run / "config.json").read_text())
     peak = args.peak
     if not peak:
-        from run import matmul_peak
-
         peak = matmul_peak()
         print(f"fp32 matmul peak measured now: {peak:.1f} GFLOP/s (a busy machine measures less)")
-    params = {"bi": non_embedding_params(cycle_dir / "bi"), "cross": non_embedding_params(cycle_dir / "cross")}
+    params = {kind: non_embedding_params(backbone(cycle_dir / kind)) for kind in ("bi", "cross")}
     label_tokens = labelling_tokens(cycle_dir / "cross", read_pool(run), cfg)
 
     rows = []

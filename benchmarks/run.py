@@ -50,8 +50,8 @@ def matmul_peak(seconds: float = 2.0) -> float:
     return 2 * 1024**3 * n / (time.perf_counter() - t) / 1e9
 
 
-def non_embedding_params(model) -> int:
-    backbone = model[0].auto_model
+def non_embedding_params(backbone) -> int:
+    """Parameters of a transformer outside its embedding tables (the ones every token multiplies)."""
     return sum(p.numel() for n, p in backbone.named_parameters() if "embeddings" not in n)
 
 
@@ -170,7 +170,7 @@ def main() -> int:
     print(f"fp32 matmul peak here: {peak:.1f} GFLOP/s; {len(s1)} pairs")
 
     bi = models.bi_encoder("minilm-l6", max_seq_length=32)
-    n_params = non_embedding_params(bi)
+    n_params = non_embedding_params(bi[0].auto_model)
 
     # --- labelling -------------------------------------------------------------------------------
     t_tenc, cos = timed(lambda: encode.pair_cosines(bi, s1, s2, max_length=32), args.repeats)
