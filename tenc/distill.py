@@ -453,13 +453,12 @@ def run(cfg: DistillConfig, folder: str | Path, progress: bool = True, log=print
                    tags).run()
 
 
-def finished_siblings(cfg: DistillConfig, search: str | Path, exclude: str | Path | None = None,
-                      ignore: tuple[str, ...] = ()) -> list[Path]:
-    """Finished run folders directly under ``search`` whose settings equal ``cfg``, runtime-only ones and
-    ``ignore`` aside."""
-    skip = RUNTIME_ONLY + ignore
+def finished_siblings(cfg: DistillConfig, search: str | Path, exclude: str | Path | None = None) -> dict[Path, int]:
+    """Finished run folders directly under ``search`` whose settings equal ``cfg`` apart from runtime-only
+    ones and the number of cycles, with that number."""
+    skip = RUNTIME_ONLY + EXTENDABLE
     mine = {k: v for k, v in cfg.to_dict().items() if k not in skip}
-    found = []
+    found = {}
     for config in sorted(Path(search).glob("*/config.json")):
         folder = config.parent
         if exclude is not None and folder.resolve() == Path(exclude).resolve():
@@ -468,14 +467,8 @@ def finished_siblings(cfg: DistillConfig, search: str | Path, exclude: str | Pat
             continue
         saved = {**DistillConfig().to_dict(), **json.loads(config.read_text())}
         if {k: v for k, v in saved.items() if k not in skip} == mine:
-            found.append(folder)
+            found[folder] = saved["cycles"]
     return found
-
-
-def finished_equivalent(cfg: DistillConfig, search: str | Path, exclude: str | Path | None = None) -> Path | None:
-    """A finished run folder directly under ``search`` whose settings equal ``cfg`` (runtime-only ones aside)."""
-    same = finished_siblings(cfg, search, exclude)
-    return same[0] if same else None
 
 
 def seed_cycles(folder: str | Path, donor: str | Path, cycles: int) -> None:
@@ -509,19 +502,16 @@ def run_or_reuse(cfg: DistillConfig, folder: str | Path, tags: dict, search: str
     cycles=1, cross_loss=bce and bi_loss=mse on the quick budget, are trained once). A sibling that differs
     only in its number of cycles lends its finished cycles, so cycles=2 after cycles=1 trains one cycle."""
     folder = Path(folder)
-    search = search or folder.parent
     if not (folder / "config.json").is_file():
-        same = finished_equivalent(cfg, search, exclude=folder)
-        if same is not None:
-            return _reuse(folder, same, tags, log)
-        donors = finished_siblings(cfg, search, exclude=folder, ignore=EXTENDABLE)
-        if donors:
-            def lent(f: Path) -> int:
-                return min(json.loads((f / "config.json").read_text())["cycles"], cfg.cycles)
-
-            donor = max(donors, key=lent)
-            seed_cycles(folder, donor, lent(donor))
-            log(f"{folder.name}: cycles 1-{lent(donor)} taken from the finished run {donor} (same settings)")
+        siblings = finished_siblings(cfg, search or folder.parent, exclude=folder)
+        same = [f for f, cycles in siblings.items() if cycles == cfg.cycles]
+        if same:
+            return _reuse(folder, same[0], tags, log)
+        if siblings:
+            donor = max(siblings, key=lambda f: min(siblings[f], cfg.cycles))
+            lent = min(siblings[donor], cfg.cycles)
+            seed_cycles(folder, donor, lent)
+            log(f"{folder.name}: cycles 1-{lent} taken from the finished run {donor} (same settings)")
     return run(cfg, folder, progress, log, tags)
 
 
