@@ -93,7 +93,11 @@ def cmd_distill(args) -> int:
         values["tests"] = ",".join(args.test)
     cfg = DistillConfig.from_sources(args.preset, args.config or "", **values)
     out = Path(args.out or f"papermill_runs/distill/{args.preset}")
-    summary = distill.run(cfg, out, progress=not args.quiet, tags={"name": args.name or out.name})
+    tags = {"name": args.name or out.name}
+    if getattr(args, "reuse", False):
+        summary = distill.run_or_reuse(cfg, out, tags, progress=not args.quiet)
+    else:
+        summary = distill.run(cfg, out, progress=not args.quiet, tags=tags)
     from . import distributed
 
     if not distributed.is_main():  # under torchrun, rank 0 reports
@@ -239,6 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("distill", help="the bi -> cross -> bi loop (resumable: rerun the same command)")
     _loop_args(d)
     _task_args(d)
+    d.add_argument("--reuse", action="store_true",
+                   help="a new --out takes what a finished run folder beside it shares with these settings: "
+                        "its cycles (other number of cycles), cycle 1 (other init modes) or cycle 1 up to the "
+                        "bi student (other bi_epochs/bi_batch_size/bi_lr/bi_warmup/bi_loss)")
     d.set_defaults(func=cmd_distill)
 
     mu = sub.add_parser("mutual", help="mutual distillation of two or more members (resumable)")

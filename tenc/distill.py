@@ -34,6 +34,7 @@ import json
 import os
 import shutil
 import time
+import typing
 from pathlib import Path
 
 import numpy as np
@@ -453,9 +454,26 @@ def run(cfg: DistillConfig, folder: str | Path, progress: bool = True, log=print
                    tags).run()
 
 
-def finished_siblings(cfg: DistillConfig, search: str | Path, exclude: str | Path | None = None) -> dict[Path, int]:
+# What a finished sibling run can lend when its settings differ from this run's only in these keys.
+# The init modes first act in cycle 2, so cycle 1 is the same; the bi student's own training settings
+# first act at the end of a cycle, so everything of cycle 1 before it (bi labels, the cross-encoder, its
+# evaluation and its labels) is the same.
+FROM_CYCLE_2 = ("cross_init_mode", "bi_init_mode")
+BI_STUDENT = ("bi_epochs", "bi_batch_size", "bi_lr", "bi_warmup", "bi_loss")
+CROSS_HALF_FILES = ("label_bi.", "labels_bi.", "cross", "train_cross", "eval_cross.", "preds_cross",
+                    "label_cross.", "labels_cross.")  # a cycle's files before its bi student
+
+
+class Loan(typing.NamedTuple):
+    """What a finished sibling run can give a new run folder."""
+    cycles: int       # whole finished cycles
+    cross_half: bool  # and the next cycle's stages before its bi student
+    same: bool        # the same settings and cycles: its results can be reused as they are
+
+
+def finished_siblings(cfg: DistillConfig, search: str | Path, exclude: str | Path | None = None) -> dict[Path, Loan]:
     """Finished run folders directly under ``search`` whose settings equal ``cfg`` apart from runtime-only
-    ones and the number of cycles, with that number."""
+    ones, the number of cycles, the init modes and the bi student's training settings, each with its loan."""
     skip = RUNTIME_ONLY + EXTENDABLE
     mine = {k: v for k, v in cfg.to_dict().items() if k not in skip}
     found = {}
@@ -466,16 +484,21 @@ def finished_siblings(cfg: DistillConfig, search: str | Path, exclude: str | Pat
         if not (folder / "metrics.json").is_file() or not (folder / "summary.json").is_file():
             continue
         saved = {**DistillConfig().to_dict(), **json.loads(config.read_text())}
-        if {k: v for k, v in saved.items() if k not in skip} == mine:
-            found[folder] = saved["cycles"]
+        diff = {k for k, v in mine.items() if saved[k] != v}
+        if not diff <= set(FROM_CYCLE_2 + BI_STUDENT):
+            continue
+        bi_student = bool(diff & set(BI_STUDENT)) and saved["cycles"] >= 1
+        cycles = 0 if bi_student else min(saved["cycles"], cfg.cycles, 1 if diff else cfg.cycles)
+        found[folder] = Loan(cycles, bi_student, not diff and saved["cycles"] == cfg.cycles)
     return found
 
 
-def seed_cycles(folder: str | Path, donor: str | Path, cycles: int) -> None:
-    """Start ``folder`` from the pool, start metrics and first ``cycles`` finished cycles of ``donor``, a
-    finished run with the same settings but another number of cycles (cycle k never depends on T).
+def seed_cycles(folder: str | Path, donor: str | Path, cycles: int, cfg: DistillConfig | None = None,
+                cross_half: bool = False) -> None:
+    """Start ``folder`` from the pool, start metrics and first ``cycles`` finished cycles of ``donor`` (cycle k
+    never depends on T), and with ``cross_half`` the next cycle's stages before its bi student too.
     Files are hard-linked where the file system allows (every stage output is replaced, never edited).
-    config.json comes last: a folder without it is seeded again from scratch."""
+    config.json (``cfg``'s settings, or the donor's) comes last: a folder without it is seeded again."""
 
     def link(src, dst):
         if os.path.lexists(dst):  # left by an interrupted seeding
@@ -486,32 +509,47 @@ def seed_cycles(folder: str | Path, donor: str | Path, cycles: int) -> None:
             shutil.copy2(src, dst)
 
     folder, donor = Path(folder), Path(donor)
+    half = donor / f"cycle_{cycles + 1}"
+
+    def skip(path, names):
+        if Path(path) == half:  # the cross half only: its outputs, markers and predictions
+            return [n for n in names if not n.startswith(CROSS_HALF_FILES) or n.endswith(".ckpt")]
+        return [n for n in names if n.endswith(".ckpt")]
+
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("pool.tsv", "pool.done.json"):
         link(donor / name, folder / name)
-    for part in ["start"] + [f"cycle_{k}" for k in range(1, cycles + 1)]:
-        shutil.copytree(donor / part, folder / part, copy_function=link, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("*.ckpt"))
-    shutil.copy2(donor / "config.json", folder / "config.json")  # the run then rewrites its cycles
+    parts = [donor / "start"] + [donor / f"cycle_{k}" for k in range(1, cycles + 1)] + ([half] if cross_half else [])
+    for part in parts:
+        shutil.copytree(part, folder / part.name, copy_function=link, dirs_exist_ok=True, ignore=skip)
+    if cfg is None:
+        shutil.copy2(donor / "config.json", folder / "config.json")  # the run then rewrites its cycles
+    else:
+        atomic_write_text(folder / "config.json", json.dumps(cfg.to_dict(), indent=2, sort_keys=True))
 
 
 def run_or_reuse(cfg: DistillConfig, folder: str | Path, tags: dict, search: str | Path | None = None,
                  progress: bool = True, log=print) -> dict:
     """`run`, unless a finished run with the same settings sits beside ``folder``: then only its results
     are recorded in ``folder`` under these ``tags`` (ablation values that equal the base run, e.g.
-    cycles=1, cross_loss=bce and bi_loss=mse on the quick budget, are trained once). A sibling that differs
-    only in its number of cycles lends its finished cycles, so cycles=2 after cycles=1 trains one cycle."""
+    cycles=1, cross_loss=bce and bi_loss=mse on the quick budget, are trained once). Otherwise a sibling
+    lends what it shares with this run (`finished_siblings`): all its cycles when only the number of
+    cycles differs (cycles=2 after cycles=1 trains one cycle), cycle 1 when the init modes differ, cycle 1
+    up to the bi student when the bi student's training settings differ."""
     folder = Path(folder)
     if not (folder / "config.json").is_file():
         siblings = finished_siblings(cfg, search or folder.parent, exclude=folder)
-        same = [f for f, cycles in siblings.items() if cycles == cfg.cycles]
+        same = [f for f, loan in siblings.items() if loan.same]
         if same:
             return _reuse(folder, same[0], tags, log)
         if siblings:
-            donor = max(siblings, key=lambda f: min(siblings[f], cfg.cycles))
-            lent = min(siblings[donor], cfg.cycles)
-            seed_cycles(folder, donor, lent)
-            log(f"{folder.name}: cycles 1-{lent} taken from the finished run {donor} (same settings)")
+            donor = max(siblings, key=lambda f: siblings[f][:2])
+            loan = siblings[donor]
+            if loan.cycles or loan.cross_half:
+                seed_cycles(folder, donor, loan.cycles, cfg, loan.cross_half)
+                lent = [f"cycles 1-{loan.cycles}"] if loan.cycles else []
+                lent += [f"cycle {loan.cycles + 1} up to its bi student"] if loan.cross_half else []
+                log(f"{folder.name}: {' and '.join(lent)} taken from the finished run {donor}")
     return run(cfg, folder, progress, log, tags)
 
 

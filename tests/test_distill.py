@@ -112,6 +112,35 @@ def test_more_cycles_in_a_sibling_folder_train_only_the_new_cycles(tiny_bert, fa
     assert _cycle_numbers(again) == _cycle_numbers(one)
 
 
+def test_a_sibling_with_other_bi_or_init_settings_lends_what_they_share(tiny_bert, fake_sts, tmp_path):
+    quiet = dict(progress=False, log=lambda *_: None)
+    base = distill.run_or_reuse(smoke_cfg(tiny_bert, fake_sts), tmp_path / "base", {"name": "base"}, **quiet)
+    donor = tmp_path / "base" / "cycle_1"
+    # another bi loss: cycle 1's bi labels, cross-encoder, its evaluation and labels are the donor's
+    lines = []
+    cosent = distill.run_or_reuse(smoke_cfg(tiny_bert, fake_sts, bi_loss="cosent"), tmp_path / "cosent",
+                                  {"name": "cosent"}, progress=False, log=lines.append)
+    assert "cycle 1 up to its bi student taken from the finished run" in lines[0]
+    assert [line.split(":")[1].split()[0] for line in lines if " done in " in line] == ["train_bi"]
+    mine = tmp_path / "cosent" / "cycle_1"
+    for name in ("label_bi", "train_cross", "eval_cross", "label_cross"):
+        assert (mine / f"{name}.done.json").read_text() == (donor / f"{name}.done.json").read_text()
+    assert (mine / "train_bi.done.json").read_text() != (donor / "train_bi.done.json").read_text()
+    assert json.loads((tmp_path / "cosent" / "config.json").read_text())["bi_loss"] == "cosent"
+    rows = {run: {(r["cycle"], r["kind"]): r["avg"] for r in s["cycles"]} for run, s in (("b", base), ("c", cosent))}
+    assert rows["b"][(1, "cross")] == rows["c"][(1, "cross")] and rows["b"][(0, "bi")] == rows["c"][(0, "bi")]
+    # other init modes first act in cycle 2: the whole of cycle 1 is lent (by the base run, which lends most)
+    lines = []
+    distill.run_or_reuse(smoke_cfg(tiny_bert, fake_sts, cycles=2, cross_init_mode="inherit", bi_init_mode="inherit"),
+                         tmp_path / "inherit", {"name": "inherit"}, progress=False, log=lines.append)
+    assert f"cycles 1-1 taken from the finished run {tmp_path / 'base'}" in lines[0]
+    assert {line.split(":")[0] for line in lines if " done in " in line} == {"cycle 2"}
+    marker = json.loads((tmp_path / "inherit" / "cycle_2" / "train_cross.done.json").read_text())
+    assert marker["init"] == str(tmp_path / "inherit" / "cycle_1" / "cross")   # inherited, not fresh
+    # a sibling with other settings lends nothing
+    assert not distill.finished_siblings(smoke_cfg(tiny_bert, fake_sts, seed=3), tmp_path)
+
+
 def test_lock_refuses_a_second_process_and_takes_over_a_stale_one(tmp_path):
     with run_lock(tmp_path):
         with pytest.raises(RunLocked, match="in use by process"):
