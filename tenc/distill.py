@@ -472,8 +472,9 @@ class Loan(typing.NamedTuple):
 
 
 def finished_siblings(cfg: DistillConfig, search: str | Path, exclude: str | Path | None = None) -> dict[Path, Loan]:
-    """Finished run folders directly under ``search`` whose settings equal ``cfg`` apart from runtime-only
-    ones, the number of cycles, the init modes and the bi student's training settings, each with its loan."""
+    """Run folders directly under ``search`` whose settings equal ``cfg`` apart from runtime-only ones, the
+    number of cycles, the init modes and the bi student's training settings, each with what its finished
+    stages can lend (judged by the stage markers, so a run stopped half-way lends what it finished)."""
     skip = RUNTIME_ONLY + EXTENDABLE
     mine = {k: v for k, v in cfg.to_dict().items() if k not in skip}
     found = {}
@@ -481,16 +482,31 @@ def finished_siblings(cfg: DistillConfig, search: str | Path, exclude: str | Pat
         folder = config.parent
         if exclude is not None and folder.resolve() == Path(exclude).resolve():
             continue
-        if not (folder / "metrics.json").is_file() or not (folder / "summary.json").is_file():
-            continue
         saved = {**DistillConfig().to_dict(), **json.loads(config.read_text())}
         diff = {k for k, v in mine.items() if saved[k] != v}
         if not diff <= set(FROM_CYCLE_2 + BI_STUDENT):
             continue
-        bi_student = bool(diff & set(BI_STUDENT)) and saved["cycles"] >= 1
-        cycles = 0 if bi_student else min(saved["cycles"], cfg.cycles, 1 if diff else cfg.cycles)
-        found[folder] = Loan(cycles, bi_student, not diff and saved["cycles"] == cfg.cycles)
+        if diff & set(BI_STUDENT):
+            loan = Loan(0, all(read_marker(folder / "cycle_1", s) for s in ("eval_cross", "label_cross")), False)
+        else:
+            done = 0  # whole cycles, both evaluations marked
+            while done < saved["cycles"] and all(read_marker(folder / f"cycle_{done + 1}", f"eval_{kind}")
+                                                 for kind in ("bi", "cross")):
+                done += 1
+            same = not diff and done == saved["cycles"] == cfg.cycles and _summarised(folder, done)
+            loan = Loan(min(done, cfg.cycles, 1 if diff else cfg.cycles), False, same)
+        if loan.cycles or loan.cross_half or loan.same:
+            found[folder] = loan
     return found
+
+
+def _summarised(folder: Path, cycles: int) -> bool:
+    """summary.json and metrics.json exist and hold the last cycle (a notebook-run cycle 0 writes them too)."""
+    try:
+        rows = json.loads((folder / "summary.json").read_text())["cycles"]
+    except (OSError, ValueError, KeyError):
+        return False
+    return (folder / "metrics.json").is_file() and any(r["cycle"] == cycles for r in rows)
 
 
 def seed_cycles(folder: str | Path, donor: str | Path, cycles: int, cfg: DistillConfig | None = None,
@@ -528,28 +544,30 @@ def seed_cycles(folder: str | Path, donor: str | Path, cycles: int, cfg: Distill
         atomic_write_text(folder / "config.json", json.dumps(cfg.to_dict(), indent=2, sort_keys=True))
 
 
-def run_or_reuse(cfg: DistillConfig, folder: str | Path, tags: dict, search: str | Path | None = None,
-                 progress: bool = True, log=print) -> dict:
+def run_or_reuse(cfg: DistillConfig, folder: str | Path, tags: dict, search=None, progress: bool = True,
+                 log=print) -> dict:
     """`run`, unless a finished run with the same settings sits beside ``folder``: then only its results
     are recorded in ``folder`` under these ``tags`` (ablation values that equal the base run, e.g.
     cycles=1, cross_loss=bce and bi_loss=mse on the quick budget, are trained once). Otherwise a sibling
     lends what it shares with this run (`finished_siblings`): all its cycles when only the number of
     cycles differs (cycles=2 after cycles=1 trains one cycle), cycle 1 when the init modes differ, cycle 1
-    up to the bi student when the bi student's training settings differ."""
+    up to the bi student when the bi student's training settings differ. ``search``: the folder, or list
+    of folders, whose runs are looked at (default: the one holding ``folder``)."""
     folder = Path(folder)
     if not (folder / "config.json").is_file():
-        siblings = finished_siblings(cfg, search or folder.parent, exclude=folder)
+        searches = [search] if isinstance(search, (str, Path)) else list(search or [folder.parent])
+        siblings = {f: loan for where in searches if Path(where).is_dir()
+                    for f, loan in finished_siblings(cfg, where, exclude=folder).items()}
         same = [f for f, loan in siblings.items() if loan.same]
         if same:
             return _reuse(folder, same[0], tags, log)
         if siblings:
             donor = max(siblings, key=lambda f: siblings[f][:2])
             loan = siblings[donor]
-            if loan.cycles or loan.cross_half:
-                seed_cycles(folder, donor, loan.cycles, cfg, loan.cross_half)
-                lent = [f"cycles 1-{loan.cycles}"] if loan.cycles else []
-                lent += [f"cycle {loan.cycles + 1} up to its bi student"] if loan.cross_half else []
-                log(f"{folder.name}: {' and '.join(lent)} taken from the finished run {donor}")
+            seed_cycles(folder, donor, loan.cycles, cfg, loan.cross_half)
+            lent = [f"cycles 1-{loan.cycles}"] if loan.cycles else []
+            lent += [f"cycle {loan.cycles + 1} up to its bi student"] if loan.cross_half else []
+            log(f"{folder.name}: {' and '.join(lent)} taken from the run {donor}")
     return run(cfg, folder, progress, log, tags)
 
 

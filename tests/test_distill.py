@@ -96,7 +96,7 @@ def test_more_cycles_in_a_sibling_folder_train_only_the_new_cycles(tiny_bert, fa
     lines = []
     two = distill.run_or_reuse(smoke_cfg(tiny_bert, fake_sts, evaluate_test=False, cycles=2), tmp_path / "cycles=2",
                                {"name": "cycles=2"}, progress=False, log=lines.append)
-    assert "cycles 1-1 taken from the finished run" in lines[0]
+    assert "cycles 1-1 taken from the run" in lines[0]
     assert not any(l.startswith("cycle 1:") and " done in " in l for l in lines) and any(" done in " in l for l in lines)
     donor, mine = tmp_path / "cycles=1" / "cycle_1", tmp_path / "cycles=2" / "cycle_1"
     assert (mine / "train_cross.done.json").read_text() == (donor / "train_cross.done.json").read_text()
@@ -108,7 +108,7 @@ def test_more_cycles_in_a_sibling_folder_train_only_the_new_cycles(tiny_bert, fa
     (tmp_path / "cycles=1" / "config.json").unlink()                      # its last file: seeded again
     lines = []
     again = distill.run_or_reuse(cfg, tmp_path / "cycles=1", {"name": "cycles=1"}, progress=False, log=lines.append)
-    assert "cycles 1-1 taken from the finished run" in lines[0] and not any(" done in " in line for line in lines)
+    assert "cycles 1-1 taken from the run" in lines[0] and not any(" done in " in line for line in lines)
     assert _cycle_numbers(again) == _cycle_numbers(one)
 
 
@@ -120,7 +120,7 @@ def test_a_sibling_with_other_bi_or_init_settings_lends_what_they_share(tiny_ber
     lines = []
     cosent = distill.run_or_reuse(smoke_cfg(tiny_bert, fake_sts, bi_loss="cosent"), tmp_path / "cosent",
                                   {"name": "cosent"}, progress=False, log=lines.append)
-    assert "cycle 1 up to its bi student taken from the finished run" in lines[0]
+    assert "cycle 1 up to its bi student taken from the run" in lines[0]
     assert [line.split(":")[1].split()[0] for line in lines if " done in " in line] == ["train_bi"]
     mine = tmp_path / "cosent" / "cycle_1"
     for name in ("label_bi", "train_cross", "eval_cross", "label_cross"):
@@ -129,14 +129,18 @@ def test_a_sibling_with_other_bi_or_init_settings_lends_what_they_share(tiny_ber
     assert json.loads((tmp_path / "cosent" / "config.json").read_text())["bi_loss"] == "cosent"
     rows = {run: {(r["cycle"], r["kind"]): r["avg"] for r in s["cycles"]} for run, s in (("b", base), ("c", cosent))}
     assert rows["b"][(1, "cross")] == rows["c"][(1, "cross")] and rows["b"][(0, "bi")] == rows["c"][(0, "bi")]
-    # other init modes first act in cycle 2: the whole of cycle 1 is lent (by the base run, which lends most)
+    # other init modes first act in cycle 2: the whole of cycle 1 is lent (by the base run, which lends most),
+    # judged by its stage markers (summary.json and metrics.json gone) and found in another search folder
+    for name in ("summary.json", "metrics.json"):
+        (tmp_path / "base" / name).unlink()
     lines = []
     distill.run_or_reuse(smoke_cfg(tiny_bert, fake_sts, cycles=2, cross_init_mode="inherit", bi_init_mode="inherit"),
-                         tmp_path / "inherit", {"name": "inherit"}, progress=False, log=lines.append)
-    assert f"cycles 1-1 taken from the finished run {tmp_path / 'base'}" in lines[0]
+                         tmp_path / "abl" / "inherit", {"name": "inherit"}, search=[tmp_path / "abl", tmp_path],
+                         progress=False, log=lines.append)
+    assert f"cycles 1-1 taken from the run {tmp_path / 'base'}" in lines[0]
     assert {line.split(":")[0] for line in lines if " done in " in line} == {"cycle 2"}
-    marker = json.loads((tmp_path / "inherit" / "cycle_2" / "train_cross.done.json").read_text())
-    assert marker["init"] == str(tmp_path / "inherit" / "cycle_1" / "cross")   # inherited, not fresh
+    marker = json.loads((tmp_path / "abl" / "inherit" / "cycle_2" / "train_cross.done.json").read_text())
+    assert marker["init"] == str(tmp_path / "abl" / "inherit" / "cycle_1" / "cross")   # inherited, not fresh
     # a sibling with other settings lends nothing
     assert not distill.finished_siblings(smoke_cfg(tiny_bert, fake_sts, seed=3), tmp_path)
 

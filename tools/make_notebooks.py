@@ -244,6 +244,7 @@ config: str = ""  # optional YAML of base overrides (params/*.yaml)
 start: str = "minilm-l6"  # start bi-encoder (alias or folder)
 data: str = ""  # STS data folder (empty: default resolution)
 run_dir: str = "papermill_runs/40_ablation/default"  # the run folder (the plan sets one per ablation value)
+reuse_from: str = ""  # more folders (comma-separated) whose finished runs may lend cycles, e.g. papermill_runs/20_distill
 '''),
     code('''
 P = tnb.parameters(globals(), _before)
@@ -258,9 +259,12 @@ changes
 '''),
     md("## Run the loop (finished stages are skipped)"),
     code('''
-# an ablation value equal to a finished sibling run (e.g. cycles=1 and cross_loss=bce on the quick budget)
-# records that run's results under its own name instead of training the same thing again
-summary = distill.run_or_reuse(cfg, run_dir, tags={"name": f"{ablation}={value}", "ablation": ablation, "value": value})
+# an ablation value equal to a finished run beside it (e.g. cycles=1 and cross_loss=bce on the quick budget) or
+# in reuse_from records that run's results under its own name instead of training the same thing again; a
+# run that shares some cycles with it lends them (tenc.distill.run_or_reuse)
+search = [Path(run_dir).parent] + [Path(f.strip()) for f in reuse_from.split(",") if f.strip()]
+tags = {"name": f"{ablation}={value}", "ablation": ablation, "value": value}
+summary = distill.run_or_reuse(cfg, run_dir, tags=tags, search=search)
 print(summary_table(summary))
 '''),
 ])
