@@ -203,18 +203,28 @@ def scatter_figure(run_dir: str | Path):
 
 
 def ablation_figure(tables: dict[str, pd.DataFrame]):
-    """Bars of the best bi and cross average per ablation value, with the start as a line."""
+    """Bars of the best bi and cross average per ablation value, with the start as a line.
+
+    Four panels a row; the y axis spans the bars and the start (the values differ by a point or two,
+    which bars from zero would hide).
+    """
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(3.4 * max(len(tables), 1), 2.8), layout="constrained")
+    cols = min(4, max(len(tables), 1))
+    rows = -(-max(len(tables), 1) // cols)
+    fig = Figure(figsize=(3.2 * cols, 2.6 * rows), layout="constrained")
     for i, (name, t) in enumerate(tables.items()):
-        ax = fig.add_subplot(1, len(tables), i + 1)
+        ax = fig.add_subplot(rows, cols, i + 1)
         x = np.arange(len(t))
         ax.bar(x - 0.2, t["best bi"], 0.4, label="bi")
         ax.bar(x + 0.2, t["best cross"], 0.4, label="cross")
+        shown = pd.concat([t["best bi"], t["best cross"], t["start"]]).dropna()
         if t["start"].notna().any():
             ax.axhline(t["start"].dropna().iloc[0], color="0.3", ls="--", lw=0.8, label="start")
+        if len(shown):
+            ax.set_ylim(shown.min() - 2, shown.max() + 1)
         ax.set_xticks(x, [str(v) for v in t["value"]], fontsize=7)
-        ax.set(title=name, ylabel="7-task avg" if i == 0 else None)
-        ax.legend(fontsize=7)
+        ax.set(title=name, ylabel="7-task avg" if i % cols == 0 else None)
+        if i == 0:
+            ax.legend(fontsize=7)
     return fig

@@ -89,6 +89,17 @@ def test_an_ablation_value_equal_to_a_finished_run_reuses_it(tiny_bert, fake_sts
     assert bce["best bi"] == one["best bi"] and bce["best cross"] == one["best cross"]
 
 
+def test_the_ablation_figure_zooms_to_its_values_four_panels_a_row():
+    import pandas as pd
+    from tenc import tables
+
+    t = {f"a{i}": pd.DataFrame({"value": ["x", "y"], "start": [78.8, 78.8], "best bi": [76.3, 77.0],
+                                "best cross": [71.8, 72.5]}) for i in range(5)}
+    axes = tables.ablation_figure(t).axes
+    assert len(axes) == 5 and [a.get_subplotspec().rowspan.start for a in axes] == [0, 0, 0, 0, 1]
+    assert axes[0].get_ylim() == pytest.approx((69.8, 79.8))              # bars from 0 would hide a 1-point gap
+
+
 def test_more_cycles_in_a_sibling_folder_train_only_the_new_cycles(tiny_bert, fake_sts, tmp_path):
     quiet = dict(progress=False, log=lambda *_: None)
     cfg = smoke_cfg(tiny_bert, fake_sts, evaluate_test=False)

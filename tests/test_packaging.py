@@ -39,3 +39,11 @@ def test_readme_results_table_is_the_scoreboard():
     board = pd.read_csv(ROOT / "results" / "sts.csv")
     csv = {(r.model, r.kind, r.stage): [f"{v:.2f}" for v in list(r)[3:]] for r in board.itertuples(index=False)}
     assert len(readme) == len(board) > 10 and readme == csv
+
+
+def test_readme_ablation_rows_are_the_tables_rows():
+    """The README's Ablations table quotes results/tables.md (rebuilt from metrics.json by `make tables`)."""
+    text = (ROOT / "README.md").read_text().split("### Ablations", 1)[1].split("\n#", 1)[0]
+    rows = [line.strip() for line in text.splitlines() if line.startswith("| ") and not line.startswith("| ablation |")]
+    tables = (ROOT / "results" / "tables.md").read_text().splitlines()
+    assert rows and all(row in tables for row in rows)
