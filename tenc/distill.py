@@ -562,7 +562,7 @@ def run_or_reuse(cfg: DistillConfig, folder: str | Path, tags: dict, search=None
         if same:
             return _reuse(folder, same[0], tags, log)
         if siblings:
-            donor = max(siblings, key=lambda f: siblings[f][:2])
+            donor = max(siblings, key=lambda f: (siblings[f].cycles, siblings[f].cross_half))  # lends the most
             loan = siblings[donor]
             seed_cycles(folder, donor, loan.cycles, cfg, loan.cross_half)
             lent = [f"cycles 1-{loan.cycles}"] if loan.cycles else []
