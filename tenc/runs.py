@@ -107,7 +107,10 @@ def execute(plan_path: str | Path, root: str | Path = "papermill_runs", variable
         with run_lock(folder / ".driver"):
             try:
                 pm.execute_notebook(str(source), str(executed), parameters=params, cwd=str(ROOT),
-                                    progress_bar=False, kernel_name="python3")
+                                    progress_bar=False, kernel_name="python3",
+                                    # the kernel's own log (a TCP-transport warning per step) is noise here;
+                                    # a failing cell still raises PapermillExecutionError below
+                                    extra_arguments=["--IPKernelApp.log_level=ERROR"])
             except pm.PapermillExecutionError as err:
                 raise StepFailed(f"{tag} failed ({err.ename}: {str(err.evalue)[:200]}); open {executed}") from None
         atomic_write_text(done, json.dumps({"parameters": params, "seconds": round(time.perf_counter() - t, 1)}))
