@@ -313,7 +313,7 @@ if len(priming):
     text += ["", "## Priming runs", "", tables.markdown(priming)]
 Path(out_dir).mkdir(parents=True, exist_ok=True)
 atomic_write_text(Path(out_dir) / "tables.md", "\\n".join(text) + "\\n")
-atomic_write_text(Path(out_dir) / "cycles.csv", df.drop(columns=["source"]).to_csv(index=False, float_format="%.2f"))
+atomic_write_text(Path(out_dir) / "cycles.csv", df.drop(columns=["source"]).astype({"cycle": "Int64"}).to_csv(index=False, float_format="%.2f"))
 if len(priming):
     atomic_write_text(Path(out_dir) / "prime_search.csv", priming.to_csv(index=False))
 '''),
