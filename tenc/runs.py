@@ -9,7 +9,7 @@ A plan (``params/plans/*.yaml``)::
         always: false                    # true: rerun every time (cheap aggregation steps: tables, figures)
 
 Each step runs into ``papermill_runs/<notebook>/<run>/`` (executed notebook, ``params.yaml``, the
-notebook's own ``metrics.json``), with ``out_dir`` / ``run_dir`` pointing there unless the plan sets
+notebook's own ``metrics.json``, ``log.txt``: what it printed, also shown indented as it runs), with ``out_dir`` / ``run_dir`` pointing there unless the plan sets
 them. A step whose folder holds ``done.json`` for the same parameters is skipped; the first failure
 stops the plan and names the executed notebook to open.
 
@@ -33,6 +33,29 @@ ROOT = Path(__file__).resolve().parents[1]
 
 class StepFailed(RuntimeError):
     """A notebook of the plan failed; the message names the executed notebook."""
+
+
+class _StepOutput:
+    """What a running notebook prints, as it prints it: appended to its run folder's ``log.txt`` and
+    passed, line by line and indented, to the driver's log (an hour-long step shows its stages)."""
+
+    def __init__(self, path: Path, log):
+        self.file, self.log, self.pending = open(path, "a", encoding="utf-8"), log, ""
+
+    def write(self, text: str) -> None:
+        self.file.write(text)
+        *lines, self.pending = (self.pending + text).split("\n")
+        for line in lines:
+            if line.strip():
+                self.log(f"    {line.rstrip()}")
+
+    def flush(self) -> None:
+        self.file.flush()
+
+    def close(self) -> None:
+        if self.pending.strip():
+            self.log(f"    {self.pending.rstrip()}")
+        self.file.close()
 
 
 def run_name(parameters: dict) -> str:
@@ -105,14 +128,17 @@ def execute(plan_path: str | Path, root: str | Path = "papermill_runs", variable
         executed = folder / f"{step['notebook']}.ipynb"
         t = time.perf_counter()
         with run_lock(folder / ".driver"):
+            output = _StepOutput(folder / "log.txt", log)
             try:
                 pm.execute_notebook(str(source), str(executed), parameters=params, cwd=str(ROOT),
-                                    progress_bar=False, kernel_name="python3",
+                                    progress_bar=False, kernel_name="python3", stdout_file=output,
                                     # the kernel's own log (a TCP-transport warning per step) is noise here;
                                     # a failing cell still raises PapermillExecutionError below
                                     extra_arguments=["--IPKernelApp.log_level=ERROR"])
             except pm.PapermillExecutionError as err:
                 raise StepFailed(f"{tag} failed ({err.ename}: {str(err.evalue)[:200]}); open {executed}") from None
+            finally:
+                output.close()
         atomic_write_text(done, json.dumps({"parameters": params, "seconds": round(time.perf_counter() - t, 1)}))
         log(f"{tag}: finished in {time.perf_counter() - t:.0f}s")
         folders.append(folder)

@@ -35,8 +35,14 @@ def test_smoke_plan_runs_the_chain_and_skips_on_rerun(tiny_bert, fake_sts, tmp_p
         assert (root / "figures" / f"{name}.svg").is_file()
     lines = []
     execute("params/plans/smoke.yaml", root, variables, log=lines.append)
-    skipped = [line for line in lines if line.endswith("done, skipped")]
-    assert len(skipped) == 7 and sum("running" in line for line in lines) == 2    # 90/91 are `always`
+    steps = [line for line in lines if line.startswith("[")]
+    assert sum(line.endswith("done, skipped") for line in steps) == 7
+    assert sum(line.endswith("running") for line in steps) == 2                  # 90/91 are `always`
+    # what the notebooks print shows as they run (indented) and stays in the step's log.txt
+    printed = [line for line in lines if line.startswith("    ")]
+    assert any("result rows from" in line for line in printed)
+    assert "result rows from" in (root / "90_tables" / "smoke" / "log.txt").read_text()
+    assert "cycle 1" in (root / "20_distill" / "smoke-cycle1" / "log.txt").read_text()
 
 
 def test_plan_errors(tmp_path):
