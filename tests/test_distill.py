@@ -86,15 +86,27 @@ def test_an_ablation_value_equal_to_a_finished_run_reuses_it(tiny_bert, fake_sts
     t = tables.ablation_tables(tables.collect(tmp_path))
     assert list(t["cross_loss"]["value"]) == ["bce", "mse"] and list(t["cycles"]["value"]) == ["1"]
     bce, one = t["cross_loss"].iloc[0], t["cycles"].iloc[0]
-    assert bce["best bi"] == one["best bi"] and bce["best cross"] == one["best cross"]
+    assert bce["last bi"] == one["last bi"] and bce["last cross"] == one["last cross"]
 
+
+def test_ablation_tables_report_the_last_and_the_dev_selected_cycle_never_the_best_on_test():
+    import pandas as pd
+    from tenc import tables
+
+    rows = [("start", 0, "bi", 78.8, True), ("cycle 1", 1, "bi", 76.3, False), ("cycle 2", 2, "bi", 75.1, False),
+            ("cycle 1", 1, "cross", 71.8, True), ("cycle 2", 2, "cross", 69.5, False)]
+    df = pd.DataFrame([{"run": "cycles=2", "stage": st, "cycle": c, "kind": k, "avg": a, "selected": sel,
+                        "ablation": "cycles", "value": "2"} for st, c, k, a, sel in rows])
+    t = tables.ablation_tables(df.iloc[::-1])["cycles"].iloc[0]                 # row order does not matter
+    assert (t["start"], t["last bi"], t["last cross"]) == (78.8, 75.1, 69.5)
+    assert (t["selected bi"], t["selected cross"]) == (78.8, 71.8)
 
 def test_the_ablation_figure_zooms_to_its_values_four_panels_a_row():
     import pandas as pd
     from tenc import tables
 
-    t = {f"a{i}": pd.DataFrame({"value": ["x", "y"], "start": [78.8, 78.8], "best bi": [76.3, 77.0],
-                                "best cross": [71.8, 72.5]}) for i in range(5)}
+    t = {f"a{i}": pd.DataFrame({"value": ["x", "y"], "start": [78.8, 78.8], "last bi": [76.3, 77.0],
+                                "last cross": [71.8, 72.5]}) for i in range(5)}
     axes = tables.ablation_figure(t).axes
     assert len(axes) == 5 and [a.get_subplotspec().rowspan.start for a in axes] == [0, 0, 0, 0, 1]
     assert axes[0].get_ylim() == pytest.approx((69.8, 79.8))              # bars from 0 would hide a 1-point gap
