@@ -102,11 +102,18 @@ def ablation_tables(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """One table per ablation: each value's start, then for bi and cross the 7-task average of the
     last cycle (what the setting trains) and of the cycle STS-B dev selects (the start when no cycle
     beats it on dev). No column picks a cycle by its test score."""
+    from .config import ABLATIONS
+
+    def order(known):  # the order of tenc.config.ABLATIONS (pool sizes 1000 < 4000 < 16000 < all), others last
+        return lambda key: (known.index(key) if key in known else len(known), str(key))
+
     out = {}
     d = df[df["ablation"].fillna("") != ""]
-    for name, sub in d.groupby("ablation"):
+    for name in sorted(d["ablation"].unique(), key=order(list(ABLATIONS))):
+        sub = d[d["ablation"] == name]
         rows = []
-        for value, runs in sub.groupby("value", sort=False):
+        for value in sorted(sub["value"].unique(), key=order(list(ABLATIONS.get(name, ((),))[0]))):
+            runs = sub[sub["value"] == value]
             start = runs[runs["stage"] == "start"]["avg"]
             row = {"ablation": name, "value": value, "start": start.iloc[0] if len(start) else np.nan}
             for kind in ("bi", "cross"):
@@ -208,23 +215,23 @@ def scatter_figure(run_dir: str | Path):
 def ablation_figure(tables: dict[str, pd.DataFrame]):
     """Bars of the last cycle's bi and cross average per ablation value, with the start as a line.
 
-    Four panels a row; the y axis spans the bars and the start (the values differ by a point or two,
-    which bars from zero would hide).
+    Four panels a row, in the order of ``tenc.config.ABLATIONS``; one y axis for all, spanning the bars
+    and the start (the values differ by a point or two, which bars from zero would hide).
     """
     from matplotlib.figure import Figure
 
     cols = min(4, max(len(tables), 1))
     rows = -(-max(len(tables), 1) // cols)
     fig = Figure(figsize=(3.2 * cols, 2.6 * rows), layout="constrained")
+    shown = pd.concat([t[c] for t in tables.values() for c in ("last bi", "last cross", "start")]).dropna()
     for i, (name, t) in enumerate(tables.items()):
         ax = fig.add_subplot(rows, cols, i + 1)
         x = np.arange(len(t))
         ax.bar(x - 0.2, t["last bi"], 0.4, label="bi")
         ax.bar(x + 0.2, t["last cross"], 0.4, label="cross")
-        shown = pd.concat([t["last bi"], t["last cross"], t["start"]]).dropna()
         if t["start"].notna().any():
             ax.axhline(t["start"].dropna().iloc[0], color="0.3", ls="--", lw=0.8, label="start")
-        if len(shown):
+        if len(shown):  # one scale for every panel: the ablations compare with each other
             ax.set_ylim(shown.min() - 2, shown.max() + 1)
         ax.set_xticks(x, [str(v) for v in t["value"]], fontsize=7)
         ax.set(title=name, ylabel="7-task avg" if i % cols == 0 else None)

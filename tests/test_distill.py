@@ -100,6 +100,13 @@ def test_ablation_tables_report_the_last_and_the_dev_selected_cycle_never_the_be
     t = tables.ablation_tables(df.iloc[::-1])["cycles"].iloc[0]                 # row order does not matter
     assert (t["start"], t["last bi"], t["last cross"]) == (78.8, 75.1, 69.5)
     assert (t["selected bi"], t["selected cross"]) == (78.8, 71.8)
+    # ablations and values in the plan's order, not by name (pool sizes 1000 < 4000 < 16000 < all)
+    sizes = pd.DataFrame([{"run": f"pool_size={v}", "stage": "cycle 1", "cycle": 1, "kind": "bi", "avg": 70.0,
+                           "selected": False, "ablation": "pool_size", "value": v} for v in ("16000", "4000", "all", "1000")])
+    mse = df.iloc[:1].assign(run="cross_loss=mse", ablation="cross_loss", value="mse")
+    both = tables.ablation_tables(pd.concat([sizes, mse, df]))
+    assert list(both) == ["cycles", "cross_loss", "pool_size"]
+    assert list(both["pool_size"]["value"]) == ["1000", "4000", "16000", "all"]
 
 def test_the_ablation_figure_zooms_to_its_values_four_panels_a_row():
     import pandas as pd
