@@ -112,7 +112,8 @@ def ablation_tables(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
     for name in sorted(d["ablation"].unique(), key=order(list(ABLATIONS))):
         sub = d[d["ablation"] == name]
         rows = []
-        for value in sorted(sub["value"].unique(), key=order(list(ABLATIONS.get(name, ((),))[0]))):
+        values = list(ABLATIONS[name][0]) if name in ABLATIONS else []
+        for value in sorted(sub["value"].unique(), key=order(values)):
             runs = sub[sub["value"] == value]
             start = runs[runs["stage"] == "start"]["avg"]
             row = {"ablation": name, "value": value, "start": start.iloc[0] if len(start) else np.nan}

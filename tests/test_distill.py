@@ -108,6 +108,7 @@ def test_ablation_tables_report_the_last_and_the_dev_selected_cycle_never_the_be
     assert list(both) == ["cycles", "cross_loss", "pool_size"]
     assert list(both["pool_size"]["value"]) == ["1000", "4000", "16000", "all"]
 
+
 def test_the_ablation_figure_zooms_to_its_values_four_panels_a_row():
     import pandas as pd
     from tenc import tables
