@@ -10,8 +10,9 @@ A plan (``params/plans/*.yaml``)::
 
 Each step runs into ``papermill_runs/<notebook>/<run>/`` (executed notebook, ``params.yaml``, the
 notebook's own ``metrics.json``, ``log.txt``: what it printed, also shown indented as it runs), with
-``out_dir`` / ``run_dir`` pointing there unless the plan sets them. A step whose folder holds ``done.json`` for the same parameters is skipped; the first failure
-stops the plan and names the executed notebook to open.
+``out_dir`` / ``run_dir`` pointing there unless the plan sets them. A step whose folder holds
+``done.json`` for the same parameters is skipped; the first failure stops the plan and names the
+executed notebook to open.
 
 Example::
 
