@@ -236,6 +236,6 @@ def ablation_figure(tables: dict[str, pd.DataFrame]):
             ax.set_ylim(shown.min() - 2, shown.max() + 1)
         ax.set_xticks(x, [str(v) for v in t["value"]], fontsize=7)
         ax.set(title=name, ylabel="7-task avg" if i % cols == 0 else None)
-        if i == 0:
-            ax.legend(fontsize=7)
+    if tables:  # one legend above the panels, clear of the bars and the start line
+        fig.legend(*fig.axes[0].get_legend_handles_labels(), loc="outside upper center", ncols=3, fontsize=7)
     return fig

@@ -115,7 +115,9 @@ def test_the_ablation_figure_zooms_to_its_values_four_panels_a_row():
 
     t = {f"a{i}": pd.DataFrame({"value": ["x", "y"], "start": [78.8, 78.8], "last bi": [76.3, 77.0],
                                 "last cross": [71.8, 72.5]}) for i in range(5)}
-    axes = tables.ablation_figure(t).axes
+    fig = tables.ablation_figure(t)
+    axes = fig.axes
+    assert len(fig.legends) == 1 and not any(a.get_legend() for a in axes)    # one legend, off the panels
     assert len(axes) == 5 and [a.get_subplotspec().rowspan.start for a in axes] == [0, 0, 0, 0, 1]
     assert axes[0].get_ylim() == pytest.approx((69.8, 79.8))              # bars from 0 would hide a 1-point gap
 
