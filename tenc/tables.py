@@ -214,7 +214,7 @@ def scatter_figure(run_dir: str | Path):
 
 
 def ablation_figure(tables: dict[str, pd.DataFrame]):
-    """Bars of the last cycle's bi and cross average per ablation value, with the start as a line.
+    """Bars of the last cycle's bi and cross average per ablation value, each value's start a line over them.
 
     Four panels a row, in the order of ``tenc.config.ABLATIONS``; one y axis for all, spanning the bars
     and the start (the values differ by a point or two, which bars from zero would hide).
@@ -230,8 +230,9 @@ def ablation_figure(tables: dict[str, pd.DataFrame]):
         x = np.arange(len(t))
         ax.bar(x - 0.2, t["last bi"], 0.4, label="bi")
         ax.bar(x + 0.2, t["last cross"], 0.4, label="cross")
-        if t["start"].notna().any():
-            ax.axhline(t["start"].dropna().iloc[0], color="0.3", ls="--", lw=0.8, label="start")
+        has = t["start"].notna().to_numpy()
+        if has.any():  # each value's own start over its bars: pooling=cls starts from a cls-pooled model
+            ax.hlines(t["start"][has], x[has] - 0.45, x[has] + 0.45, color="0.3", ls="--", lw=0.8, label="start")
         if len(shown):  # one scale for every panel: the ablations compare with each other
             ax.set_ylim(shown.min() - 2, shown.max() + 1)
         ax.set_xticks(x, [str(v) for v in t["value"]], fontsize=7)

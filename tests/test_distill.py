@@ -120,6 +120,11 @@ def test_the_ablation_figure_zooms_to_its_values_four_panels_a_row():
     assert len(fig.legends) == 1 and not any(a.get_legend() for a in axes)    # one legend, off the panels
     assert len(axes) == 5 and [a.get_subplotspec().rowspan.start for a in axes] == [0, 0, 0, 0, 1]
     assert axes[0].get_ylim() == pytest.approx((69.8, 79.8))              # bars from 0 would hide a 1-point gap
+    # values with different starts (pooling=cls starts from a cls-pooled model) each show their own
+    t = {"pooling": pd.DataFrame({"value": ["cls", "mean"], "start": [73.6, 78.8], "last bi": [74.0, 76.2],
+                                  "last cross": [63.8, 71.8]})}
+    (start,) = [c for c in tables.ablation_figure(t).axes[0].collections if c.get_label() == "start"]
+    assert sorted(seg[0][1] for seg in start.get_segments()) == [73.6, 78.8]
 
 
 def test_more_cycles_in_a_sibling_folder_train_only_the_new_cycles(tiny_bert, fake_sts, tmp_path):
