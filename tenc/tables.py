@@ -217,7 +217,8 @@ def ablation_figure(tables: dict[str, pd.DataFrame]):
     """Bars of the last cycle's bi and cross average per ablation value, each value's start a line over them.
 
     Four panels a row, in the order of ``tenc.config.ABLATIONS``; one y axis for all, spanning the bars
-    and the start (the values differ by a point or two, which bars from zero would hide).
+    and the start (the values differ by a point or two, which bars from zero would hide); every bar is
+    labelled with its value, and one far below the rest shows its value on the floor instead.
     """
     from matplotlib.figure import Figure
 
@@ -225,16 +226,23 @@ def ablation_figure(tables: dict[str, pd.DataFrame]):
     rows = -(-max(len(tables), 1) // cols)
     fig = Figure(figsize=(3.2 * cols, 2.6 * rows), layout="constrained")
     shown = pd.concat([t[c] for t in tables.values() for c in ("last bi", "last cross", "start")]).dropna()
+    # the floor: 2 under the lowest value, but no lower than 15 under the median, so one collapsed student
+    # (pool_size=1000's cross at 6.77) does not flatten every other panel's 1-2 point differences
+    lo = max(shown.min(), shown.median() - 15) - 2 if len(shown) else 0
     for i, (name, t) in enumerate(tables.items()):
         ax = fig.add_subplot(rows, cols, i + 1)
         x = np.arange(len(t))
-        ax.bar(x - 0.2, t["last bi"], 0.4, label="bi")
-        ax.bar(x + 0.2, t["last cross"], 0.4, label="cross")
+        for dx, kind in ((-0.2, "bi"), (0.2, "cross")):
+            bars = ax.bar(x + dx, t[f"last {kind}"], 0.4, label=kind)
+            ax.bar_label(bars, fmt="%.1f", fontsize=6, padding=1)
+            for xi, v in zip(x + dx, t[f"last {kind}"]):
+                if v < lo:  # below the floor: its bar is out of sight, so its value sits on the axis
+                    ax.text(xi, lo, f"{v:.1f}\n(below)", ha="center", va="bottom", fontsize=6)
         has = t["start"].notna().to_numpy()
         if has.any():  # each value's own start over its bars: pooling=cls starts from a cls-pooled model
             ax.hlines(t["start"][has], x[has] - 0.45, x[has] + 0.45, color="0.3", ls="--", lw=0.8, label="start")
         if len(shown):  # one scale for every panel: the ablations compare with each other
-            ax.set_ylim(shown.min() - 2, shown.max() + 1)
+            ax.set_ylim(lo, shown.max() + 2)
         ax.set_xticks(x, [str(v) for v in t["value"]], fontsize=7)
         ax.set(title=name, ylabel="7-task avg" if i % cols == 0 else None)
     if tables:  # one legend above the panels, clear of the bars and the start line

@@ -119,12 +119,18 @@ def test_the_ablation_figure_zooms_to_its_values_four_panels_a_row():
     axes = fig.axes
     assert len(fig.legends) == 1 and not any(a.get_legend() for a in axes)    # one legend, off the panels
     assert len(axes) == 5 and [a.get_subplotspec().rowspan.start for a in axes] == [0, 0, 0, 0, 1]
-    assert axes[0].get_ylim() == pytest.approx((69.8, 79.8))              # bars from 0 would hide a 1-point gap
+    assert axes[0].get_ylim() == pytest.approx((69.8, 80.8))              # bars from 0 would hide a 1-point gap
+    assert {x.get_text() for x in axes[0].texts} == {"76.3", "77.0", "71.8", "72.5"}  # each bar's value
     # values with different starts (pooling=cls starts from a cls-pooled model) each show their own
     t = {"pooling": pd.DataFrame({"value": ["cls", "mean"], "start": [73.6, 78.8], "last bi": [74.0, 76.2],
                                   "last cross": [63.8, 71.8]})}
     (start,) = [c for c in tables.ablation_figure(t).axes[0].collections if c.get_label() == "start"]
     assert sorted(seg[0][1] for seg in start.get_segments()) == [73.6, 78.8]
+    # one collapsed student (pool_size=1000's cross) does not flatten the other panels; its value shows
+    t["pool_size"] = pd.DataFrame({"value": ["1000", "4000"], "start": [78.8, 78.8], "last bi": [79.0, 76.3],
+                                   "last cross": [6.8, 71.8]})
+    fig = tables.ablation_figure(t)
+    assert fig.axes[0].get_ylim()[0] > 55 and "6.8\n(below)" in {x.get_text() for x in fig.axes[1].texts}
 
 
 def test_more_cycles_in_a_sibling_folder_train_only_the_new_cycles(tiny_bert, fake_sts, tmp_path):
