@@ -233,11 +233,12 @@ def ablation_figure(tables: dict[str, pd.DataFrame]):
         ax = fig.add_subplot(rows, cols, i + 1)
         x = np.arange(len(t))
         for dx, kind in ((-0.2, "bi"), (0.2, "cross")):
-            bars = ax.bar(x + dx, t[f"last {kind}"], 0.4, label=kind)
-            ax.bar_label(bars, fmt="%.1f", fontsize=6, padding=1)
-            for xi, v in zip(x + dx, t[f"last {kind}"]):
-                if v < lo:  # below the floor: its bar is out of sight, so its value sits on the axis
-                    ax.text(xi, lo, f"{v:.1f}\n(below)", ha="center", va="bottom", fontsize=6)
+            v = t[f"last {kind}"]
+            bars = ax.bar(x + dx, v, 0.4, label=kind)
+            ax.bar_label(bars, [f"{b:.1f}" if b >= lo else "" for b in v], fontsize=6, padding=1)  # NaN: none
+            for xi, b in zip(x + dx, v):
+                if b < lo:  # below the floor: its bar is out of sight, so its value sits on the axis
+                    ax.text(xi, lo, f"{b:.1f}\n(below)", ha="center", va="bottom", fontsize=6)
         has = t["start"].notna().to_numpy()
         if has.any():  # each value's own start over its bars: pooling=cls starts from a cls-pooled model
             ax.hlines(t["start"][has], x[has] - 0.45, x[has] + 0.45, color="0.3", ls="--", lw=0.8, label="start")
