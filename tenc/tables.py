@@ -85,6 +85,43 @@ def collect(roots: list[str | Path] | str) -> pd.DataFrame:
     return df.drop_duplicates(subset=["run", "kind", "stage", "member"], keep="first").reset_index(drop=True)
 
 
+def keep_earlier(df: pd.DataFrame, earlier: str | Path, key: str = "run") -> pd.DataFrame:
+    """``df`` plus the rows of an earlier table (a cycles.csv or prime_search.csv this module wrote)
+    whose ``key`` (run name) ``df`` lacks: runs made on another machine keep their rows in a rebuild.
+
+    A run found under the roots replaces all of its earlier rows, in place; new runs come after, so a
+    rebuild's diff shows only what changed. A missing file keeps nothing. The cost: a run deleted
+    everywhere stays in the table until its rows are removed from the file.
+
+        df = tables.keep_earlier(tables.collect("papermill_runs,runs"), "results/cycles.csv")
+    """
+    path = Path(earlier)
+    if not path.is_file():
+        return df
+    old = pd.read_csv(path, dtype={"run": str, "ablation": str, "value": str})
+    for col in ("ablation", "value", "member", "stage"):
+        if col in old:
+            old[col] = old[col].fillna("")
+    if "source" in df and len(old):
+        old["source"] = str(path)
+    fresh = set(df[key]) if len(df) else set()
+    parts, placed = [], set()
+    for run, rows in old.groupby(key, sort=False):  # earlier order; a fresh run takes its old place
+        if run in fresh:
+            parts.append(df[df[key] == run])
+            placed.add(run)
+        else:
+            parts.append(rows)
+    parts.append(df[~df[key].isin(placed)] if len(df) else df)
+    parts = [p for p in parts if len(p)]
+    return pd.concat(parts, ignore_index=True) if parts else df
+
+
+def cycles_csv(df: pd.DataFrame) -> str:
+    """``collect``'s frame as results/cycles.csv text (no source paths; what `keep_earlier` reads back)."""
+    return df.drop(columns=["source"]).astype({"cycle": "Int64"}).to_csv(index=False, float_format="%.2f")
+
+
 def main_table(df: pd.DataFrame) -> pd.DataFrame:
     """The paper's layout: per run, start then every cycle, bi and cross (ensembles and members)."""
     if df.empty:

@@ -109,6 +109,36 @@ def test_ablation_tables_report_the_last_and_the_dev_selected_cycle_never_the_be
     assert list(both["pool_size"]["value"]) == ["1000", "4000", "16000", "all"]
 
 
+def test_a_rebuild_keeps_the_rows_of_runs_made_elsewhere_and_replaces_the_runs_it_finds(tmp_path):
+    import pandas as pd
+    from tenc import tables
+
+    ledger = ROOT / "results" / "cycles.csv"
+    nothing_here = tables.collect(tmp_path)
+    kept = tables.keep_earlier(nothing_here, ledger)
+    assert tables.cycles_csv(kept) == ledger.read_text()          # no run found: the file round-trips as is
+    assert tables.keep_earlier(nothing_here, tmp_path / "missing.csv").empty
+
+    old = pd.read_csv(ledger, dtype={"value": str}).fillna({"ablation": "", "value": ""})
+    runs = list(dict.fromkeys(old["run"]))
+    redone, new = runs[1], "pool_size=all"
+    for name, ablation, value, avg in ((redone, "cycles", "1", 50.0), (new, "pool_size", "all", 60.0)):
+        doc = {"params": {"name": name, "ablation": ablation, "value": value},
+               "metrics": [{"kind": "bi", "cycle": 0, "avg": avg, "dev": 80.0},
+                           {"kind": "cross", "cycle": 1, "avg": avg + 1, "dev": 79.0}],
+               "selected": {"bi": {"cycle": 0}, "cross": {"cycle": 1}}}
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "metrics.json").write_text(json.dumps(doc))
+    merged = tables.keep_earlier(tables.collect(tmp_path), ledger)
+    assert list(dict.fromkeys(merged["run"])) == runs + [new]     # the redone run in its old place, the new last
+    assert list(merged.loc[merged["run"] == redone, "avg"]) == [50.0, 51.0]   # its old rows all gone
+    others = merged[~merged["run"].isin([redone, new])].drop(columns="source").reset_index(drop=True)
+    pd.testing.assert_frame_equal(others, old[~old["run"].isin([redone])].reset_index(drop=True),
+                                  check_dtype=False)
+    t = tables.ablation_tables(merged)["pool_size"]
+    assert list(t["value"])[-1] == "all" and t["last cross"].iloc[-1] == 61.0
+
+
 def test_the_ablation_figure_zooms_to_its_values_four_panels_a_row():
     import pandas as pd
     from tenc import tables

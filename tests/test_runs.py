@@ -42,6 +42,7 @@ def test_smoke_plan_runs_the_chain_and_skips_on_rerun(tiny_bert, fake_sts, tmp_p
     printed = [line for line in lines if line.startswith("    ")]
     assert any("result rows from" in line for line in printed)
     assert "result rows from" in (root / "90_tables" / "smoke" / "log.txt").read_text()
+    assert any("0 result rows kept from" in line for line in printed)     # every run is here: none kept
     assert "cycle 1" in (root / "20_distill" / "smoke-cycle1" / "log.txt").read_text()
 
 

@@ -277,6 +277,7 @@ write("90_tables.ipynb", [
     params('''
 roots: str = "papermill_runs,runs"  # comma-separated folders searched for metrics.json
 out_dir: str = "results"  # tables.md and cycles.csv go here
+keep: str = ""  # an earlier results folder (e.g. results): its rows for runs not found under roots are kept
 '''),
     code('''
 P = tnb.parameters(globals(), _before)
@@ -284,10 +285,15 @@ from pathlib import Path
 from tenc import tables
 from tenc.io import atomic_write_text
 df = tables.collect(roots)
-main = tables.main_table(df)
-ablations = tables.ablation_tables(df)
 priming = tables.priming_table(roots)
 print(f"{len(df)} result rows from {df['source'].nunique() if len(df) else 0} metrics.json files")
+if keep:  # runs made on another machine: their rows from the last rebuild (a run found here replaces its own)
+    n = len(df)
+    df = tables.keep_earlier(df, Path(keep) / "cycles.csv")
+    priming = tables.keep_earlier(priming, Path(keep) / "prime_search.csv")
+    print(f"{len(df) - n} result rows kept from {Path(keep) / 'cycles.csv'}")
+main = tables.main_table(df)
+ablations = tables.ablation_tables(df)
 '''),
     md("## Main table (Spearman x 100, \"all\" setting; `selected` marks the cycle each rule picked)"),
     code('''
@@ -313,7 +319,7 @@ if len(priming):
     text += ["", "## Priming runs", "", tables.markdown(priming)]
 Path(out_dir).mkdir(parents=True, exist_ok=True)
 atomic_write_text(Path(out_dir) / "tables.md", "\\n".join(text) + "\\n")
-atomic_write_text(Path(out_dir) / "cycles.csv", df.drop(columns=["source"]).astype({"cycle": "Int64"}).to_csv(index=False, float_format="%.2f"))
+atomic_write_text(Path(out_dir) / "cycles.csv", tables.cycles_csv(df))
 if len(priming):
     atomic_write_text(Path(out_dir) / "prime_search.csv", priming.to_csv(index=False))
 '''),
@@ -328,6 +334,7 @@ write("91_figures.ipynb", [
 roots: str = "papermill_runs,runs"  # comma-separated folders searched for metrics.json
 runs: str = ""  # comma-separated run names for the per-run figures; empty: every distillation run found
 out_dir: str = "figures"  # where the PNG and SVG files go
+keep: str = ""  # an earlier results folder (e.g. results): its rows for runs not found under roots are kept
 '''),
     code('''
 P = tnb.parameters(globals(), _before)
@@ -336,6 +343,8 @@ from pathlib import Path
 import matplotlib
 from tenc import plots, tables
 df = tables.collect(roots)
+if keep:  # rows of runs made on another machine (their per-run figures stay as they are)
+    df = tables.keep_earlier(df, Path(keep) / "cycles.csv")
 wanted = [r.strip() for r in runs.split(",") if r.strip()]
 if wanted:
     df = df[df["run"].isin(wanted)]
