@@ -30,7 +30,7 @@ test-all: setup
 quick: setup
 	$(PY) -m tenc run params/plans/quick.yaml
 
-# every ablation of notebooks/40_ablation.ipynb on the quick budget (17 values, 11 cycles and one bi student trained: ~10 h here)
+# every ablation of notebooks/40_ablation.ipynb on the quick budget (17 values, 11 cycles and one bi student trained: about 6 h here, measured)
 ablations: setup
 	$(PY) -m tenc run params/plans/ablations.yaml
 
