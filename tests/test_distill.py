@@ -121,8 +121,9 @@ def test_a_rebuild_keeps_the_rows_of_runs_made_elsewhere_and_replaces_the_runs_i
 
     old = pd.read_csv(ledger, dtype={"value": str}).fillna({"ablation": "", "value": ""})
     runs = list(dict.fromkeys(old["run"]))
-    redone, new = runs[1], "pool_size=all"
-    for name, ablation, value, avg in ((redone, "cycles", "1", 50.0), (new, "pool_size", "all", 60.0)):
+    redone, new = runs[1], "pool_size=64000"                      # 64000: a value no run has used
+    assert new not in runs
+    for name, ablation, value, avg in ((redone, "cycles", "1", 50.0), (new, "pool_size", "64000", 60.0)):
         doc = {"params": {"name": name, "ablation": ablation, "value": value},
                "metrics": [{"kind": "bi", "cycle": 0, "avg": avg, "dev": 80.0},
                            {"kind": "cross", "cycle": 1, "avg": avg + 1, "dev": 79.0}],
@@ -136,7 +137,7 @@ def test_a_rebuild_keeps_the_rows_of_runs_made_elsewhere_and_replaces_the_runs_i
     pd.testing.assert_frame_equal(others, old[~old["run"].isin([redone])].reset_index(drop=True),
                                   check_dtype=False)
     t = tables.ablation_tables(merged)["pool_size"]
-    assert list(t["value"])[-1] == "all" and t["last cross"].iloc[-1] == 61.0
+    assert list(t["value"])[-1] == "64000" and t["last cross"].iloc[-1] == 61.0
 
 
 def test_the_ablation_figure_zooms_to_its_values_four_panels_a_row():
