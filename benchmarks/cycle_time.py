@@ -84,9 +84,10 @@ def main() -> int:
         else:  # evaluation: not part of the cycle's work, timed only
             seconds, tokens, passes = doc["seconds"], 0, 1
         flop = 2 * passes * params[kind] * tokens
+        timed = tokens and seconds > 0  # a tiny stage on an idle machine can record 0.0 s: no rate then
         rows.append({"run": str(run), "cycle": args.cycle, "stage": stage, "seconds": round(seconds, 1),
-                     "tokens": tokens, "tokens_per_second": round(tokens / seconds, 1) if tokens else None,
-                     "gflop": round(flop / 1e9, 3), "gflop_per_second": round(flop / seconds / 1e9, 1) if tokens else None,
+                     "tokens": tokens, "tokens_per_second": round(tokens / seconds, 1) if timed else None,
+                     "gflop": round(flop / 1e9, 3), "gflop_per_second": round(flop / seconds / 1e9, 1) if timed else None,
                      "floor_seconds": round(flop / (peak * 1e9), 1) if tokens else None,
                      "resumed": bool(doc.get("train", {}).get("resumed_from_step"))})
     table = pd.DataFrame(rows)
