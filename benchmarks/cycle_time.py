@@ -32,6 +32,11 @@ from tenc.distill import read_pool  # noqa: E402
 STAGES = ("label_bi", "train_cross", "eval_cross", "label_cross", "train_bi", "eval_bi")
 
 
+def sig(x: float, digits: int = 4) -> float:
+    """Round to significant digits, not decimals: a tiny model's rate must not print as 0.0."""
+    return float(f"{x:.{digits}g}")
+
+
 def backbone(folder: Path):
     from transformers import AutoModel
     from transformers.utils import logging
@@ -86,9 +91,9 @@ def main() -> int:
         flop = 2 * passes * params[kind] * tokens
         timed = tokens and seconds > 0  # a tiny stage on an idle machine can record 0.0 s: no rate then
         rows.append({"run": str(run), "cycle": args.cycle, "stage": stage, "seconds": round(seconds, 1),
-                     "tokens": tokens, "tokens_per_second": round(tokens / seconds, 1) if timed else None,
-                     "gflop": round(flop / 1e9, 3), "gflop_per_second": round(flop / seconds / 1e9, 1) if timed else None,
-                     "floor_seconds": round(flop / (peak * 1e9), 1) if tokens else None,
+                     "tokens": tokens, "tokens_per_second": sig(tokens / seconds) if timed else None,
+                     "gflop": sig(flop / 1e9), "gflop_per_second": sig(flop / seconds / 1e9) if timed else None,
+                     "floor_seconds": sig(flop / (peak * 1e9)) if tokens else None,
                      "resumed": bool(doc.get("train", {}).get("resumed_from_step"))})
     table = pd.DataFrame(rows)
     work = table[table["tokens"] > 0]

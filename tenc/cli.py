@@ -11,7 +11,9 @@ import re
 import sys
 from pathlib import Path
 
-RESULT_COLUMNS = ["model", "kind", "stage", "STS12", "STS13", "STS14", "STS15", "STS16", "STS-B", "SICK-R", "avg"]
+RESULT_COLUMNS = ["model", "kind", "stage", "STS12", "STS13", "STS14", "STS15", "STS16", "STS-B", "SICK-R", "avg",
+                  "protocol"]
+SCORES = RESULT_COLUMNS[3:-1]
 
 
 NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
@@ -32,15 +34,18 @@ def _parse_sets(items: list[str]) -> dict:
     return out
 
 
-def record_result(path: str | Path, model: str, kind: str, stage: str, row: dict) -> None:
-    """Insert or replace the (model, kind, stage) row of a results CSV (the scoreboard)."""
+def record_result(path: str | Path, model: str, kind: str, stage: str, row: dict, protocol: str) -> None:
+    """Insert or replace the (model, kind, stage) row of a results CSV (the scoreboard); ``protocol`` names
+    how it was scored ("cosine", "one-order" or "two-order mean", `tenc.evaluation.protocol`)."""
     import pandas as pd
 
     from .io import atomic_write_text
 
     path = Path(path)
-    new = {"model": model, "kind": kind, "stage": stage, **{k: row[k] for k in RESULT_COLUMNS[3:]}}
+    new = {"model": model, "kind": kind, "stage": stage, **{k: row[k] for k in SCORES}, "protocol": protocol}
     df = pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=RESULT_COLUMNS)
+    if "protocol" not in df.columns:  # a scoreboard from before the protocol column
+        df["protocol"] = ""
     key = (df["model"] == model) & (df["kind"] == kind) & (df["stage"] == stage)
     if key.any():
         df.loc[key, RESULT_COLUMNS] = [new[c] for c in RESULT_COLUMNS]
@@ -66,18 +71,21 @@ def cmd_evaluate(args) -> int:
     import time
 
     t = time.perf_counter()
-    table, metrics, _ = evaluation.evaluate(members, args.kind, pairs, progress=not args.quiet)
+    table, metrics, _ = evaluation.evaluate(members, args.kind, pairs, progress=not args.quiet,
+                                            cross_orders=args.cross_orders)
+    protocol = evaluation.protocol(args.kind, args.cross_orders)
     seconds = time.perf_counter() - t
     label = args.name or "+".join(args.model) + (f" ({args.pooling})" if args.pooling else "") + (
         f" [{args.layers} layers]" if args.layers else "")
     print(evaluation.format_paper_table([(label, table)]))
-    print(f"evaluated {int(table['n'].iloc[-1])} pairs in {seconds:.0f} s "
+    print(f"evaluated {int(table['n'].iloc[-1])} pairs in {seconds:.0f} s, {protocol} "
           f"(wmean avg {table['wmean'].iloc[-1]:.2f}, Pearson avg {table['pearson'].iloc[-1]:.2f})")
     metrics["seconds"] = round(seconds, 1)
     if args.out:
-        evaluation.write_metrics(args.out, metrics, vars(args) | {"model": args.model})
+        evaluation.write_metrics(args.out, metrics, vars(args) | {"model": args.model},
+                                 **({"cross": protocol} if args.kind == "cross" else {}))
     if args.results:
-        record_result(args.results, label, args.kind, args.stage, evaluation.paper_row(table))
+        record_result(args.results, label, args.kind, args.stage, evaluation.paper_row(table), protocol)
     return 0
 
 
@@ -139,14 +147,17 @@ def summary_table(summary: dict) -> str:
 
 
 def write_summary_rows(summary: dict, results: str, name: str) -> None:
+    from .evaluation import protocol
+
     if summary["config"].get("task", "sts") != "sts":
         return write_task_rows(summary, results, name)
+    orders = summary["config"].get("cross_orders", "both")  # runs from before the setting scored both orders
     for row in summary["cycles"]:
         if "avg" not in row:
             continue
         stage = "start" if row["cycle"] == 0 else f"cycle {row['cycle']}"
         model = name if row["member"] in ("model", "ensemble") else f"{name} [{row['member']}]"
-        record_result(results, model, row["kind"], stage, row)
+        record_result(results, model, row["kind"], stage, row, protocol(row["kind"], orders))
 
 
 def cmd_mutual(args) -> int:
@@ -217,7 +228,7 @@ def cmd_prime(args) -> int:
     if args.results:
         from . import evaluation  # noqa: F401
 
-        record_result(args.results, args.name or Path(args.out).name, "bi", "primed", result["row"])
+        record_result(args.results, args.name or Path(args.out).name, "bi", "primed", result["row"], "cosine")
     return 0
 
 
@@ -231,6 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--pooling", choices=["cls", "mean"], help="override a bi-encoder's pooling")
     e.add_argument("--layers", type=int, default=0, help="bi-encoder: keep only the first N transformer layers (0 = all)")
     e.add_argument("--max-length", type=int, default=None, help="token limit (default: the model's own)")
+    e.add_argument("--cross-orders", choices=["one", "both"], default="one",
+                   help="cross-encoders: score (s1, s2) as stored (the paper) or the mean over both orders")
     e.add_argument("--data", help="STS data folder (default: $TENC_DATA, ./data/sts, ../shared/data/sts, hub)")
     e.add_argument("--out", help="write metrics.json here")
     e.add_argument("--results", help="insert/replace this row in a results CSV (e.g. results/sts.csv)")

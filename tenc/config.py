@@ -28,8 +28,8 @@ class DistillConfig:
     pooling: str = ""                 # bi pooling for a plain LM start: "cls" (paper) or "mean"; "" keeps the saved one
     cycles: int = 3                   # T, bi -> cross -> bi cycles (paper: 3)
     cross_layers: int = 0             # keep only the first N layers of cross_init (0 = all; rampart: its top layers tag PII)
-    cross_init_mode: str = "fresh"    # "fresh": cross_init every cycle (paper); "inherit": previous cycle's cross
-    bi_init_mode: str = "fresh"       # "fresh": start checkpoint every cycle (paper); "inherit": previous bi
+    cross_init_mode: str = "fresh"    # "fresh": cross_init every cycle (paper); "continue": own previous cycle; "handover": previous bi (reference)
+    bi_init_mode: str = "fresh"       # "fresh": start checkpoint every cycle (paper); "continue": own previous cycle; "handover": this cycle's cross (reference)
     cross_epochs: int = 1             # paper: 1
     cross_batch_size: int = 32        # paper: 32
     cross_lr: float = 2e-5            # paper: 2e-5
@@ -43,9 +43,10 @@ class DistillConfig:
     bi_max_length: int = 32           # tokens per sentence (paper: 32)
     bi_loss: str = "mse"              # "mse" between cos and the cross score (paper) or "cosent" (ranking)
     target_map: str = "clip"          # bi cosines -> BCE targets: "clip" to [0, 1] or "minmax" rescale
-    label_both_orders: bool = True    # cross pseudo-labels averaged over (s1, s2) and (s2, s1)
+    label_both_orders: bool = False   # cross pseudo-labels averaged over (s1, s2) and (s2, s1) (paper: one order)
+    cross_orders: str = "one"         # cross scoring for dev, test and dev checks: "one" (s1, s2) (paper) or "both" (mean)
     eval_steps: int = 0               # STS-B dev check every N training steps, keep the best (paper: 200); 0 = off
-    selection: str = "dev"            # best cycle per encoder: "dev" (STS-B dev, paper), "last" or "agreement" (label-free)
+    selection: str = "dev"            # pick per encoder and member: "dev" (best trained cycle, paper), "dev+start" (start competes), "last", "agreement"
     task: str = "sts"                 # "sts" (paper), "qqp", "qnli", "mrpc" (ROC-AUC) or "custom"
     pairs: str = ""                   # custom task: the unlabelled pair file (.txt sent1||sent2, .tsv, .csv, .jsonl)
     dev: str = ""                     # custom task: labelled dev file for selection; "" = label-free selection
@@ -92,13 +93,19 @@ class DistillConfig:
         return list(zip(starts, inits))
 
 
+# "continue": each student starts from its own type's previous cycle (was called "inherit", still accepted);
+# "handover": the reference's mode without --init_with_new_models, weights cross the architectures:
+# cross(c) <- bi(c-1), bi(c) <- cross(c)
+INIT_MODES = ("fresh", "continue", "handover")
+RENAMED = {("cross_init_mode", "inherit"): "continue", ("bi_init_mode", "inherit"): "continue"}
+
 # settings that change how a run executes, not what it computes: ignored when a rerun is compared
 RUNTIME_ONLY = ("threads", "parallel", "checkpoint_minutes", "grad_accum", "device")
 
 CHOICES = {
-    "pooling": ("", "cls", "mean"), "cross_init_mode": ("fresh", "inherit"), "bi_init_mode": ("fresh", "inherit"),
+    "pooling": ("", "cls", "mean"), "cross_init_mode": INIT_MODES, "bi_init_mode": INIT_MODES, "cross_orders": ("one", "both"),
     "cross_loss": ("bce", "mse"), "bi_loss": ("mse", "cosent"), "target_map": ("clip", "minmax"),
-    "selection": ("dev", "last", "agreement"), "pool": ("transductive", "inductive"),
+    "selection": ("dev", "dev+start", "last", "agreement"), "pool": ("transductive", "inductive"),
     "method": ("simcse", "mirror"), "amp": ("", "bf16", "fp16"), "task": ("sts", "qqp", "qnli", "mrpc", "custom"),
 }
 POSITIVE = {"cycles", "cross_epochs", "cross_batch_size", "cross_max_length", "bi_epochs", "bi_batch_size",
@@ -111,6 +118,7 @@ def validate(cls, values: dict) -> dict:
     hints = typing.get_type_hints(cls)
     out = {}
     for key, value in values.items():
+        value = RENAMED.get((key, value), value) if isinstance(value, str) else value
         if key not in known:
             close = difflib.get_close_matches(key, known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -145,11 +153,10 @@ def validate(cls, values: dict) -> dict:
 PRESETS: dict[str, dict] = {
     "paper": {"cycles": 3, "cross_epochs": 1, "bi_epochs": 10, "eval_steps": 200, "selection": "dev"},
     # ~20 min a cycle here: 4k pairs, one epoch each, cross labels in one order, dev checked at the end
-    "quick": {"cycles": 1, "max_pairs": 4000, "cross_epochs": 1, "bi_epochs": 1, "eval_steps": 0,
-              "label_both_orders": False},
+    "quick": {"cycles": 1, "max_pairs": 4000, "cross_epochs": 1, "bi_epochs": 1, "eval_steps": 0},
     # seconds: for tests on a tiny model
     "smoke": {"cycles": 1, "max_pairs": 32, "cross_epochs": 1, "bi_epochs": 1, "cross_batch_size": 8,
-              "bi_batch_size": 8, "eval_steps": 0, "label_both_orders": False, "evaluate_test": True},
+              "bi_batch_size": 8, "eval_steps": 0, "evaluate_test": True},
 }
 
 

@@ -44,7 +44,7 @@ from scipy.stats import spearmanr
 
 from . import data as tdata
 from . import distributed as tdist
-from . import encode, evaluation, models
+from . import encode, evaluation, models, selection
 from .config import RUNTIME_ONLY, ConfigError, DistillConfig
 from .io import (atomic_dir, atomic_save_npy, atomic_write_text, check_folder, folder_digest,
                  load_npy_checked, read_marker, run_lock, write_marker)
@@ -107,7 +107,12 @@ class Run:
 
     @property
     def selection(self) -> str:
-        return "agreement" if self.task.dev is None and self.cfg.selection == "dev" else self.cfg.selection
+        return "agreement" if self.task.dev is None and self.cfg.selection in ("dev", "dev+start") else self.cfg.selection
+
+    @property
+    def cross_orders(self) -> str:
+        """How cross-encoders are scored: one order unless asked for both, and never both on an ordered task."""
+        return self.cfg.cross_orders if self.task.both_orders else "one"
 
     def _pool(self) -> pd.DataFrame:
         path = self.folder / "pool.tsv"
@@ -168,6 +173,26 @@ class Run:
         return models.cross_encoder(self.cross_path(cycle, m), max_length=self.cfg.cross_max_length,
                                     device=self.device)
 
+    def cross_init(self, cycle: int, m: int) -> str:
+        """Where member ``m``'s cross-encoder of ``cycle`` starts (``cross_init_mode``)."""
+        mode = self.cfg.cross_init_mode
+        if mode == "handover":  # the reference without --init_with_new_models: from the previous bi-encoder
+            return self.bi_path(cycle - 1, m)
+        if mode == "continue" and cycle > 1:
+            return self.cross_path(cycle - 1, m)
+        return self.members[m][1]
+
+    def bi_init(self, cycle: int, m: int):
+        """(where, model): member ``m``'s bi-encoder of ``cycle`` before training (``bi_init_mode``)."""
+        mode = self.cfg.bi_init_mode
+        if mode == "handover":  # the reference: this cycle's cross-encoder's backbone, pooled as the start is
+            path = self.cross_path(cycle, m)
+            pooling = self.cfg.pooling or models.pooling_of(self.bi_path(0, m)) or "cls"
+            return path, models.bi_encoder(path, pooling=pooling, max_seq_length=self.cfg.bi_max_length,
+                                           device=self.device)
+        prev = cycle - 1 if mode == "continue" else 0
+        return self.bi_path(prev, m), self.load_bi(prev, m)
+
     # -- stages -------------------------------------------------------------------------------------
     def _labels(self, cycle: int, stage: str, compute) -> np.ndarray:
         folder = self.cycle_dir(cycle)
@@ -209,7 +234,7 @@ class Run:
         return to_unit(cosines, self.cfg.target_map)
 
     def _dev_fn(self, model, kind: str):
-        if not self.cfg.eval_steps or self.selection != "dev":
+        if not self.cfg.eval_steps or self.selection not in ("dev", "dev+start"):
             return None
         return lambda: self.dev_score([model], kind)
 
@@ -217,8 +242,8 @@ class Run:
         if self.task.dev is None:
             return None
         if self.task.name == "sts":
-            return evaluation.dev_spearman(members, kind, self.pairs)
-        return evaluation.labelled_metric(members, kind, self.task.dev)
+            return evaluation.dev_spearman(members, kind, self.pairs, cross_orders=self.cross_orders)
+        return evaluation.labelled_metric(members, kind, self.task.dev, cross_orders=self.cross_orders)
 
     def _checkpoint(self, folder: Path, stage: str, init: str, seed: int, targets: np.ndarray) -> Checkpoint | None:
         """Mid-stage progress file for a training stage, tied to its settings, start and labels."""
@@ -244,12 +269,11 @@ class Run:
         if read_marker(folder, stage) is not None:
             return self.cross_path(cycle, m)
         targets = self.to_unit(self.label_bi(cycle))
-        init = self.members[m][1] if (self.cfg.cross_init_mode == "fresh" or cycle == 1) else self.cross_path(cycle - 1, m)
+        init = self.cross_init(cycle, m)
         c = self.cfg
-        seed = c.seed + 1000 * cycle + m
-        seed_everything(seed)  # the new head's initialisation must not depend on what ran before in this process
+        seed = student_seed(c.seed, cycle, m, "cross")
         model = models.cross_encoder(init, max_length=self.cfg.cross_max_length, device=self.device,
-                                     layers=c.cross_layers)
+                                     layers=c.cross_layers, seed=seed)  # a new head is drawn from `seed` alone
         ckpt = self._checkpoint(folder, stage, init, seed, targets)
         stats = train_cross(model, self.s1, self.s2, targets, epochs=c.cross_epochs, batch_size=c.cross_batch_size,
                             lr=c.cross_lr, warmup=c.cross_warmup, max_length=c.cross_max_length, loss=c.cross_loss,
@@ -267,19 +291,18 @@ class Run:
         if read_marker(folder, stage) is not None:
             return self.bi_path(cycle, m)
         targets = self.label_cross(cycle)
-        prev = 0 if self.cfg.bi_init_mode == "fresh" else cycle - 1
         c = self.cfg
-        seed = c.seed + 1000 * cycle + 500 + m
+        seed = student_seed(c.seed, cycle, m, "bi")
         seed_everything(seed)
-        model = self.load_bi(prev, m)
-        ckpt = self._checkpoint(folder, stage, self.bi_path(prev, m), seed, targets)
+        init, model = self.bi_init(cycle, m)
+        ckpt = self._checkpoint(folder, stage, init, seed, targets)
         stats = train_bi(model, self.s1, self.s2, targets, epochs=c.bi_epochs, batch_size=c.bi_batch_size,
                          lr=c.bi_lr, warmup=c.bi_warmup, max_length=c.bi_max_length, loss=c.bi_loss,
                          seed=seed, dev_fn=self._dev_fn(model, "bi"),
                          eval_steps=c.eval_steps, progress=self.progress and tdist.is_main(), checkpoint=ckpt,
                          grad_accum=c.grad_accum, amp=c.amp)
         target = folder / f"bi{self.suffixes[m]}"
-        self._save_trained(model, target, stage, {"init": self.bi_path(prev, m), "train": stats.summary()}, ckpt)
+        self._save_trained(model, target, stage, {"init": init, "train": stats.summary()}, ckpt)
         self.log(f"cycle {cycle}: {stage} done in {stats.seconds:.0f}s "
                  f"({stats.summary()['tokens_per_second']:.0f} tok/s, padding {stats.padding:.1%})")
         return str(target)
@@ -302,7 +325,8 @@ class Run:
         bounds = np.cumsum([0] + [len(s) for s in sets])
         # each member scores every pair once; the ensemble averages those scores (no second pass)
         member_preds = [evaluation.score_pairs([mod], kind, frame["sentence1"].tolist(), frame["sentence2"].tolist(),
-                                               progress=self.progress) for mod in loaded]
+                                               progress=self.progress, cross_orders=self.cross_orders)
+                        for mod in loaded]
         groups = [(f"m{m}" if len(loaded) > 1 else "model", [m]) for m in range(len(loaded))]
         if len(loaded) > 1:
             groups.append(("ensemble", list(range(len(loaded)))))
@@ -402,30 +426,32 @@ class Run:
                 for name, entry in info["results"].items():
                     rows.append({"cycle": cycle, "kind": kind, "member": name, "dev": entry["dev"],
                                  **{k: v for k, v in entry.get("test", {}).items()}})
-        table = pd.DataFrame(rows)
+        rule = self.selection
+        agreement = self.agreement if rule == "agreement" else None
+        chosen = selection.picks(rows, rule, agreement)
         selected = {}
-        for kind in ("bi", "cross"):
-            sub = table[(table["kind"] == kind)] if len(table) else table
-            if sub.empty:
+        for kind, members in chosen.items():
+            main = selection.main_member(rows, kind)
+            if main not in members:
                 continue
-            main = "ensemble" if "ensemble" in set(sub["member"]) else sub["member"].iloc[0]
-            sub = sub[sub["member"] == main]
-            cycles = sorted(set(sub["cycle"]))
-            if self.selection == "dev":
-                pick = int(sub.loc[sub["dev"].astype(float).idxmax(), "cycle"])
-            elif self.selection == "last":
-                pick = max(cycles)
-            else:  # agreement: no gold score is read
-                trained = [c for c in cycles if c > 0]
-                pick = max(trained, key=self.agreement) if trained else 0
-            selected[kind] = {"cycle": pick, "rule": self.selection,
-                              "row": sub[sub["cycle"] == pick].iloc[0].to_dict()}
-        summary = {"config": self.cfg.to_dict(), "pool_pairs": len(self.pool), "cycles": rows, "selected": selected}
+            row = next(r for r in rows if r["kind"] == kind and r["member"] == main and r["cycle"] == members[main])
+            selected[kind] = {"cycle": members[main], "rule": rule, "row": row, "members": members}
+        # both dev rules side by side: the paper's (trained cycles) and the never-worse one (the start competes)
+        dev_picks = {r: selection.picks(rows, r) for r in ("dev", "dev+start")} if self.task.dev is not None else {}
+        summary = {"config": self.cfg.to_dict(), "pool_pairs": len(self.pool), "cycles": rows, "selected": selected,
+                   "picks": dev_picks}
         atomic_write_text(self.folder / "summary.json", json.dumps(summary, indent=2, default=float))
         # the common format every table and figure is rebuilt from (tenc.tables)
-        doc = {"metrics": rows, "selected": selected, "params": {**self.cfg.to_dict(), **self.tags}}
+        doc = {"metrics": rows, "selected": selected, "picks": dev_picks, "params": {**self.cfg.to_dict(), **self.tags},
+               **evaluation.provenance(cross=evaluation.protocol("cross", self.cross_orders))}
         atomic_write_text(self.folder / "metrics.json", json.dumps(doc, indent=2, default=float))
         return summary
+
+
+def student_seed(seed: int, cycle: int, member: int, kind: str) -> int:
+    """One seed per student, distinct across cycles, members and the two kinds: the data order, dropout
+    and any new head of a student never depend on what else ran before it in the process."""
+    return seed + 1000 * cycle + (500 if kind == "bi" else 0) + member
 
 
 def read_pool(folder: str | Path) -> pd.DataFrame:

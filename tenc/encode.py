@@ -34,18 +34,19 @@ def token_budget_batches(lengths: np.ndarray, max_tokens: int, max_rows: int = 5
 
 
 def pad_batch(ids: list[list[int]], pad_id: int = 0, with_types: list[list[int]] | None = None) -> dict:
-    """Right-pad token id lists into ``input_ids`` / ``attention_mask`` (/ ``token_type_ids``) tensors."""
+    """Right-pad token id lists into ``input_ids`` / ``attention_mask`` (/ ``token_type_ids``) tensors, built on
+    the host (the CPU, whatever the default device); the caller moves them to its model's device."""
     longest = max(len(x) for x in ids)
-    input_ids = torch.full((len(ids), longest), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(ids), longest), dtype=torch.long)
+    input_ids = torch.full((len(ids), longest), pad_id, dtype=torch.long, device="cpu")
+    mask = torch.zeros((len(ids), longest), dtype=torch.long, device="cpu")
     for i, x in enumerate(ids):
-        input_ids[i, :len(x)] = torch.tensor(x, dtype=torch.long)
+        input_ids[i, :len(x)] = torch.tensor(x, dtype=torch.long, device="cpu")
         mask[i, :len(x)] = 1
     out = {"input_ids": input_ids, "attention_mask": mask}
     types = torch.zeros_like(input_ids)
     if with_types is not None:
         for i, t in enumerate(with_types):
-            types[i, :len(t)] = torch.tensor(t, dtype=torch.long)
+            types[i, :len(t)] = torch.tensor(t, dtype=torch.long, device="cpu")
     out["token_type_ids"] = types
     return out
 
@@ -140,8 +141,9 @@ def cross_logits(model, s1: list[str], s2: list[str], max_length: int | None = N
     return out
 
 
-def cross_scores(model, s1, s2, both_orders: bool = True, **kw) -> np.ndarray:
-    """Sigmoid cross-encoder score; with ``both_orders`` the mean over (s1, s2) and (s2, s1)."""
+def cross_scores(model, s1, s2, both_orders: bool = False, **kw) -> np.ndarray:
+    """Sigmoid cross-encoder score of (s1, s2) as given (the paper's protocol); with ``both_orders`` the
+    mean over (s1, s2) and (s2, s1), a two-view test-time ensemble that must be named as such."""
     logits = cross_logits(model, s1, s2, **kw)
     score = 1.0 / (1.0 + np.exp(-logits))
     if both_orders:

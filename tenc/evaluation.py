@@ -2,13 +2,18 @@
 
 | function          | scores pairs with                                          |
 |-------------------|------------------------------------------------------------|
-| `score_pairs`     | a bi-encoder (cosine), a cross-encoder (sigmoid, both orders averaged) or an ensemble (mean of members) |
+| `score_pairs`     | a bi-encoder (cosine), a cross-encoder (sigmoid of (s1, s2); opt-in: both orders averaged) or an ensemble (mean of members) |
 | `evaluate`        | all seven sets at once, each unique sentence embedded once |
 | `spearman_all`    | one Spearman x 100 per set, subsets concatenated ("all")   |
 
 `evaluate` returns a tidy DataFrame (one row per set: spearman, pearson, wmean, n) and a flat
 ``dict[str, float]`` with name-prefixed keys (``sts_STS12_spearman`` …) whose primary metric is
 ``sts_avg_spearman``.
+
+Cross-encoders are scored as the paper and sentence-transformers' ``CrossEncoderCorrelationEvaluator``
+score them: one order, (s1, s2) as the pair is stored (``cross_orders="one"``, protocol "one-order").
+``cross_orders="both"`` averages (s1, s2) and (s2, s1): a two-view test-time ensemble, protocol
+"two-order mean", which every row scored that way must name (`protocol`).
 
 Example::
 
@@ -30,13 +35,22 @@ from . import encode
 from .data import EVAL_SETS, dev_set, eval_sets
 
 KINDS = ("bi", "cross")
+CROSS_ORDERS = {"one": "one-order", "both": "two-order mean"}  # cross_orders -> the protocol's name
+
+
+def protocol(kind: str, cross_orders: str = "one") -> str:
+    """The scoring protocol a results row names: "cosine" (bi), "one-order" or "two-order mean" (cross)."""
+    return "cosine" if kind == "bi" else CROSS_ORDERS[cross_orders]
 
 
 def score_pairs(members: list, kind: str, s1: list[str], s2: list[str], progress: bool = False,
-                max_length: int | None = None) -> np.ndarray:
-    """Model scores for pairs: cosine (bi) or sigmoid (cross); several members are averaged."""
+                max_length: int | None = None, cross_orders: str = "one") -> np.ndarray:
+    """Model scores for pairs: cosine (bi) or sigmoid (cross, of (s1, s2), or with ``cross_orders="both"``
+    the mean over both orders); several members are averaged."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}: use 'bi' or 'cross'")
+    if cross_orders not in CROSS_ORDERS:
+        raise ValueError(f"cross_orders must be 'one' or 'both', got {cross_orders!r}")
     if not isinstance(members, (list, tuple)):
         members = [members]
     scores = []
@@ -44,7 +58,8 @@ def score_pairs(members: list, kind: str, s1: list[str], s2: list[str], progress
         if kind == "bi":
             scores.append(encode.pair_cosines(m, s1, s2, max_length=max_length, progress=progress))
         else:
-            scores.append(encode.cross_scores(m, s1, s2, max_length=max_length, progress=progress))
+            scores.append(encode.cross_scores(m, s1, s2, both_orders=cross_orders == "both", max_length=max_length,
+                                              progress=progress))
     return np.mean(scores, axis=0)
 
 
@@ -89,26 +104,28 @@ def table_from_predictions(preds: pd.DataFrame) -> pd.DataFrame:
 
 
 def predict(members, kind: str, pairs: pd.DataFrame, sets: tuple[str, ...] = EVAL_SETS,
-            progress: bool = False) -> pd.DataFrame:
+            progress: bool = False, cross_orders: str = "one") -> pd.DataFrame:
     """Scores for every scored test pair of ``sets`` (one call, each unique sentence embedded once)."""
     ev = eval_sets(pairs)
     df = pd.concat([ev[n] for n in sets], ignore_index=True)
-    df["pred"] = score_pairs(members, kind, df["sentence1"].tolist(), df["sentence2"].tolist(), progress)
+    df["pred"] = score_pairs(members, kind, df["sentence1"].tolist(), df["sentence2"].tolist(), progress,
+                             cross_orders=cross_orders)
     return df
 
 
-def evaluate(members, kind: str, pairs: pd.DataFrame, progress: bool = False,
-             prefix: str = "sts") -> tuple[pd.DataFrame, dict[str, float], pd.DataFrame]:
+def evaluate(members, kind: str, pairs: pd.DataFrame, progress: bool = False, prefix: str = "sts",
+             cross_orders: str = "one") -> tuple[pd.DataFrame, dict[str, float], pd.DataFrame]:
     """Evaluate on the seven sets: (table, flat metrics, predictions)."""
-    preds = predict(members, kind, pairs, progress=progress)
+    preds = predict(members, kind, pairs, progress=progress, cross_orders=cross_orders)
     table = table_from_predictions(preds)
     return table, flatten(table, prefix), preds
 
 
-def dev_spearman(members, kind: str, pairs: pd.DataFrame) -> float:
+def dev_spearman(members, kind: str, pairs: pd.DataFrame, cross_orders: str = "one") -> float:
     """STS-B dev Spearman x 100, the paper's selection metric."""
     dev = dev_set(pairs)
-    return spearman(score_pairs(members, kind, dev["sentence1"].tolist(), dev["sentence2"].tolist()), dev["score"])
+    pred = score_pairs(members, kind, dev["sentence1"].tolist(), dev["sentence2"].tolist(), cross_orders=cross_orders)
+    return spearman(pred, dev["score"])
 
 
 def flatten(table: pd.DataFrame, prefix: str = "sts") -> dict[str, float]:
@@ -134,17 +151,38 @@ def format_paper_table(rows: list[tuple[str, pd.DataFrame]]) -> str:
     return "\n".join(lines)
 
 
-def write_metrics(path: str | Path, metrics: dict, params: dict | None = None) -> None:
-    """metrics.json: the numbers plus the parameters that produced them (written atomically)."""
+def provenance(**protocol) -> dict:
+    """What a metrics.json must say about how its numbers were made: library versions, the git commit of
+    tenc, and the scoring protocol (``protocol`` keyword arguments, e.g. ``cross="one-order"``)."""
+    import subprocess
+
+    import sentence_transformers
+    import torch
+    import transformers
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                                text=True, timeout=10).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        commit = "unknown"
+    return {"versions": {"torch": torch.__version__, "transformers": transformers.__version__,
+                         "sentence_transformers": sentence_transformers.__version__},
+            "commit": commit, "protocol": {"bi": "cosine", **protocol}}
+
+
+def write_metrics(path: str | Path, metrics: dict, params: dict | None = None, **protocol) -> None:
+    """metrics.json: the numbers, the parameters that produced them and their `provenance` (atomically)."""
     from .io import atomic_write_text
 
-    atomic_write_text(path, json.dumps({"metrics": metrics, "params": params or {}}, indent=2, sort_keys=True))
+    doc = {"metrics": metrics, "params": params or {}, **provenance(**protocol)}
+    atomic_write_text(path, json.dumps(doc, indent=2, sort_keys=True, default=str))
 
 
-def labelled_metric(members, kind: str, labelled) -> float:
+def labelled_metric(members, kind: str, labelled, cross_orders: str = "one") -> float:
     """Spearman x 100 (graded labels) or ROC-AUC x 100 (binary labels) of a ``tasks.LabelledSet``."""
     df = labelled.frame
-    return metric_of(labelled, score_pairs(members, kind, df["sentence1"].tolist(), df["sentence2"].tolist()))
+    pred = score_pairs(members, kind, df["sentence1"].tolist(), df["sentence2"].tolist(), cross_orders=cross_orders)
+    return metric_of(labelled, pred)
 
 
 def metric_of(labelled, pred: np.ndarray) -> float:

@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 
 ALIASES = ("minilm-l6", "minilm-l3", "rampart")
-CONVERSION_VERSION = "1"  # bump to invalidate cached conversions
+CONVERSION_VERSION = "2"  # bump to invalidate cached conversions (2: seeded, so byte-identical everywhere)
 
 
 class ModelError(ValueError):
@@ -92,7 +92,11 @@ def _cached(alias: str, build) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{alias}-", dir=target.parent))
     try:
-        build(tmp)
+        import torch
+
+        with torch.random.fork_rng(devices=[]):  # any weight a conversion must draw is the same in every process
+            torch.manual_seed(0)
+            build(tmp)
         (tmp / "DONE").write_text("ok\n")
         if target.exists():  # a half-written folder from a killed conversion
             shutil.rmtree(target)
@@ -121,6 +125,7 @@ def _convert_l3(out: Path) -> None:
     cfg = _l6_bert_config(num_hidden_layers=3, architectures=["BertModel"])
     convert_onnx_bert(_l3_onnx(), cfg, _minilm_l6_dir(), hf)  # same vocabulary as L6
     word = Transformer(str(hf), max_seq_length=128)
+    word.auto_model.pooler = None  # the ONNX graph has no pooler: save none rather than a random one
     model = SentenceTransformer(modules=[word, Pooling(word.get_embedding_dimension(), "mean")], device="cpu")
     model.save(str(out))
     shutil.rmtree(hf)
@@ -224,6 +229,20 @@ def quiet_loading():
         st_logger.setLevel(old)
 
 
+def pooling_of(name: str) -> str | None:
+    """The pooling ("cls", "mean", …) saved in a SentenceTransformer folder, or None for a plain LM."""
+    path = resolve(name)
+    if not is_sentence_transformer(path):
+        return None
+    for entry in json.loads((Path(path) / "modules.json").read_text()):
+        if entry.get("type", "").endswith("Pooling"):
+            cfg = json.loads((Path(path) / entry["path"] / "config.json").read_text())
+            mode = cfg.get("pooling_mode") or next((k[len("pooling_mode_"):] for k, v in cfg.items()
+                                                    if k.startswith("pooling_mode_") and v is True), None)
+            return {"cls_token": "cls", "mean_tokens": "mean"}.get(mode, mode)
+    return None
+
+
 def _pooling_mode(model) -> str | None:
     from sentence_transformers.sentence_transformer.modules import Pooling
 
@@ -237,16 +256,20 @@ def _pooling_mode(model) -> str | None:
     return None
 
 
-def cross_encoder(name: str, max_length: int | None = 64, device: str = "cpu", layers: int = 0):
+def cross_encoder(name: str, max_length: int | None = 64, device: str = "cpu", layers: int = 0, seed: int = 0):
     """A ``CrossEncoder`` with one logit (sigmoid activation) on top of any BERT-like model.
 
-    A bi-encoder folder or a plain LM gets a freshly initialised head; a saved cross-encoder loads as is.
+    A bi-encoder folder or a plain LM gets a freshly initialised head (and pooler, where the LM has none);
+    a saved cross-encoder loads as is. New weights are drawn from ``seed`` alone, in a forked RNG: the
+    same on any machine and whatever ran before in the process, and the caller's RNG is left untouched.
     ``layers`` keeps only the first N transformer layers (0 = all), see `truncate_layers`.
     """
+    import torch
     from sentence_transformers import CrossEncoder
 
     path = resolve(name)
-    with quiet_loading():  # the "newly initialised head" report is expected here
+    with quiet_loading(), torch.random.fork_rng(devices=[]):  # the "newly initialised head" report is expected
+        torch.manual_seed(seed)
         model = CrossEncoder(path, num_labels=1, max_length=max_length, device=device)
     if layers:
         truncate_layers(model, layers)

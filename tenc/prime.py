@@ -55,6 +55,7 @@ class PrimeConfig:
     seed: int = 0
     data: str = ""                 # STS data folder ("" = default resolution)
     threads: int = 2
+    device: str = ""               # "" = the GPU when there is one, else "cpu"
     evaluate_test: bool = True     # 7-task evaluation of the primed model
 
     @classmethod
@@ -76,8 +77,16 @@ class PrimeConfig:
 def symmetric_infonce(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Tensor:
     """Mirror-BERT's symmetric NT-Xent: mean of InfoNCE(a -> b) and InfoNCE(b -> a) on cosines / T."""
     sim = torch.nn.functional.normalize(a, dim=-1) @ torch.nn.functional.normalize(b, dim=-1).T / temperature
-    target = torch.arange(len(a))
+    target = torch.arange(len(a), device=sim.device)
     return 0.5 * (torch.nn.functional.cross_entropy(sim, target) + torch.nn.functional.cross_entropy(sim.T, target))
+
+
+def features(rows: list[list[int]], pad: int, keep_types: bool, device) -> dict:
+    """A padded batch of token id lists on ``device`` (the model's), without token types where unused."""
+    f = pad_batch(rows, pad)
+    if not keep_types:
+        f.pop("token_type_ids")
+    return {k: v.to(device) for k, v in f.items()}
 
 
 def span_mask(ids: list[int], span: int, mask_id: int, rng: np.random.Generator) -> list[int]:
@@ -123,11 +132,12 @@ def train(cfg: PrimeConfig, model, sentences: list[str], dev_fn=None, progress: 
     mnrl = MultipleNegativesRankingLoss(model, scale=1.0 / cfg.tau)
     pad = tok.pad_token_id or 0
 
+    device = next(model.parameters()).device
+    if head is not None:
+        head.to(device)
+
     def feats(rows):
-        f = pad_batch(rows, pad)
-        if not keep_types:
-            f.pop("token_type_ids")
-        return f
+        return features(rows, pad, keep_types, device)
 
     def emb(f):
         out = model(f)["sentence_embedding"]
@@ -197,7 +207,10 @@ def run(cfg: PrimeConfig, out: str | Path, progress: bool = True) -> dict:
     torch.set_num_threads(cfg.threads)
     with run_lock(out.parent / f".{out.name}-lock"):
         pairs = tdata.load_sts(cfg.data or None)
-        model = models.bi_encoder(cfg.model, pooling=cfg.pooling, max_seq_length=cfg.max_length, layers=cfg.layers)
+        from . import distributed as tdist
+
+        model = models.bi_encoder(cfg.model, pooling=cfg.pooling, max_seq_length=cfg.max_length, layers=cfg.layers,
+                                  device=cfg.device or str(tdist.device()))
         sentences = corpus_sentences(cfg, pairs)
         before = collapse(model, sentences)
         dev_fn = (lambda: evaluation.dev_spearman([model], "bi", pairs)) if cfg.dev_select else None
@@ -206,7 +219,7 @@ def run(cfg: PrimeConfig, out: str | Path, progress: bool = True) -> dict:
         stats["dev"] = stats["dev"] or [(cfg.steps, round(evaluation.dev_spearman([model], "bi", pairs), 4))]
         with atomic_dir(out) as tmp:
             model.save(str(tmp))
-        result = {"params": asdict(cfg), "train": stats}
+        result = {"params": asdict(cfg), "train": stats, **evaluation.provenance()}
         if cfg.evaluate_test:
             table, metrics, _ = evaluation.evaluate([model], "bi", pairs, progress=progress)
             result.update(metrics=metrics, row=evaluation.paper_row(table),

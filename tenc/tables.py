@@ -4,7 +4,12 @@ Every run leaves a ``metrics.json``: distillation runs (CLI or notebooks 20/30) 
 rows, evaluations (50_evaluate, ``tenc evaluate --out``) and priming runs (10_prime) flat
 ``sts_<set>_spearman`` numbers. `collect` turns all of them into one tidy frame:
 
-    run, source, kind, stage, member, dev, STS12 … SICK-R, avg, selected, ablation, value
+    run, source, kind, stage, member, dev, STS12 … SICK-R, avg, selected, ablation, value, protocol
+
+``selected`` is the paper's rule for every run (`tenc.selection`, "dev": the best STS-B dev among the
+trained cycles, per encoder type and member), whatever rule the run itself used; ``protocol`` names how
+the row was scored (cosine; one-order or two-order mean for a cross-encoder: runs from before the
+protocol was recorded scored both orders).
 
 Example::
 
@@ -21,15 +26,40 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import selection
 from .data import EVAL_SETS
 
 COLUMNS = ["run", "kind", "stage", "member", "dev", *EVAL_SETS, "avg"]
 
 
+def protocol_of(kind: str, doc: dict | None = None) -> str:
+    """A row's scoring protocol: as its metrics.json records it, else that of the runs made before it was
+    recorded (cosine for bi-encoders, the two-order mean for cross-encoders)."""
+    recorded = ((doc or {}).get("protocol") or {}).get(kind)
+    return recorded or ("cosine" if kind == "bi" else "two-order mean")
+
+
+def paper_selection(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with ``selected`` set by the paper's rule: per run, encoder type and reported member (the
+    ensemble or the one model), the trained cycle with the best dev score; the start is no candidate."""
+    if df.empty or not {"cycle", "kind", "member", "dev"} <= set(df.columns):  # e.g. the priming table
+        return df
+    df = df.copy()
+    df["selected"] = False
+    for (run, kind, member), sub in df[df["cycle"].notna()].groupby(["run", "kind", "member"], sort=False):
+        if member not in ("model", "ensemble"):
+            continue
+        rows = [{"cycle": int(r.cycle), "kind": kind, "member": member,
+                 "dev": None if pd.isna(r.dev) else float(r.dev)} for r in sub.itertuples()]
+        pick = selection.pick(rows, kind, member, "dev")
+        if pick is not None:
+            df.loc[sub.index[sub["cycle"] == pick], "selected"] = True
+    return df
+
+
 def _distill_rows(path: Path, doc: dict) -> list[dict]:
     params = doc.get("params") or {}
     name = params.get("name") or path.parent.name
-    selected = {(k, v["cycle"]) for k, v in (doc.get("selected") or {}).items()}
     rows = []
     for r in doc["metrics"]:
         if "avg" not in r:  # binary tasks: no STS row
@@ -38,8 +68,8 @@ def _distill_rows(path: Path, doc: dict) -> list[dict]:
                      "stage": "start" if r["cycle"] == 0 else f"cycle {r['cycle']}", "cycle": r["cycle"],
                      "member": r.get("member", "model"), "dev": r.get("dev"),
                      **{k: r.get(k) for k in (*EVAL_SETS, "avg")},
-                     "selected": (r["kind"], r["cycle"]) in selected and r.get("member") in ("model", "ensemble"),
-                     "ablation": params.get("ablation", ""), "value": params.get("value", "")})
+                     "selected": False, "ablation": params.get("ablation", ""), "value": params.get("value", ""),
+                     "protocol": protocol_of(r["kind"], doc)})
     return rows
 
 
@@ -51,7 +81,8 @@ def _flat_row(path: Path, doc: dict) -> list[dict]:
     stage = params.get("stage") or ("primed" if "method" in params else "eval")
     return [{"run": params.get("name") or path.parent.name, "source": str(path.parent),
              "kind": params.get("kind", "bi"), "stage": stage, "cycle": np.nan, "member": "model",
-             "dev": None, **row, "selected": False, "ablation": "", "value": ""}]
+             "dev": None, **row, "selected": False, "ablation": "", "value": "",
+             "protocol": protocol_of(params.get("kind", "bi"), doc)}]
 
 
 def _metrics_docs(roots: list[str | Path] | str):
@@ -80,9 +111,10 @@ def collect(roots: list[str | Path] | str) -> pd.DataFrame:
             rows += _flat_row(path, doc)
     df = pd.DataFrame(rows)
     if df.empty:
-        return pd.DataFrame(columns=COLUMNS + ["source", "cycle", "selected", "ablation", "value"])
+        return pd.DataFrame(columns=COLUMNS + ["source", "cycle", "selected", "ablation", "value", "protocol"])
     # one run can be visible twice (a notebook run folder and the CLI's): keep the first source
-    return df.drop_duplicates(subset=["run", "kind", "stage", "member"], keep="first").reset_index(drop=True)
+    df = df.drop_duplicates(subset=["run", "kind", "stage", "member"], keep="first").reset_index(drop=True)
+    return paper_selection(df)
 
 
 def keep_earlier(df: pd.DataFrame, earlier: str | Path, key: str = "run") -> pd.DataFrame:
@@ -104,6 +136,8 @@ def keep_earlier(df: pd.DataFrame, earlier: str | Path, key: str = "run") -> pd.
             old[col] = old[col].fillna("")
     if "source" in df and len(old):
         old["source"] = str(path)
+    if len(old) and "kind" in old and "protocol" not in old:  # written before protocols were recorded
+        old["protocol"] = old["kind"].map(protocol_of)
     fresh = set(df[key]) if len(df) else set()
     parts, placed = [], set()
     for run, rows in old.groupby(key, sort=False):  # earlier order; a fresh run takes its old place
@@ -114,7 +148,7 @@ def keep_earlier(df: pd.DataFrame, earlier: str | Path, key: str = "run") -> pd.
             parts.append(rows)
     parts.append(df[~df[key].isin(placed)] if len(df) else df)
     parts = [p for p in parts if len(p)]
-    return pd.concat(parts, ignore_index=True) if parts else df
+    return paper_selection(pd.concat(parts, ignore_index=True)) if parts else df
 
 
 def cycles_csv(df: pd.DataFrame) -> str:
@@ -132,7 +166,7 @@ def main_table(df: pd.DataFrame) -> pd.DataFrame:
     d = d.sort_values(["run", "_order", "kind", "member"], kind="stable")
     d["model"] = d.apply(lambda r: r["run"] + ("" if r["member"] in ("model", "ensemble") else f" [{r['member']}]"),
                          axis=1)
-    return d[["model", "kind", "stage", *EVAL_SETS, "avg", "dev", "selected"]].reset_index(drop=True)
+    return d[["model", "kind", "stage", *EVAL_SETS, "avg", "dev", "selected", "protocol"]].reset_index(drop=True)
 
 
 def ablation_tables(df: pd.DataFrame) -> dict[str, pd.DataFrame]:

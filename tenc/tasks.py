@@ -92,7 +92,7 @@ def glue_task(name: str, folder: str | Path | None = None, max_pairs: int | None
         labels = splits[split]["label"]
         if not set(np.unique(labels)) <= {0.0, 1.0}:
             raise DataError(f"{folder}/{split}: task {name} needs binary 0/1 labels")
-    pool = pd.concat([splits["train"], splits["dev"], splits["test"]] if name != "qnli" else [splits["train"]])
+    pool = pd.concat([splits["train"], splits["dev"], splits["test"]])  # every pair, labels unused (PAPER.md)
     pool = _dedup(pool[["sentence1", "sentence2"]], max_pairs, seed, ordered=name == "qnli")
     return Task(name, pool, LabelledSet(f"{name}-dev", splits["dev"], "auc"),
                 [LabelledSet(f"{name}-test", splits["test"], "auc")], both_orders=name != "qnli")
@@ -128,9 +128,9 @@ def _hub_splits(name: str, seed: int) -> dict[str, pd.DataFrame]:  # pragma: no 
     train, val = frame(dsd["train"]), frame(dsd["validation"]).sample(frac=1.0, random_state=seed)
     if name == "qqp":  # the reference sizes: 10k / 1k / 10k
         return {"train": train.sample(10_000, random_state=seed), "dev": val[:1000], "test": val[1000:11_000]}
-    if name == "qnli":  # 10k train; validation split in two (label 1 = entailment)
-        half = len(val) // 2
-        return {"train": train.sample(10_000, random_state=seed), "dev": val[:half], "test": val[half:]}
+    if name == "qnli":  # the reference: 10k train, dev = the first 1,000 validation pairs, test = the rest
+        val = frame(dsd["validation"])  # (label 1 = entailment)
+        return {"train": train.sample(10_000, random_state=seed), "dev": val[:1000], "test": val[1000:]}
     return {"train": train, "dev": frame(dsd["validation"]), "test": frame(dsd["test"])}
 
 

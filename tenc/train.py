@@ -120,7 +120,7 @@ class Checkpoint:
         if not self.path.is_file():
             return None
         try:
-            state = torch.load(self.path, weights_only=False)
+            state = torch.load(self.path, weights_only=True)  # tensors and plain data only: a run folder is untrusted input
         except Exception:  # a torn or foreign file: start the stage over rather than trust it
             return None
         return state if state.get("fingerprint") == self.fingerprint else None
@@ -272,7 +272,7 @@ def cosent_loss(cos: torch.Tensor, y: torch.Tensor, scale: float = 20.0) -> torc
     diff = scale * (cos[None, :] - cos[:, None])           # [i, j] = s * (cos_j - cos_i)
     mask = (y[:, None] > y[None, :]).float()               # y_i > y_j
     diff = diff - (1 - mask) * 1e12
-    return torch.logsumexp(torch.cat([torch.zeros(1), diff.flatten()]), dim=0)
+    return torch.logsumexp(torch.cat([diff.new_zeros(1), diff.flatten()]), dim=0)
 
 
 def train_bi(model, s1: list[str], s2: list[str], targets: np.ndarray, *, epochs: int = 1,

@@ -35,10 +35,13 @@ def test_readme_results_table_is_the_scoreboard():
     text = (ROOT / "README.md").read_text().split("## Results", 1)[1].split("\n## ", 1)[0]
     rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in text.splitlines()
             if line.startswith("| ") and not line.startswith("| model |")]
-    readme = {tuple(r[:3]): r[3:] for r in rows if len(r) == 11}
+    readme = {tuple(r[:3]): r[3:] for r in rows if len(r) == 12}
     board = pd.read_csv(ROOT / "results" / "sts.csv")
-    csv = {(r.model, r.kind, r.stage): [f"{v:.2f}" for v in list(r)[3:]] for r in board.itertuples(index=False)}
+    csv = {(r.model, r.kind, r.stage): [f"{v:.2f}" for v in list(r)[3:-1]] + [r.protocol]
+           for r in board.itertuples(index=False)}
     assert len(readme) == len(board) > 10 and readme == csv
+    assert set(board.loc[board["kind"] == "bi", "protocol"]) == {"cosine"}  # every cross row names its protocol
+    assert set(board.loc[board["kind"] == "cross", "protocol"]) <= {"one-order", "two-order mean"}
 
 
 def test_readme_ablation_rows_are_the_tables_rows():

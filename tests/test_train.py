@@ -33,7 +33,7 @@ def test_bi_training_fits_cosines(tiny_bert):
     before = err()
     stats = train.train_bi(bi, s1, s2, y, epochs=8, batch_size=8, lr=1e-3, progress=False)
     assert err() < before * 0.8
-    assert 0 <= stats.padding < 0.5 and stats.summary()["tokens_per_second"] > 0
+    assert 0 <= stats.padding < 0.5 and stats.summary()["tokens_processed"] > 0
 
 
 def test_length_bucketing_cuts_padding():
