@@ -1,4 +1,4 @@
-"""Command line: ``python -m tenc {evaluate,distill,prime,pool} ...`` (``--help`` on each).
+"""Command line: ``python -m tenc {evaluate,distill,mutual,prime,run,export,pool} ...`` (``--help`` on each).
 
 Bad input ends with one line on stderr naming the file, line or parameter, and exit code 2.
 """
@@ -22,12 +22,17 @@ NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 def _parse_sets(items: list[str]) -> dict:
     import yaml
 
+    from .config import ConfigError
+
     out = {}
     for item in items or []:
         if "=" not in item:
-            raise SystemExit(f"tenc: --set expects key=value, got {item!r}")
+            raise ConfigError(f"--set expects key=value, got {item!r}")
         key, value = item.split("=", 1)
-        parsed = yaml.safe_load(value) if value != "" else ""
+        try:
+            parsed = yaml.safe_load(value) if value != "" else ""
+        except yaml.YAMLError:
+            raise ConfigError(f"--set {key.strip()}: {value!r} is not a value (quote text, e.g. {key.strip()}='...')") from None
         if isinstance(parsed, str) and NUMBER.fullmatch(parsed):  # YAML 1.1 reads "3e-5" as a string
             parsed = float(parsed)
         out[key.strip()] = parsed
@@ -43,7 +48,7 @@ def record_result(path: str | Path, model: str, kind: str, stage: str, row: dict
 
     path = Path(path)
     new = {"model": model, "kind": kind, "stage": stage, **{k: row[k] for k in SCORES}, "protocol": protocol}
-    df = pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=RESULT_COLUMNS)
+    df = _read_board(path, RESULT_COLUMNS[:-1]) if path.is_file() else pd.DataFrame(columns=RESULT_COLUMNS)
     if "protocol" not in df.columns:  # a scoreboard from before the protocol column
         df["protocol"] = ""
     key = (df["model"] == model) & (df["kind"] == kind) & (df["stage"] == stage)
@@ -52,6 +57,23 @@ def record_result(path: str | Path, model: str, kind: str, stage: str, row: dict
     else:
         df = pd.concat([df, pd.DataFrame([new])], ignore_index=True)
     atomic_write_text(path, df[RESULT_COLUMNS].to_csv(index=False, float_format="%.2f"))
+
+
+def _read_board(path: Path, needs: list[str]):
+    """A results CSV that must hold ``needs`` columns; anything else is a one-line DataError."""
+    import pandas as pd
+
+    from .data import DataError
+
+    try:
+        df = pd.read_csv(path)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:
+        raise DataError(f"{path}: not a readable results CSV ({str(err).splitlines()[0]})") from None
+    missing = [c for c in needs if c not in df.columns]
+    if missing:
+        raise DataError(f"{path}: not this kind of results CSV (no {', '.join(missing)} column); "
+                        "STS rows go to results/sts.csv, task rows to results/tasks.csv")
+    return df
 
 
 def cmd_evaluate(args) -> int:
@@ -101,7 +123,9 @@ def cmd_distill(args) -> int:
         values["tests"] = ",".join(args.test)
     cfg = DistillConfig.from_sources(args.preset, args.config or "", **values)
     out = Path(args.out or f"papermill_runs/distill/{args.preset}")
-    tags = {"name": args.name or out.name}
+    import shlex
+
+    tags = {"name": args.name or out.name, "command": "python -m tenc " + shlex.join(args.argv)}
     if getattr(args, "reuse", False):
         summary = distill.run_or_reuse(cfg, out, tags, progress=not args.quiet)
     else:
@@ -132,6 +156,16 @@ def _task_args(parser) -> None:
     parser.add_argument("--dev", help="custom task: labelled dev file (selection); omitted = label-free selection")
     parser.add_argument("--test", nargs="+", help="custom task: labelled test file(s)")
     parser.add_argument("--task-data", dest="task_data", help="qqp/qnli/mrpc: folder with train/dev/test files")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return value
 
 
 def summary_table(summary: dict) -> str:
@@ -194,7 +228,7 @@ def write_task_rows(summary: dict, results: str, name: str) -> None:
     from .io import atomic_write_text
 
     path = Path(results)
-    df = pd.read_csv(path) if path.is_file() else pd.DataFrame()
+    df = _read_board(path, ["task", "model", "kind", "stage"]) if path.is_file() else pd.DataFrame()
     for row in summary["cycles"]:
         stage = "start" if row["cycle"] == 0 else f"cycle {row['cycle']}"
         model = name if row["member"] in ("model", "ensemble") else f"{name} [{row['member']}]"
@@ -204,6 +238,14 @@ def write_task_rows(summary: dict, results: str, name: str) -> None:
             df = df[~((df["model"] == model) & (df["kind"] == row["kind"]) & (df["stage"] == stage))]
         df = pd.concat([df, pd.DataFrame([new])], ignore_index=True)
     atomic_write_text(path, df.to_csv(index=False, float_format="%.2f"))
+
+
+def cmd_export(args) -> int:
+    from .export import export
+
+    for folder in export(args.run, args.dest):
+        print(folder)
+    return 0
 
 
 def cmd_pool(args) -> int:
@@ -249,7 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--results", help="insert/replace this row in a results CSV (e.g. results/sts.csv)")
     e.add_argument("--name", help="model name in the table / results row")
     e.add_argument("--stage", default="packaged", help="stage column of the results row")
-    e.add_argument("--threads", type=int, default=2)
+    e.add_argument("--threads", type=_positive, default=2)
     e.add_argument("--quiet", action="store_true")
     e.set_defaults(func=cmd_evaluate)
 
@@ -284,6 +326,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--var", action="append", metavar="NAME=VALUE", help="fill ${NAME} in the plan")
     b.set_defaults(func=cmd_run)
 
+    x = sub.add_parser("export", help="copy a run's selected models (RUN/best/*, with model cards) into a folder")
+    x.add_argument("run", help="a finished run folder")
+    x.add_argument("dest", help="where bi/ and cross/ (bi_0, … for mutual runs) go")
+    x.set_defaults(func=cmd_export)
+
     q = sub.add_parser("pool", help="print the size of the unlabelled pool")
     q.add_argument("--data")
     q.add_argument("--mode", default="transductive", choices=["transductive", "inductive"])
@@ -294,16 +341,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv  # the command, for the model cards
     from .config import ConfigError
     from .data import DataError
-    from .io import RunLocked
+    from .io import CorruptRun, RunLocked
     from .models import ModelError
+    from .train import TrainingDiverged
 
     try:
         return args.func(args)
-    except (ConfigError, DataError, ModelError, RunLocked, FileNotFoundError) as err:
+    except (ConfigError, DataError, ModelError, RunLocked, CorruptRun, TrainingDiverged) as err:
         print(f"tenc: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a file or folder the user named: missing, a file for a folder, read-only, full disk
+        where = f"{err.filename}: " if getattr(err, "filename", None) else ""
+        print(f"tenc: error: {where}{err.strerror or err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("tenc: interrupted; rerun the same command to resume", file=sys.stderr)

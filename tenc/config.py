@@ -12,6 +12,7 @@ Example::
 from __future__ import annotations
 
 import difflib
+import math
 import typing
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -108,6 +109,8 @@ CHOICES = {
     "selection": ("dev", "dev+start", "last", "agreement"), "pool": ("transductive", "inductive"),
     "method": ("simcse", "mirror"), "amp": ("", "bf16", "fp16"), "task": ("sts", "qqp", "qnli", "mrpc", "custom"),
 }
+FRACTIONS = {"cross_warmup", "bi_warmup"}   # fractions of a stage's steps
+RATES = {"cross_lr", "bi_lr", "lr"}           # learning rates: finite and above 0
 POSITIVE = {"cycles", "cross_epochs", "cross_batch_size", "cross_max_length", "bi_epochs", "bi_batch_size",
             "bi_max_length", "threads", "steps", "batch_size", "max_length", "grad_accum"}
 
@@ -134,6 +137,12 @@ def validate(cls, values: dict) -> dict:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ConfigError(f"parameter {key!r} must be a number, got {value!r}")
             value = float(value)
+            if not math.isfinite(value):
+                raise ConfigError(f"parameter {key!r} must be finite, got {value!r}")
+            if key in FRACTIONS and not 0 <= value <= 1:
+                raise ConfigError(f"parameter {key!r} is a fraction of the steps, in [0, 1]; got {value!r}")
+            if key in RATES and value <= 0:
+                raise ConfigError(f"parameter {key!r} must be positive, got {value!r}")
         elif typ is str:
             if value is None:
                 value = ""

@@ -306,7 +306,7 @@ def read_pairs(path: str | os.PathLike, require_label: bool = False) -> tuple[pd
     ext = path.suffix.lower()
     if ext not in (".txt", ".tsv", ".csv", ".jsonl"):
         raise DataError(f"{path}: unsupported extension {ext!r} (use .txt, .tsv, .csv or .jsonl)")
-    lines = _read_lines(path)
+    lines = [ln.replace("\r", " ") for ln in _read_lines(path)]  # a bare CR inside a sentence is no line break
     rows: list[tuple[int, str, str, float | None]] = []
     if ext == ".txt":
         for i, line in enumerate(lines, start=1):
@@ -326,12 +326,16 @@ def read_pairs(path: str | os.PathLike, require_label: bool = False) -> tuple[pd
                 raise DataError(f"{path}:{i}: invalid JSON ({err.msg})") from None
             if not isinstance(obj, dict) or "sentence1" not in obj or "sentence2" not in obj:
                 raise DataError(f"{path}:{i}: expected an object with 'sentence1' and 'sentence2'")
+            for key in ("sentence1", "sentence2"):
+                if not isinstance(obj[key], str):
+                    raise DataError(f"{path}:{i}: {key} is {json.dumps(obj[key])}, not a string")
             lab = obj.get("label", obj.get("score"))
             rows.append((i, str(obj["sentence1"]), str(obj["sentence2"]),
                          None if lab is None else _parse_label(lab, path, i)))
     else:
-        delim = "\t" if ext == ".tsv" else ","
-        reader = csv.reader(lines, delimiter=delim)
+        # TSV has no quoting: a '"' is ordinary text. CSV quotes fields, and a quoted field must close on its line.
+        reader = (csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE) if ext == ".tsv"
+                  else csv.reader(lines, delimiter=","))
         header = next(reader, None)
         if header is None:
             raise DataError(f"{path}: empty file")
@@ -341,6 +345,9 @@ def read_pairs(path: str | os.PathLike, require_label: bool = False) -> tuple[pd
         c1, c2 = header.index("sentence1"), header.index("sentence2")
         cl = next((header.index(k) for k in ("label", "score") if k in header), None)
         for i, cols in enumerate(reader, start=2):
+            if reader.line_num != i:
+                raise DataError(f"{path}:{i}: a quote opened here closes on line {reader.line_num}; "
+                                "a field holding '\"' must be quoted and the quote doubled ('\"\"')")
             if not cols:
                 continue
             if len(cols) != len(header):

@@ -46,8 +46,8 @@ from . import data as tdata
 from . import distributed as tdist
 from . import encode, evaluation, models, selection
 from .config import RUNTIME_ONLY, ConfigError, DistillConfig
-from .io import (atomic_dir, atomic_save_npy, atomic_write_text, check_folder, folder_digest,
-                 load_npy_checked, read_marker, run_lock, write_marker)
+from .io import (CorruptRun, atomic_dir, atomic_save_npy, atomic_write_text, check_folder, folder_digest,
+                 load_npy_checked, read_marker, remedy, run_lock, write_marker)
 from .train import Checkpoint, seed_everything, train_bi, train_cross
 
 EXTENDABLE = ("cycles",)  # a rerun may ask for more (or fewer) cycles in the same folder
@@ -62,11 +62,16 @@ class Run:
         self.tags = tags or {}  # e.g. {"name": ..., "ablation": ..., "value": ...} for tenc.tables
         self.device = cfg.device or str(tdist.device())
         torch.set_num_threads(cfg.threads)
+        check_out_folder(self.folder)
+        # inputs and models are checked before anything is written: a failed start leaves the folder usable
+        self.members = cfg.members
+        self.task = self._task()
+        for start, cross in self.members:
+            models.check_lengths(start, cfg.bi_max_length, "bi_max_length")
+            models.check_lengths(cross, cfg.cross_max_length, "cross_max_length")
         self.folder.mkdir(parents=True, exist_ok=True)
         tdist.then_others(self._check_config)  # under torchrun rank 0 writes, the others read
-        self.task = self._task()
         self.pool = tdist.then_others(self._pool)
-        self.members = cfg.members
         self.suffixes = [""] if len(self.members) == 1 else [f"_{i}" for i in range(len(self.members))]
 
     # -- set-up -----------------------------------------------------------------------------------
@@ -120,11 +125,12 @@ class Run:
         if marker is not None:
             df = read_pool(self.folder)
             if len(df) != marker["pairs"]:
-                raise ValueError(f"{path}: {len(df)} pairs, marker says {marker['pairs']}; delete the run folder")
+                raise CorruptRun(f"{path}: {len(df)} pairs, marker says {marker['pairs']}; the pool fixes every "
+                                 f"stage, so start over: {remedy(self.folder)}")
             return df
         pool = self.task.pool
-        if pool["sentence1"].str.contains("[\t\n]").any() or pool["sentence2"].str.contains("[\t\n]").any():
-            pool = pool.replace({r"[\t\n]": " "}, regex=True)  # pool.tsv is tab-separated, one pair a line
+        if pool["sentence1"].str.contains("[\t\n\r]").any() or pool["sentence2"].str.contains("[\t\n\r]").any():
+            pool = pool.replace({r"[\t\n\r]": " "}, regex=True)  # pool.tsv is tab-separated, one pair a line
         tmp = path.with_suffix(".tmp")
         pool.to_csv(tmp, sep="\t", index=False, quoting=3)
         tmp.replace(path)
@@ -153,7 +159,7 @@ class Run:
         marker = read_marker(self.cycle_dir(cycle), f"train_bi{self.suffixes[m]}")
         if marker is None:
             raise FileNotFoundError(f"{folder}: stage not finished")
-        check_folder(folder, marker["files"])
+        check_folder(folder, marker["files"], self.cycle_dir(cycle) / f"train_bi{self.suffixes[m]}.done.json")
         return str(folder)
 
     def cross_path(self, cycle: int, m: int) -> str:
@@ -161,7 +167,7 @@ class Run:
         marker = read_marker(self.cycle_dir(cycle), f"train_cross{self.suffixes[m]}")
         if marker is None:
             raise FileNotFoundError(f"{folder}: stage not finished")
-        check_folder(folder, marker["files"])
+        check_folder(folder, marker["files"], self.cycle_dir(cycle) / f"train_cross{self.suffixes[m]}.done.json")
         return str(folder)
 
     def load_bi(self, cycle: int, m: int):
@@ -199,9 +205,13 @@ class Run:
         marker = read_marker(folder, stage)
         path = folder / f"{stage.replace('label_', 'labels_')}.npy"
         if marker is not None:
-            return load_npy_checked(path, marker["sha256"], len(self.pool))
+            return load_npy_checked(path, marker["sha256"], len(self.pool), folder / f"{stage}.done.json")
         t = time.perf_counter()
         values = tdist.sharded(compute, [self.s1, self.s2])  # one process: compute(s1, s2)
+        if not np.isfinite(values).all():  # a teacher with NaN weights: stop before a student learns from it
+            teacher = f"cycle {cycle - 1}'s bi-encoder" if stage == "label_bi" else f"cycle {cycle}'s cross-encoder"
+            raise CorruptRun(f"{folder}: {stage}: {int((~np.isfinite(values)).sum())} of {len(values)} pseudo-labels "
+                             f"are not finite: {teacher} is broken (non-finite weights?)")
         if tdist.is_main():
             digest = atomic_save_npy(path, values.astype(np.float32))
             write_marker(folder, stage, {"sha256": digest, "seconds": round(time.perf_counter() - t, 1),
@@ -321,6 +331,11 @@ class Run:
         load = self.load_bi if kind == "bi" else self.load_cross
         loaded = [load(cycle, m) for m in range(len(self.members))]
         sets = ([self.task.dev] if self.task.dev is not None else []) + (self.task.tests if self.cfg.evaluate_test else [])
+        if not sets:  # a custom corpus with neither dev nor test files: nothing to score
+            info = {"kind": kind, "cycle": cycle, "results": {f"m{m}" if len(loaded) > 1 else "model": {"dev": None}
+                                                              for m in range(len(loaded))}, "seconds": 0.0}
+            write_marker(folder, stage, info)
+            return info
         frame = pd.concat([s.frame for s in sets], ignore_index=True)
         bounds = np.cumsum([0] + [len(s) for s in sets])
         # each member scores every pair once; the ensemble averages those scores (no second pass)
@@ -333,10 +348,10 @@ class Run:
         result = {}
         for name, idx in groups:
             pred = np.mean([member_preds[i] for i in idx], axis=0)
-            per_set = {s.name: (s, pred[lo:hi]) for s, lo, hi in zip(sets, bounds[:-1], bounds[1:])}
+            per_set = {i: (s, pred[lo:hi]) for i, (s, lo, hi) in enumerate(zip(sets, bounds[:-1], bounds[1:]))}
             entry = {"dev": None}
-            if self.task.dev is not None:
-                dev, p = per_set.pop(self.task.dev.name)
+            if self.task.dev is not None:  # the dev set comes first
+                dev, p = per_set.pop(0)
                 entry["dev"] = round(evaluation.metric_of(dev, p), 4)
             if per_set and self.task.name == "sts":
                 preds = pd.concat([s.frame.assign(pred=p) for s, p in per_set.values()], ignore_index=True)
@@ -345,7 +360,7 @@ class Run:
                 preds[["dataset", "subset", "sentence1", "sentence2", "score", "pred"]].to_csv(
                     folder / f"preds_{kind}_{name}.csv", index=False)
             elif per_set:
-                entry["test"] = {n: round(evaluation.metric_of(s, p), 2) for n, (s, p) in per_set.items()}
+                entry["test"] = {s.name: round(evaluation.metric_of(s, p), 2) for s, p in per_set.values()}
             result[name] = entry
         info = {"kind": kind, "cycle": cycle, "results": result, "seconds": round(time.perf_counter() - t, 1)}
         write_marker(folder, stage, info)
@@ -371,6 +386,9 @@ class Run:
         """One cycle; ``direction`` "cross" (bi -> cross), "bi" (cross -> bi) or "both"."""
         if direction not in ("both", "cross", "bi"):
             raise ConfigError(f"direction must be 'both', 'cross' or 'bi', got {direction!r}")
+        if not 1 <= cycle <= self.cfg.cycles:  # a cycle past `cycles` would train but never be summarised
+            raise ConfigError(f"cycle must be between 1 and the run's cycles={self.cfg.cycles}, got {cycle} "
+                              "(set cycles higher to run more)")
         seed_everything(self.cfg.seed + cycle)
         if direction in ("both", "cross"):
             self._train_members(cycle, "cross")
@@ -445,7 +463,25 @@ class Run:
         doc = {"metrics": rows, "selected": selected, "picks": dev_picks, "params": {**self.cfg.to_dict(), **self.tags},
                **evaluation.provenance(cross=evaluation.protocol("cross", self.cross_orders))}
         atomic_write_text(self.folder / "metrics.json", json.dumps(doc, indent=2, default=float))
+        from .export import publish_best
+
+        publish_best(self.folder, summary, doc["params"], doc["protocol"])  # RUN/best/{bi,cross}, with cards
         return summary
+
+
+RUN_FILES = ("metrics.json", "summary.json", "pool.tsv")  # what a run writes that a user's folder may hold
+
+
+def check_out_folder(folder: Path) -> None:
+    """Refuse a run folder that is a file, or an existing folder of something else that a run would
+    overwrite (a tenc run folder has config.json; a seeded one pool.done.json)."""
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"{folder}: is a file, not a run folder; pick another --out")
+    if folder.is_dir() and not (folder / "config.json").is_file() and not (folder / "pool.done.json").is_file():
+        theirs = [n for n in RUN_FILES if (folder / n).exists()]
+        if theirs:
+            raise ConfigError(f"{folder}: not a tenc run folder but holds {', '.join(theirs)}, which a run would "
+                              "overwrite; pick a new --out")
 
 
 def student_seed(seed: int, cycle: int, member: int, kind: str) -> int:
@@ -475,6 +511,7 @@ def run(cfg: DistillConfig, folder: str | Path, progress: bool = True, log=print
     import contextlib
 
     tdist.init_from_env()
+    check_out_folder(Path(folder))  # before the lock file is made in it
     with run_lock(folder) if tdist.is_main() else contextlib.nullcontext():  # one lock for the torchrun job
         return Run(cfg, folder, progress and tdist.is_main(), log if tdist.is_main() else (lambda *_: None),
                    tags).run()
@@ -508,7 +545,10 @@ def finished_siblings(cfg: DistillConfig, search: str | Path, exclude: str | Pat
         folder = config.parent
         if exclude is not None and folder.resolve() == Path(exclude).resolve():
             continue
-        saved = {**DistillConfig().to_dict(), **json.loads(config.read_text())}
+        try:
+            saved = {**DistillConfig().to_dict(), **json.loads(config.read_text())}
+        except (OSError, ValueError, TypeError):
+            continue  # not a run this one can borrow from (unreadable config.json)
         diff = {k for k, v in mine.items() if saved[k] != v}
         if not diff <= set(FROM_CYCLE_2 + BI_STUDENT):
             continue

@@ -23,6 +23,26 @@ class RunLocked(RuntimeError):
     """Another live process holds the run folder."""
 
 
+class CorruptRun(ValueError):
+    """A stage output that does not match its marker; the message names the exact remedy."""
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _share(path: str | Path, mode: int) -> None:
+    """Give a file made by mkstemp/mkdtemp (0600/0700) the permissions a plain open/mkdir would have."""
+    os.chmod(path, mode & ~_umask())
+
+
+def remedy(*paths: str | Path) -> str:
+    """The command that makes a stage run again: remove its outputs and its marker."""
+    return "rm -r " + " ".join(f"'{p}'" for p in paths) + " and rerun the same command"
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -32,6 +52,7 @@ def atomic_write_text(path: str | Path, text: str) -> None:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        _share(tmp, 0o666)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -46,6 +67,7 @@ def atomic_save_npy(path: str | Path, array: np.ndarray) -> str:
     os.close(fd)
     try:
         np.save(tmp, array)
+        _share(tmp, 0o666)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -53,16 +75,24 @@ def atomic_save_npy(path: str | Path, array: np.ndarray) -> str:
     return sha256(path)
 
 
-def load_npy_checked(path: str | Path, digest: str | None, length: int | None = None) -> np.ndarray:
-    """Load an array whose checksum (and length) must match what its stage marker recorded."""
+def load_npy_checked(path: str | Path, digest: str | None, length: int | None = None,
+                     marker: str | Path | None = None) -> np.ndarray:
+    """Load an array whose checksum (and length) must match what its stage marker recorded, holding only
+    finite numbers; anything else raises `CorruptRun` naming the remedy (remove the file and ``marker``)."""
     path = Path(path)
+    fix = remedy(path, marker) if marker else remedy(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: missing")
+        raise CorruptRun(f"{path}: missing though its stage is marked done; {fix}")
     if digest is not None and sha256(path) != digest:
-        raise ValueError(f"{path}: checksum mismatch (corrupted or overwritten); delete it and rerun")
-    arr = np.load(path)
+        raise CorruptRun(f"{path}: checksum mismatch (corrupted or overwritten); {fix}")
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except ValueError as err:
+        raise CorruptRun(f"{path}: unreadable ({err}); {fix}") from None
     if length is not None and len(arr) != length:
-        raise ValueError(f"{path}: holds {len(arr)} values, expected {length}")
+        raise CorruptRun(f"{path}: holds {len(arr)} values, expected {length}; {fix}")
+    if not np.isfinite(arr).all():
+        raise CorruptRun(f"{path}: {int((~np.isfinite(arr)).sum())} non-finite values; {fix}")
     return arr
 
 
@@ -74,21 +104,25 @@ def sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def folder_digest(folder: str | Path) -> dict[str, int]:
-    """File sizes of a saved model folder (cheap integrity check of large weight files)."""
+def folder_digest(folder: str | Path) -> dict[str, str]:
+    """The sha256 of every file of a saved model folder (recorded in its stage marker)."""
     folder = Path(folder)
-    return {str(p.relative_to(folder)): p.stat().st_size for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {str(p.relative_to(folder)): sha256(p) for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def check_folder(folder: str | Path, expected: dict[str, int]) -> None:
+def check_folder(folder: str | Path, expected: dict[str, str | int], marker: str | Path | None = None) -> None:
+    """Every recorded file of ``folder`` is there with its recorded content (sha256; markers written before
+    hashes were recorded hold sizes); else `CorruptRun` naming the remedy."""
     folder = Path(folder)
+    fix = remedy(folder, marker) if marker else remedy(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: model folder missing")
-    actual = folder_digest(folder)
-    for name, size in expected.items():
-        if actual.get(name) != size:
-            raise ValueError(f"{folder}/{name}: size {actual.get(name)} != recorded {size} "
-                             "(truncated or replaced); delete the folder and rerun")
+        raise CorruptRun(f"{folder}: model folder missing though its stage is marked done; {fix}")
+    for name, want in expected.items():
+        path = folder / name
+        have = (path.stat().st_size if isinstance(want, int) else sha256(path)) if path.is_file() else None
+        if have != want:
+            raise CorruptRun(f"{path}: {'missing' if have is None else 'content differs from its marker'} "
+                             f"(corrupted or replaced); {fix}")
 
 
 @contextlib.contextmanager
@@ -99,6 +133,7 @@ def atomic_dir(target: str | Path):
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         yield tmp
+        _share(tmp, 0o777)
         if target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)

@@ -148,6 +148,46 @@ def _convert_rampart(out: Path) -> None:
 # factories
 
 
+WEIGHTS = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json", "pytorch_model.bin.index.json")
+
+
+def _config(path: Path) -> dict:
+    """The transformer config of a local model folder (a SentenceTransformer keeps it in its first module)."""
+    for folder in [path] + sorted(p.parent for p in path.glob("*/config.json")):
+        f = folder / "config.json"
+        if f.is_file():
+            try:
+                cfg = json.loads(f.read_text())
+            except ValueError as err:
+                raise ModelError(f"{f}: not valid JSON ({err})") from None
+            if isinstance(cfg, dict) and ("model_type" in cfg or "max_position_embeddings" in cfg):
+                return cfg
+    return {}
+
+
+def check(name: str) -> str:
+    """Resolve ``name`` and check a local folder before any run writes: readable config, weights present."""
+    path = resolve(name)
+    folder = Path(path)
+    if folder.is_dir():
+        if not _config(folder):
+            raise ModelError(f"{folder}: no readable transformer config.json")
+        if not any(next(folder.rglob(w), None) for w in WEIGHTS):
+            raise ModelError(f"{folder}: no weights ({' or '.join(WEIGHTS[:2])})")
+    elif os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false"):
+        raise ModelError(f"{name!r}: not a local folder, and the hub is offline (HF_HUB_OFFLINE=1); "
+                         f"use a local folder or one of {', '.join(ALIASES)}")
+    return path
+
+
+def check_lengths(name: str, tokens: int, setting: str) -> None:
+    """``tokens`` must fit the model's position embeddings (``setting`` is named in the error)."""
+    path = Path(check(name))
+    limit = _config(path).get("max_position_embeddings") if path.is_dir() else None
+    if limit and tokens > limit:
+        raise ModelError(f"{setting}={tokens} is more than {name} has positions for ({limit})")
+
+
 def is_sentence_transformer(path: str) -> bool:
     return (Path(path) / "modules.json").is_file()
 
@@ -162,13 +202,21 @@ def bi_encoder(name: str, pooling: str | None = None, max_seq_length: int | None
     if pooling not in (None, "cls", "mean"):
         raise ModelError(f"unknown pooling {pooling!r}: use 'cls' or 'mean'")
     path = resolve(name)
-    with quiet_loading():
-        model = _load_bi(path, pooling, device)
+    try:
+        with quiet_loading():
+            model = _load_bi(path, pooling, device)
+    except (OSError, ValueError, KeyError) as err:
+        raise ModelError(f"{name}: cannot be loaded as a bi-encoder ({_first_line(err)})") from None
     if layers:
         truncate_layers(model, layers)
     if max_seq_length is not None:
         model.max_seq_length = max_seq_length
     return model
+
+
+def _first_line(err: Exception) -> str:
+    text = str(err).strip().splitlines()
+    return text[0][:300] if text else type(err).__name__
 
 
 def truncate_layers(model, layers: int):
@@ -268,9 +316,12 @@ def cross_encoder(name: str, max_length: int | None = 64, device: str = "cpu", l
     from sentence_transformers import CrossEncoder
 
     path = resolve(name)
-    with quiet_loading(), torch.random.fork_rng(devices=[]):  # the "newly initialised head" report is expected
-        torch.manual_seed(seed)
-        model = CrossEncoder(path, num_labels=1, max_length=max_length, device=device)
+    try:
+        with quiet_loading(), torch.random.fork_rng(devices=[]):  # the "newly initialised head" report is expected
+            torch.manual_seed(seed)
+            model = CrossEncoder(path, num_labels=1, max_length=max_length, device=device)
+    except (OSError, ValueError, KeyError) as err:
+        raise ModelError(f"{name}: cannot be loaded as a cross-encoder ({_first_line(err)})") from None
     if layers:
         truncate_layers(model, layers)
     if max_length is not None:

@@ -153,7 +153,7 @@ def keep_earlier(df: pd.DataFrame, earlier: str | Path, key: str = "run") -> pd.
 
 def cycles_csv(df: pd.DataFrame) -> str:
     """``collect``'s frame as results/cycles.csv text (no source paths; what `keep_earlier` reads back)."""
-    return df.drop(columns=["source"]).astype({"cycle": "Int64"}).to_csv(index=False, float_format="%.2f")
+    return df.drop(columns=["source"]).astype({"cycle": "Int64", "dev": "float64"}).to_csv(index=False, float_format="%.2f")
 
 
 def main_table(df: pd.DataFrame) -> pd.DataFrame:
@@ -320,3 +320,35 @@ def ablation_figure(tables: dict[str, pd.DataFrame]):
     if tables:  # one legend above the panels, clear of the bars and the start line
         fig.legend(*fig.axes[0].get_legend_handles_labels(), loc="outside upper center", ncols=3, fontsize=7)
     return fig
+
+
+# -- the paper's layout ----------------------------------------------------------------------------
+
+def paper_table(board: pd.DataFrame, spec: dict) -> str:
+    """results/paper_table.md: per track, the rows ``spec`` names from the scoreboard (results/sts.csv)
+    in the paper's layout (seven sets and their mean), then the published reference rows.
+
+    ``spec`` (params/paper_table.yaml): ``tracks``: a list of ``{name, rows: [{label, model, kind,
+    stage}]}``, and ``published``: a list of ``{label, <set>: value, avg: value}`` copied from PAPER.md.
+    A row the scoreboard lacks is shown as not run, never dropped."""
+    head = ["", *EVAL_SETS, "avg", "protocol"]
+    lines = []
+    for track in spec.get("tracks", []):
+        lines += [f"### {track['name']}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for row in track["rows"]:
+            hit = board[(board["model"] == row["model"]) & (board["kind"] == row["kind"])
+                        & (board["stage"] == row["stage"])]
+            if hit.empty:
+                cells = ["not run"] + [""] * (len(head) - 2)
+            else:
+                r = hit.iloc[0]
+                cells = [f"{r[c]:.2f}" for c in (*EVAL_SETS, "avg")] + [str(r.get("protocol", ""))]
+            lines.append("| " + " | ".join([row["label"], *cells]) + " |")
+        lines.append("")
+    if spec.get("published"):
+        lines += ["### Published (PAPER.md)", "", "| " + " | ".join(head[:-1]) + " |", "|" + "---|" * (len(head) - 1)]
+        for row in spec["published"]:
+            cells = [f"{v:.2f}" if isinstance(v, (int, float)) else str(v) for v in (row.get(c, "") for c in (*EVAL_SETS, "avg"))]
+            lines.append("| " + " | ".join([row["label"], *cells]) + " |")
+        lines.append("")
+    return "\n".join(lines)

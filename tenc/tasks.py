@@ -58,9 +58,19 @@ def metric_for(labels: np.ndarray) -> str:
 
 
 def labelled(name: str, path: str | Path) -> LabelledSet:
+    """A labelled dev or test file; its labels must make a usable metric (both classes; not constant)."""
     df, _ = tdata.read_pairs(path, require_label=True)
-    df = df.rename(columns={"label": "label"})
-    return LabelledSet(name, df, metric_for(df["label"].to_numpy()))
+    labels = df["label"].to_numpy()
+    metric = metric_for(labels)
+    binary = np.isin(labels, (0.0, 1.0))
+    if metric == "spearman" and binary.mean() >= 0.9:  # a stray label must not switch ROC-AUC to Spearman
+        raise DataError(f"{path}: labels look binary (0/1) but {int((~binary).sum())} are not, e.g. "
+                        f"{float(labels[~binary][0]):g}; fix them (graded scores need more than two values)")
+    if metric == "auc" and len(np.unique(labels)) < 2:
+        raise DataError(f"{path}: every label is {labels[0]:g}; ROC-AUC needs both classes")
+    if metric == "spearman" and np.ptp(labels) == 0:
+        raise DataError(f"{path}: every label is {labels[0]:g}; a correlation needs varying scores")
+    return LabelledSet(name, df, metric)
 
 
 def custom_task(pairs: str | Path, dev: str | Path | None = None, tests: list[str | Path] | None = None,
@@ -68,9 +78,23 @@ def custom_task(pairs: str | Path, dev: str | Path | None = None, tests: list[st
     """A user corpus: unlabelled (or labelled, labels ignored) pairs, optional dev and test files."""
     pool, dropped = tdata.read_pairs(pairs)
     pool = _dedup(pool[["sentence1", "sentence2"]], max_pairs, seed)
-    dev_set = labelled(Path(dev).stem, dev) if dev else None
-    test_sets = [labelled(Path(t).stem, t) for t in tests or []]
+    files = ([Path(dev)] if dev else []) + [Path(t) for t in tests or []]
+    resolved = [f.resolve() for f in files]
+    if dev and resolved[0] in resolved[1:]:
+        raise DataError(f"{dev}: given as the dev file and as a test file; selecting on the test set is not allowed")
+    if len(set(resolved)) < len(resolved):
+        raise DataError(f"a test file is given twice: {', '.join(str(t) for t in tests)}")
+    names = _unique_names(files)
+    dev_set = labelled(names[0], dev) if dev else None
+    test_sets = [labelled(n, t) for n, t in zip(names[1 if dev else 0:], tests or [])]
     return Task(name, pool, dev_set, test_sets, both_orders)
+
+
+def _unique_names(files: list[Path]) -> list[str]:
+    """Each file's stem, or parent/stem where two files share a stem (results are keyed by name)."""
+    stems = [f.stem for f in files]
+    names = [f"{f.parent.name}/{f.stem}" if stems.count(f.stem) > 1 else f.stem for f in files]
+    return [f"{n}#{i}" if names.count(n) > 1 else n for i, n in enumerate(names)]
 
 
 def sts_task(pairs: pd.DataFrame, mode: str = "transductive", max_pairs: int | None = None, seed: int = 0) -> Task:
@@ -92,6 +116,8 @@ def glue_task(name: str, folder: str | Path | None = None, max_pairs: int | None
         labels = splits[split]["label"]
         if not set(np.unique(labels)) <= {0.0, 1.0}:
             raise DataError(f"{folder}/{split}: task {name} needs binary 0/1 labels")
+        if split != "train" and len(np.unique(labels)) < 2:
+            raise DataError(f"{folder}/{split}: every label is {labels.iloc[0]:g}; ROC-AUC needs both classes")
     pool = pd.concat([splits["train"], splits["dev"], splits["test"]])  # every pair, labels unused (PAPER.md)
     pool = _dedup(pool[["sentence1", "sentence2"]], max_pairs, seed, ordered=name == "qnli")
     return Task(name, pool, LabelledSet(f"{name}-dev", splits["dev"], "auc"),

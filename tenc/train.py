@@ -96,6 +96,10 @@ def _optimizer(model: torch.nn.Module, lr: float, weight_decay: float, total: in
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, schedule)
 
 
+class TrainingDiverged(ValueError):
+    """A non-finite loss: training stopped before anything was saved."""
+
+
 @dataclass
 class Checkpoint:
     """Mid-stage progress: every `minutes`, the model, optimiser, scheduler, RNG and counters go to `path`
@@ -186,6 +190,9 @@ def _loop(model, batches_per_epoch, epochs: int, lr: float, warmup: float, weigh
                 with sync:
                     with autocast():
                         value, r, p = step_fn(part, ddp)
+                    if not torch.isfinite(value.detach()).all():  # stop before NaN weights are trained or saved
+                        raise TrainingDiverged(f"{desc}: the loss is {float(value):.4g} at step {stats.steps + 1} "
+                                               f"(lr {lr:g}); lower the learning rate of this stage")
                     value = value * (len(part) / len(local))
                     (scaler.scale(value) if scaler else value).backward()
                 loss, real, padded = loss + value.detach(), real + r, padded + p

@@ -27,7 +27,7 @@ def test_mistyped_and_out_of_range_settings(capsys, tmp_path):
     _fails(capsys, ["distill", "--preset", "smoke", "--out", str(tmp_path / "r"), "--set", "cycels=2"],
            r"unknown parameter 'cycels' \(did you mean 'cycles'\?\)")
     _fails(capsys, ["distill", "--preset", "smoke", "--out", str(tmp_path / "r"), "--set", "cross_lr=-1e-5"],
-           r"'cross_lr' must not be negative")
+           r"'cross_lr' must be positive")
 
 
 def test_bad_pair_files(capsys, tmp_path):

@@ -233,19 +233,34 @@ def test_lock_refuses_a_second_process_and_takes_over_a_stale_one(tmp_path):
         assert (tmp_path / ".lock").read_text() == str(os.getpid())
 
 
-def test_corrupted_labels_are_detected(tiny_bert, fake_sts, tmp_path):
+def test_corrupted_labels_and_weights_are_detected_and_the_remedy_works(tiny_bert, fake_sts, tmp_path):
+    from tenc.io import CorruptRun
+
     cfg = smoke_cfg(tiny_bert, fake_sts, evaluate_test=False)
     distill.run(cfg, tmp_path, progress=False, log=lambda *_: None)
     labels = tmp_path / "cycle_1" / "labels_bi.npy"
     raw = bytearray(labels.read_bytes())
     raw[-1] ^= 0xFF
     labels.write_bytes(bytes(raw))
-    with pytest.raises(ValueError, match="labels_bi.npy: checksum mismatch"):
+    with pytest.raises(CorruptRun, match="labels_bi.npy: checksum mismatch.*rm -r .*label_bi.done.json"):
         distill.Run(cfg, tmp_path, progress=False).label_bi(1)
     weights = tmp_path / "cycle_1" / "bi" / "model.safetensors"
-    weights.write_bytes(weights.read_bytes()[:100])
-    with pytest.raises(ValueError, match=r"bi/model.safetensors: size 100"):
+    raw = bytearray(weights.read_bytes())
+    raw[len(raw) // 2] ^= 0x01          # one bit, same size: only a content hash sees it
+    weights.write_bytes(bytes(raw))
+    with pytest.raises(CorruptRun, match=r"bi/model.safetensors: content differs from its marker"):
         distill.Run(cfg, tmp_path, progress=False).bi_path(1, 0)
+    # the CLI says it in one line, with the command that fixes it; running that command fixes it
+    cli = [sys.executable, "-m", "tenc", "distill", "--preset", "smoke", "--quiet", "--out", str(tmp_path),
+           "--set", f"start={tiny_bert}", "--set", f"data={fake_sts}", "--set", "evaluate_test=false"]
+    for broken in ("labels_bi.npy", "model.safetensors"):  # one message per broken stage, in the order they run
+        failed = subprocess.run(cli, capture_output=True, text=True, cwd=ROOT)
+        assert failed.returncode == 2 and len(failed.stderr.strip().splitlines()) == 1, failed.stderr[-2000:]
+        assert broken in failed.stderr
+        fix = failed.stderr.split("rm -r ", 1)[1].split(" and rerun")[0]
+        subprocess.run(f"rm -r {fix}", shell=True, check=True)
+    again = subprocess.run(cli, capture_output=True, text=True, cwd=ROOT)
+    assert again.returncode == 0, again.stderr[-2000:]
 
 
 def _cli(out, tiny_bert, fake_sts):

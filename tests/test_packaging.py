@@ -17,9 +17,14 @@ def test_environment_matches_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     pip_deps = set(project["dependencies"]) | set(project["optional-dependencies"]["test"])
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    conda_pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    conda_pip = [d for d in next(d["pip"] for d in env["dependencies"] if isinstance(d, dict)) if not d.startswith("--")]
     assert {d.replace(" ", "") for d in conda_pip} == {d.replace(" ", "") for d in pip_deps}
     assert "torch==2.13.0" in project["dependencies"]
+    text = (ROOT / "environment.yml").read_text()  # what make setup adds beyond the dependencies, conda users too
+    makefile = (ROOT / "Makefile").read_text()
+    rampart = makefile.split("RAMPART := ", 1)[1].split()[0]
+    assert f"pip install --no-deps {rampart}" in text and "ipykernel install" in text
+    assert isinstance(project["license"], str)  # an SPDX expression, not the deprecated table
 
 
 def test_ci_runs_the_readme_test_command():
@@ -29,10 +34,10 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_readme_results_table_is_the_scoreboard():
-    """Every row of the README's Results table is a row of results/sts.csv, with the same numbers, and back."""
+    """Every row of the results page's scoreboard is a row of results/sts.csv, with the same numbers, and back."""
     import pandas as pd
 
-    text = (ROOT / "README.md").read_text().split("## Results", 1)[1].split("\n## ", 1)[0]
+    text = (ROOT / "docs" / "results.md").read_text().split("## The scoreboard", 1)[1].split("\n## ", 1)[0]
     rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in text.splitlines()
             if line.startswith("| ") and not line.startswith("| model |")]
     readme = {tuple(r[:3]): r[3:] for r in rows if len(r) == 12}
@@ -45,8 +50,26 @@ def test_readme_results_table_is_the_scoreboard():
 
 
 def test_readme_ablation_rows_are_the_tables_rows():
-    """The README's Ablations table quotes results/tables.md (rebuilt from metrics.json by `make tables`)."""
-    text = (ROOT / "README.md").read_text().split("### Ablations", 1)[1].split("\n#", 1)[0]
+    """The results page's Ablations table quotes results/tables.md (rebuilt from metrics.json by `make tables`)."""
+    text = (ROOT / "docs" / "results.md").read_text().split("## Ablations", 1)[1].split("\n#", 1)[0]
     rows = [line.strip() for line in text.splitlines() if line.startswith("| ") and not line.startswith("| ablation |")]
     tables = (ROOT / "results" / "tables.md").read_text().splitlines()
     assert rows and all(row in tables for row in rows)
+
+
+def test_plans_that_write_results_keep_the_committed_rows():
+    """A plan rebuilding results/ or figures/ from this machine's runs keeps the rows of runs made elsewhere
+    (a fresh clone's `make run` must add its run, not delete the scoreboard's)."""
+    for plan in sorted((ROOT / "params" / "plans").glob("*.yaml")):
+        for step in yaml.safe_load(plan.read_text())["steps"]:
+            p = step.get("parameters") or {}
+            if step["notebook"] in ("90_tables", "91_figures") and p.get("out_dir") in ("results", "figures"):
+                assert p.get("keep") == "results", f"{plan.name}: {step['notebook']} without keep: results"
+
+
+def test_readme_headline_is_the_paper_table():
+    """The README's headline tables are results/paper_table.md's (rebuilt by `make tables`)."""
+    readme = (ROOT / "README.md").read_text().split("## What it shows", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in readme.splitlines() if line.startswith("| ")]
+    paper = (ROOT / "results" / "paper_table.md").read_text().splitlines()
+    assert len(rows) > 10 and all(row in paper for row in rows)

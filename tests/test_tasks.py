@@ -85,8 +85,9 @@ def test_custom_task_through_the_distill_notebook(tiny_bert, tmp_path):
     pairs = tmp_path / "pairs.jsonl"
     pairs.write_text("".join(json.dumps({"sentence1": a, "sentence2": b}) + "\n" for a, b, _ in fixture_pairs(32)))
     dev = _write_binary(tmp_path / "dev.tsv", 24, 1)
+    test = _write_binary(tmp_path / "test.tsv", 24, 2)
     cfg = tmp_path / "task.yaml"
-    cfg.write_text(f"task: custom\npairs: {pairs}\ndev: {dev}\ntests: {dev}\n")
+    cfg.write_text(f"task: custom\npairs: {pairs}\ndev: {dev}\ntests: {test}\n")
     run_dir = tmp_path / "run"
     pm.execute_notebook(str(ROOT / "notebooks" / "20_distill.ipynb"), str(tmp_path / "out.ipynb"),
                         parameters={"preset": "smoke", "config": str(cfg), "start": tiny_bert, "cycle": 1,

@@ -278,6 +278,7 @@ write("90_tables.ipynb", [
 roots: str = "papermill_runs,runs"  # comma-separated folders searched for metrics.json
 out_dir: str = "results"  # tables.md and cycles.csv go here
 keep: str = ""  # an earlier results folder (e.g. results): its rows for runs not found under roots are kept
+paper_spec: str = "params/paper_table.yaml"  # which scoreboard rows fill the paper's layout
 '''),
     code('''
 P = tnb.parameters(globals(), _before)
@@ -322,6 +323,17 @@ atomic_write_text(Path(out_dir) / "tables.md", "\\n".join(text) + "\\n")
 atomic_write_text(Path(out_dir) / "cycles.csv", tables.cycles_csv(df))
 if len(priming):
     atomic_write_text(Path(out_dir) / "prime_search.csv", priming.to_csv(index=False))
+'''),
+    md("## The paper's layout: results/paper_table.md (the scoreboard rows `paper_spec` names)"),
+    code('''
+import pandas as pd
+from tenc.config import load_yaml
+board = Path(out_dir) / "sts.csv"
+if board.is_file():
+    paper = tables.paper_table(pd.read_csv(board), load_yaml(paper_spec))
+    head = f"# The paper's layout (notebooks/90_tables.ipynb; rows named in {paper_spec})"
+    atomic_write_text(Path(out_dir) / "paper_table.md", head + "\\n\\n" + paper)
+    print(paper)
 '''),
 ])
 

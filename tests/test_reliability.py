@@ -1,0 +1,243 @@
+"""Issue 27's faults, each reproduced first: nothing runs from a run folder, nothing is silently wrong or
+lost, and a user's mistake gets one line and exit code 2 (docs/reliability.md lists them all)."""
+
+import json
+import os
+import pickle
+import stat
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, fixture_pairs
+from tenc import distill, tasks
+from tenc.cli import main
+from tenc.config import ConfigError, DistillConfig
+from tenc.data import DataError, read_pairs
+from tenc.io import CorruptRun
+
+
+def _fails(capsys, argv, pattern):
+    import re
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "Traceback" not in err, err
+    assert re.search(pattern, err), err
+
+
+def _quiet():
+    return dict(progress=False, log=lambda *_: None)
+
+
+def _tsv(path, rows, label=True):
+    head = "sentence1\tsentence2" + ("\tlabel" if label else "")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(head + "\n" + "".join("\t".join(map(str, r)) + "\n" for r in rows))
+    return path
+
+
+def _binary(path, seed=0, n=16):
+    return _tsv(path, [(a, b, int(y >= 2.5)) for a, b, y in fixture_pairs(n, seed)])
+
+
+def _smoke(tiny_bert, fake_sts, **kw):
+    return DistillConfig.from_preset("smoke", start=tiny_bert, data=fake_sts, **kw)
+
+
+class _Exploit:
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.path}",))
+
+
+# 1. code execution from a run folder -----------------------------------------------------------
+def test_a_pickle_in_a_checkpoint_never_runs(tmp_path):
+    from tenc.train import Checkpoint
+
+    sentinel = tmp_path / "pwned"
+    ckpt = tmp_path / "train_cross.ckpt"
+    ckpt.write_bytes(pickle.dumps({"fingerprint": "x", "payload": _Exploit(sentinel)}))
+    assert Checkpoint(ckpt, "x").load() is None  # refused: the stage starts over
+    assert not sentinel.exists()
+
+
+# 2. dev and test with one stem; the same file as dev and test ----------------------------------
+def test_files_sharing_a_stem_stay_apart_and_dev_is_never_a_test(tmp_path):
+    pairs = _tsv(tmp_path / "pairs.tsv", [(a, b) for a, b, _ in fixture_pairs(16)], label=False)
+    dev, t1, t2 = _binary(tmp_path / "b" / "data.tsv", 1), _binary(tmp_path / "a" / "data.tsv", 2), \
+        _binary(tmp_path / "c" / "data.tsv", 3)
+    task = tasks.custom_task(pairs, dev, [t1, t2])
+    assert [task.dev.name] + [t.name for t in task.tests] == ["b/data", "a/data", "c/data"]
+    with pytest.raises(DataError, match="dev file and as a test file"):
+        tasks.custom_task(pairs, dev, [t1, dev])
+
+
+# 3. a custom corpus with neither dev nor test --------------------------------------------------
+def test_a_custom_corpus_alone_runs_with_label_free_selection(tiny_bert, tmp_path):
+    pairs = _tsv(tmp_path / "pairs.tsv", [(a, b) for a, b, _ in fixture_pairs(24)], label=False)
+    summary = distill.run(DistillConfig.from_preset("smoke", start=tiny_bert, task="custom", pairs=str(pairs)),
+                          tmp_path / "run", **_quiet())
+    assert summary["selected"]["bi"]["rule"] == "agreement" and summary["selected"]["bi"]["cycle"] == 1
+
+
+# 4 and 12. quotes, CR and nulls in pair files --------------------------------------------------
+def test_quotes_are_text_in_tsv_and_an_unclosed_csv_quote_is_named(tmp_path):
+    tsv = tmp_path / "q.tsv"
+    tsv.write_text('sentence1\tsentence2\n"a" b\tc\nsay "hi\tthere\nd\te\n')
+    df, _ = read_pairs(tsv)
+    assert df.values.tolist() == [['"a" b', "c"], ['say "hi', "there"], ["d", "e"]]  # 3 lines, 3 pairs
+    csv = tmp_path / "q.csv"
+    csv.write_text('sentence1,sentence2\n"a, b",c\n"open,d\ne,f\n')
+    with pytest.raises(DataError, match=r"q.csv:3: a quote opened here closes on line 4"):
+        read_pairs(csv)
+    jsonl = tmp_path / "n.jsonl"
+    jsonl.write_text('{"sentence1": "a", "sentence2": "b"}\n{"sentence1": null, "sentence2": "c"}\n')
+    with pytest.raises(DataError, match=r"n.jsonl:2: sentence1 is null"):
+        read_pairs(jsonl)
+
+
+def test_a_bare_cr_inside_a_sentence_does_not_break_the_rerun(tiny_bert, tmp_path):
+    rows = [(a, b) for a, b, _ in fixture_pairs(24)]
+    pairs = tmp_path / "cr.tsv"
+    pairs.write_bytes(("sentence1\tsentence2\n" + f"{rows[0][0]}\rmore\t{rows[0][1]}\n"
+                       + "".join(f"{a}\t{b}\n" for a, b in rows[1:])).encode())
+    cfg = DistillConfig.from_preset("smoke", start=tiny_bert, task="custom", pairs=str(pairs))
+    first = distill.run(cfg, tmp_path / "run", **_quiet())
+    again = distill.run(cfg, tmp_path / "run", **_quiet())  # the resume path reads pool.tsv back
+    assert first["pool_pairs"] == again["pool_pairs"] == len(distill.read_pool(tmp_path / "run"))
+
+
+# 6 and 11. output folders ----------------------------------------------------------------------
+def test_a_folder_that_is_no_run_is_not_overwritten(capsys, tiny_bert, fake_sts, tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "metrics.json").write_text('{"mine": 1}')
+    _fails(capsys, ["distill", "--preset", "smoke", "--out", str(mine), "--set", f"start={tiny_bert}",
+                    "--set", f"data={fake_sts}"], r"not a tenc run folder but holds metrics.json")
+    assert (mine / "metrics.json").read_text() == '{"mine": 1}'
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    _fails(capsys, ["distill", "--preset", "smoke", "--out", str(a_file), "--set", f"start={tiny_bert}",
+                    "--set", f"data={fake_sts}"], r"is a file, not a run folder")
+
+
+# 7. a failed start leaves the folder usable ----------------------------------------------------
+def test_a_failed_start_does_not_block_the_corrected_command(capsys, tiny_bert, fake_sts, tmp_path):
+    out = tmp_path / "run"
+    base = ["distill", "--preset", "smoke", "--quiet", "--out", str(out), "--set", f"data={fake_sts}",
+            "--set", "evaluate_test=false"]
+    _fails(capsys, base + ["--set", f"start={tmp_path / 'no-such-model'}"], r"no-such-model")
+    _fails(capsys, base + ["--set", f"start={tiny_bert}", "--set", "cross_max_length=100000"],
+           r"cross_max_length=100000 is more than .* has positions for \(\d+\)")
+    assert not (out / "config.json").exists()
+    assert main(base + ["--set", f"start={tiny_bert}"]) == 0
+
+
+# 8. non-finite and out-of-range numbers; a diverging loss; non-finite labels --------------------
+def test_non_finite_and_out_of_range_settings_are_refused(capsys, tmp_path):
+    out = ["distill", "--preset", "smoke", "--out", str(tmp_path / "r"), "--set"]
+    _fails(capsys, out + ["bi_lr=.inf"], r"'bi_lr' must be finite")
+    _fails(capsys, out + ["cross_lr=nan"], r"'cross_lr' must be (finite|a number)")
+    _fails(capsys, out + ["cross_warmup=50"], r"'cross_warmup' is a fraction of the steps, in \[0, 1\]")
+    _fails(capsys, out + ["bi_lr=0"], r"'bi_lr' must be positive")
+
+
+def test_a_diverging_loss_stops_before_anything_is_saved(tiny_bert):
+    from tenc import models, train
+    from tenc.train import TrainingDiverged
+
+    rows = fixture_pairs(16)
+    bi = models.bi_encoder(tiny_bert, pooling="mean")
+    y = np.array([r[2] for r in rows], dtype=np.float32) / 5
+    with pytest.raises(TrainingDiverged, match=r"train bi: the loss is (nan|inf) at step \d+ .*lower the learning"):
+        train.train_bi(bi, [r[0] for r in rows], [r[1] for r in rows], y, epochs=50, batch_size=4, lr=1e30,
+                       progress=False)
+
+
+def test_non_finite_pseudo_labels_stop_the_run(tiny_bert, fake_sts, tmp_path, monkeypatch):
+    from tenc import encode
+
+    monkeypatch.setattr(encode, "pair_cosines", lambda *a, **k: np.full(len(a[1]), np.nan, dtype=np.float32))
+    run = distill.Run(_smoke(tiny_bert, fake_sts, evaluate_test=False), tmp_path, **_quiet())
+    with pytest.raises(CorruptRun, match=r"label_bi: 32 of 32 pseudo-labels are not finite"):
+        run.label_bi(1)
+    assert not (tmp_path / "cycle_1" / "label_bi.done.json").exists()
+
+
+# 10. degenerate dev and test sets --------------------------------------------------------------
+def test_degenerate_label_files_are_refused_at_the_start(tmp_path):
+    pairs = fixture_pairs(12)
+    one_class = _tsv(tmp_path / "one.tsv", [(a, b, 1) for a, b, _ in pairs])
+    constant = _tsv(tmp_path / "flat.tsv", [(a, b, 3.5) for a, b, _ in pairs])
+    stray = _tsv(tmp_path / "stray.tsv", [(a, b, int(y >= 2.5)) for a, b, y in pairs[:11]] + [(*pairs[11][:2], 0.7)])
+    with pytest.raises(DataError, match="ROC-AUC needs both classes"):
+        tasks.labelled("one", one_class)
+    with pytest.raises(DataError, match="a correlation needs varying scores"):
+        tasks.labelled("flat", constant)
+    with pytest.raises(DataError, match=r"labels look binary \(0/1\) but 1 are not, e.g. 0.7"):
+        tasks.labelled("stray", stray)
+
+
+# 11. ordinary mistakes: one line, exit code 2 --------------------------------------------------
+def test_ordinary_mistakes_get_one_line(capsys, tiny_bert, fake_sts, tmp_path, monkeypatch):
+    ev = ["evaluate", "--data", fake_sts, "--model"]
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    _fails(capsys, ["distill", "--preset", "smoke", "--out", str(tmp_path / "h"), "--set", "start=org/some-model",
+                    "--set", f"data={fake_sts}"], r"'org/some-model': not a local folder, and the hub is offline")
+    bad_config = tmp_path / "badcfg"
+    bad_config.mkdir()
+    (bad_config / "config.json").write_text("{not json")
+    _fails(capsys, ev + [str(bad_config)], r"badcfg.*cannot be loaded|badcfg/config.json")
+    no_weights = tmp_path / "noweights"
+    no_weights.mkdir()
+    (no_weights / "config.json").write_text((__import__("pathlib").Path(tiny_bert) / "config.json").read_text())
+    _fails(capsys, ["distill", "--preset", "smoke", "--out", str(tmp_path / "w"), "--set", f"start={no_weights}",
+                    "--set", f"data={fake_sts}"], r"noweights: no weights")
+    board = tmp_path / "board.csv"
+    board.write_text("just,some\n1,2\n")
+    _fails(capsys, ev + [tiny_bert, "--pooling", "mean", "--results", str(board)], r"board.csv: not this kind")
+    _fails(capsys, ["distill", "--out", str(tmp_path / "y"), "--set", "start=["], r"--set start: '\[' is not a value")
+    with pytest.raises(SystemExit) as exit_:  # argparse's own one line, exit code 2
+        main(ev + [tiny_bert, "--threads", "0"])
+    assert exit_.value.code == 2 and "must be a whole number of at least 1" in capsys.readouterr().err
+
+
+def test_cycles_outside_the_run_are_refused_by_name(tiny_bert, fake_sts, tmp_path):
+    run = distill.Run(_smoke(tiny_bert, fake_sts, evaluate_test=False), tmp_path, **_quiet())
+    for cycle in (-1, 2):
+        with pytest.raises(ConfigError, match=rf"cycle must be between 1 and the run's cycles=1, got {cycle}"):
+            run.run_cycle(cycle)
+
+
+def test_a_malformed_sibling_does_not_break_reuse(tiny_bert, fake_sts, tmp_path):
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "config.json").write_text("{oops")
+    assert distill.finished_siblings(_smoke(tiny_bert, fake_sts), tmp_path) == {}
+
+
+# 12. task rows stay out of the STS scoreboard; outputs are shared as plain files are ------------
+def test_task_rows_never_enter_the_sts_scoreboard(tmp_path):
+    from tenc.cli import write_task_rows
+
+    board = tmp_path / "sts.csv"
+    board.write_text("model,kind,stage,STS12,avg,protocol\nm,bi,start,1.0,1.0,cosine\n")
+    summary = {"config": {"task": "custom"}, "cycles": [{"cycle": 0, "kind": "bi", "member": "model", "dev": 1.0}]}
+    with pytest.raises(DataError, match="no task column"):
+        write_task_rows(summary, str(board), "x")
+    assert board.read_text().startswith("model,kind,stage,STS12")
+
+
+def test_outputs_get_the_permissions_of_plain_files(tiny_bert, fake_sts, tmp_path):
+    old = os.umask(0o022)
+    try:
+        distill.run(_smoke(tiny_bert, fake_sts, evaluate_test=False), tmp_path, **_quiet())
+    finally:
+        os.umask(old)
+    mode = lambda p: stat.S_IMODE(p.stat().st_mode)
+    assert mode(tmp_path / "metrics.json") == 0o644 and mode(tmp_path / "cycle_1" / "labels_bi.npy") == 0o644
+    assert mode(tmp_path / "cycle_1" / "bi") == 0o755
