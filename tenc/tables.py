@@ -243,24 +243,90 @@ def markdown(table: pd.DataFrame) -> str:
 
 # -- figures ---------------------------------------------------------------------------------------
 
+FLOOR = -12.0  # figures of gains: a collapsed student (e.g. -64) would flatten every other difference
+
+
 def cycles_figure(df: pd.DataFrame):
-    """7-task average per cycle, bi and cross, one panel per distillation run."""
+    """Change of the 7-task average from each run's start, per cycle, bi and cross: one panel per
+    distillation run, four a row, one y scale for all (a +0.2 looks like a +0.2 everywhere); values
+    under `FLOOR` are drawn on it with their value written."""
     from matplotlib.figure import Figure
 
     runs = [r for r in dict.fromkeys(df.loc[df["cycle"].notna() & (df["ablation"].fillna("") == ""), "run"])]
-    fig = Figure(figsize=(3.2 * max(len(runs), 1), 2.8), layout="constrained")
+    cols = min(4, max(len(runs), 1))
+    rows = -(-max(len(runs), 1) // cols)
+    fig = Figure(figsize=(3.1 * cols, 2.5 * rows + 0.4), layout="constrained")
+    axes, lo, hi = [], 0.0, 0.0
     for i, run in enumerate(runs):
-        ax = fig.add_subplot(1, len(runs), i + 1)
+        ax = fig.add_subplot(rows, cols, i + 1, sharey=axes[0] if axes else None)
+        axes.append(ax)
         sub = df[(df["run"] == run) & df["member"].isin(["model", "ensemble"])]
+        start = sub[(sub["cycle"] == 0) & (sub["kind"] == "bi")]["avg"]
+        base = float(start.iloc[0]) if len(start) else np.nan
         for kind, marker in (("bi", "o"), ("cross", "s")):
             k = sub[sub["kind"] == kind].sort_values("cycle")
-            ax.plot(k["cycle"], k["avg"], marker=marker, label=kind)
-        start = sub[(sub["cycle"] == 0) & (sub["kind"] == "bi")]["avg"]
-        if len(start):
-            ax.axhline(start.iloc[0], color="0.5", ls=":", lw=0.8)
-        ax.set(title=run, xlabel="cycle", ylabel="7-task avg" if i == 0 else None)
+            delta = k["avg"] - base
+            shown = delta.clip(lower=FLOOR)  # a collapsed student sits on the floor, its value written beside it
+            ax.plot(k["cycle"], shown, marker=marker, label=kind)
+            for c, d in zip(k["cycle"], delta):
+                if d < FLOOR:
+                    ax.annotate(f"{d:+.1f}", (c, FLOOR), textcoords="offset points", xytext=(0, 5), ha="center", fontsize=7)
+            lo, hi = min(lo, shown.min()), max(hi, shown.max())
+        ax.axhline(0, color="0.4", ls=":", lw=0.8)
+        ax.set_title("\n".join(_wrap(run, 34)) + f"\nstart {base:.2f}", fontsize=8)
         ax.set_xticks(sorted(sub["cycle"].dropna().unique()))
-        ax.legend(fontsize=7)
+        ax.tick_params(labelsize=7)
+        if i % cols == 0:
+            ax.set_ylabel("7-task avg − start", fontsize=8)
+    if axes:
+        pad = 0.05 * (hi - lo or 1)
+        axes[0].set_ylim(lo - pad, hi + pad)
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="outside upper center", ncols=2, fontsize=8)
+    return fig
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width) or [""]
+
+
+def gains_figure(board: pd.DataFrame, spec: dict, reference: dict | None = None):
+    """The README's figure: per track of ``spec`` (params/paper_table.yaml), each trained row's 7-task
+    average minus the track's start, as bars on one shared scale, with the paper's BERT-base gains
+    (``reference``: {"bi": …, "cross": …}) as lines. Rows the scoreboard lacks are left out."""
+    from matplotlib.figure import Figure
+
+    tracks = spec.get("tracks", [])
+    fig = Figure(figsize=(5.2 * max(len(tracks), 1), 3.6), layout="constrained")
+    axes = []
+    for i, track in enumerate(tracks):
+        ax = fig.add_subplot(1, len(tracks), i + 1, sharey=axes[0] if axes else None)
+        axes.append(ax)
+        found = []
+        for row in track["rows"]:
+            hit = board[(board["model"] == row["model"]) & (board["kind"] == row["kind"]) & (board["stage"] == row["stage"])]
+            if len(hit):
+                found.append((row, float(hit["avg"].iloc[0])))
+        if not found:
+            continue
+        start, rest = found[0][1], found[1:]
+        colors = {"bi": "tab:blue", "cross": "tab:orange"}
+        x = np.arange(len(rest))
+        gains = np.array([v - start for _, v in rest])
+        bars = ax.bar(x, np.clip(gains, FLOOR, None), color=[colors[r["kind"]] for r, _ in rest])
+        ax.bar_label(bars, [f"{g:+.2f}" + (" (cut)" if g < FLOOR else "") for g in gains], fontsize=7, padding=1)
+        ax.axhline(0, color="0.3", lw=0.8)
+        for kind, gain in (reference or {}).items():
+            ax.axhline(gain, color=colors[kind], ls="--", lw=0.9, label=f"paper, BERT-base {kind}: {gain:+.2f}")
+        ax.set_xticks(x, ["\n".join(_wrap(r["label"].replace("Trans-Encoder ", ""), 22)) for r, _ in rest], fontsize=6.5)
+        ax.set_title("\n".join(_wrap(track["name"], 60)) + f"\nstart {start:.2f}", fontsize=8)
+        if i == 0:
+            ax.set_ylabel("7-task avg − start (points)", fontsize=8)
+        ax.tick_params(axis="y", labelsize=7)
+        ax.legend(fontsize=6.5, loc="lower left")
+    if axes:
+        axes[0].set_ylim(FLOOR - 1, max(8.0, max(abs(l.get_height()) for a in axes for l in a.patches) + 1.5))
     return fig
 
 

@@ -347,6 +347,7 @@ roots: str = "papermill_runs,runs"  # comma-separated folders searched for metri
 runs: str = ""  # comma-separated run names for the per-run figures; empty: every distillation run found
 out_dir: str = "figures"  # where the PNG and SVG files go
 keep: str = ""  # an earlier results folder (e.g. results): its rows for runs not found under roots are kept
+paper_spec: str = "params/paper_table.yaml"  # the tracks of the gains figure
 '''),
     code('''
 P = tnb.parameters(globals(), _before)
@@ -369,7 +370,16 @@ def save(fig, name):
         fig.savefig(out / f"{name}.svg", metadata={"Date": None})
     return fig
 '''),
-    md("## 7-task average per cycle"),
+    md("## Gain over the start per track (the README's figure; rows named in `paper_spec`)"),
+    code('''
+import pandas as pd
+from tenc.config import load_yaml
+board = Path(keep or "results") / "sts.csv"
+if board.is_file():
+    spec = load_yaml(paper_spec)
+    save(tables.gains_figure(pd.read_csv(board), spec, spec.get("reference_gains")), "gains")
+'''),
+    md("## 7-task average per cycle, against each run's start"),
     code('save(tables.cycles_figure(df), "cycles")'),
     md("## Bi vs cross per cycle, and the pseudo-labels, for each run"),
     code('''
