@@ -268,8 +268,6 @@ def cmd_prime(args) -> int:
     result = prime.run(cfg, args.out, progress=not args.quiet)
     print(result["table"])
     if args.results:
-        from . import evaluation  # noqa: F401
-
         record_result(args.results, args.name or Path(args.out).name, "bi", "primed", result["row"], "cosine")
     return 0
 

@@ -22,6 +22,12 @@ class ConfigError(ValueError):
     """An unknown, mistyped or out-of-range setting."""
 
 
+class Member(typing.NamedTuple):
+    """One model of the loop: its bi-encoder start and its cross-encoder initialisation."""
+    start: str
+    cross_init: str
+
+
 @dataclass
 class DistillConfig:
     start: str = "minilm-l6"          # bi-encoder start checkpoint (alias, folder or hub id); comma list = mutual members
@@ -29,8 +35,8 @@ class DistillConfig:
     pooling: str = ""                 # bi pooling for a plain LM start: "cls" (paper) or "mean"; "" keeps the saved one
     cycles: int = 3                   # T, bi -> cross -> bi cycles (paper: 3)
     cross_layers: int = 0             # keep only the first N layers of cross_init (0 = all; rampart: its top layers tag PII)
-    cross_init_mode: str = "fresh"    # "fresh": cross_init every cycle (paper); "continue": own previous cycle; "handover": previous bi (reference)
-    bi_init_mode: str = "fresh"       # "fresh": start checkpoint every cycle (paper); "continue": own previous cycle; "handover": this cycle's cross (reference)
+    cross_init_mode: str = "fresh"    # "fresh": cross_init every cycle (paper); "continue": own previous; "handover": previous bi
+    bi_init_mode: str = "fresh"       # "fresh": start checkpoint every cycle (paper); "continue": own previous; "handover": this cross
     cross_epochs: int = 1             # paper: 1
     cross_batch_size: int = 32        # paper: 32
     cross_lr: float = 2e-5            # paper: 2e-5
@@ -47,7 +53,7 @@ class DistillConfig:
     label_both_orders: bool = False   # cross pseudo-labels averaged over (s1, s2) and (s2, s1) (paper: one order)
     cross_orders: str = "one"         # cross scoring for dev, test and dev checks: "one" (s1, s2) (paper) or "both" (mean)
     eval_steps: int = 0               # STS-B dev check every N training steps, keep the best (paper: 200); 0 = off
-    selection: str = "dev"            # pick per encoder and member: "dev" (best trained cycle, paper), "dev+start" (start competes), "last", "agreement"
+    selection: str = "dev"            # per encoder, member: "dev" (best trained cycle, paper), "dev+start", "last", "agreement"
     task: str = "sts"                 # "sts" (paper), "qqp", "qnli", "mrpc" (ROC-AUC) or "custom"
     pairs: str = ""                   # custom task: the unlabelled pair file (.txt sent1||sent2, .tsv, .csv, .jsonl)
     dev: str = ""                     # custom task: labelled dev file for selection; "" = label-free selection
@@ -85,13 +91,17 @@ class DistillConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def student(self, kind: str) -> dict:
+        """The training settings of the ``kind`` ("bi" or "cross") student, as `tenc.train` takes them."""
+        return {k: getattr(self, f"{kind}_{k}") for k in ("epochs", "batch_size", "lr", "warmup", "max_length", "loss")}
+
     @property
-    def members(self) -> list[tuple[str, str]]:
+    def members(self) -> list["Member"]:
         starts = [s.strip() for s in self.start.split(",") if s.strip()]
         inits = [s.strip() for s in self.cross_init.split(",") if s.strip()] or starts
         if len(inits) != len(starts):
             raise ConfigError(f"cross_init names {len(inits)} model(s) for {len(starts)} start model(s)")
-        return list(zip(starts, inits))
+        return [Member(s, i) for s, i in zip(starts, inits)]
 
 
 # "continue": each student starts from its own type's previous cycle (was called "inherit", still accepted);

@@ -31,10 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 import time
-import typing
 from pathlib import Path
 
 import numpy as np
@@ -46,11 +43,11 @@ from . import data as tdata
 from . import distributed as tdist
 from . import encode, evaluation, models, selection
 from .config import RUNTIME_ONLY, ConfigError, DistillConfig
+from .reuse import EXTENDABLE
 from .io import (CorruptRun, atomic_dir, atomic_save_npy, atomic_write_text, check_folder, folder_digest,
                  load_npy_checked, read_marker, remedy, run_lock, write_marker)
 from .train import Checkpoint, seed_everything, train_bi, train_cross
 
-EXTENDABLE = ("cycles",)  # a rerun may ask for more (or fewer) cycles in the same folder
 
 
 class Run:
@@ -154,7 +151,7 @@ class Run:
     def bi_path(self, cycle: int, m: int) -> str:
         """The bi-encoder of member ``m`` after ``cycle`` (cycle 0 = its start checkpoint)."""
         if cycle == 0:
-            return self.members[m][0]
+            return self.members[m].start
         folder = self.cycle_dir(cycle) / f"bi{self.suffixes[m]}"
         marker = read_marker(self.cycle_dir(cycle), f"train_bi{self.suffixes[m]}")
         if marker is None:
@@ -186,7 +183,7 @@ class Run:
             return self.bi_path(cycle - 1, m)
         if mode == "continue" and cycle > 1:
             return self.cross_path(cycle - 1, m)
-        return self.members[m][1]
+        return self.members[m].cross_init
 
     def bi_init(self, cycle: int, m: int):
         """(where, model): member ``m``'s bi-encoder of ``cycle`` before training (``bi_init_mode``)."""
@@ -274,48 +271,36 @@ class Run:
                 ckpt.clear()
         tdist.barrier()
 
-    def train_cross(self, cycle: int, m: int) -> str:
-        folder, stage = self.cycle_dir(cycle), f"train_cross{self.suffixes[m]}"
+    def train_student(self, cycle: int, m: int, kind: str) -> str:
+        """Member ``m``'s ``kind`` student of ``cycle``, trained on this cycle's labels (skipped when done):
+        a cross-encoder on the bi-encoders' labels mapped to [0, 1], a bi-encoder on the cross scores."""
+        folder, stage = self.cycle_dir(cycle), f"train_{kind}{self.suffixes[m]}"
         if read_marker(folder, stage) is not None:
-            return self.cross_path(cycle, m)
-        targets = self.to_unit(self.label_bi(cycle))
-        init = self.cross_init(cycle, m)
+            return self.model_path(kind, cycle, m)
         c = self.cfg
-        seed = student_seed(c.seed, cycle, m, "cross")
-        model = models.cross_encoder(init, max_length=self.cfg.cross_max_length, device=self.device,
-                                     layers=c.cross_layers, seed=seed)  # a new head is drawn from `seed` alone
+        targets = self.to_unit(self.label_bi(cycle)) if kind == "cross" else self.label_cross(cycle)
+        seed = student_seed(c.seed, cycle, m, kind)
+        seed_everything(seed)  # data order, dropout and any new head come from this seed alone
+        if kind == "cross":
+            init = self.cross_init(cycle, m)
+            model = models.cross_encoder(init, max_length=c.cross_max_length, device=self.device,
+                                         layers=c.cross_layers, seed=seed)
+            fit, extra = train_cross, {"both_orders": self.task.both_orders}
+        else:
+            init, model = self.bi_init(cycle, m)
+            fit, extra = train_bi, {}
         ckpt = self._checkpoint(folder, stage, init, seed, targets)
-        stats = train_cross(model, self.s1, self.s2, targets, epochs=c.cross_epochs, batch_size=c.cross_batch_size,
-                            lr=c.cross_lr, warmup=c.cross_warmup, max_length=c.cross_max_length, loss=c.cross_loss,
-                            both_orders=self.task.both_orders, seed=seed, dev_fn=self._dev_fn(model, "cross"),
-                            eval_steps=c.eval_steps, progress=self.progress and tdist.is_main(), checkpoint=ckpt,
-                            grad_accum=c.grad_accum, amp=c.amp)
-        target = folder / f"cross{self.suffixes[m]}"
+        stats = fit(model, self.s1, self.s2, targets, **c.student(kind), seed=seed, dev_fn=self._dev_fn(model, kind),
+                    eval_steps=c.eval_steps, progress=self.progress and tdist.is_main(), checkpoint=ckpt,
+                    grad_accum=c.grad_accum, amp=c.amp, **extra)
+        target = folder / f"{kind}{self.suffixes[m]}"
         self._save_trained(model, target, stage, {"init": init, "train": stats.summary()}, ckpt)
         self.log(f"cycle {cycle}: {stage} done in {stats.seconds:.0f}s "
                  f"({stats.summary()['tokens_per_second']:.0f} tok/s, padding {stats.padding:.1%})")
         return str(target)
 
-    def train_bi(self, cycle: int, m: int) -> str:
-        folder, stage = self.cycle_dir(cycle), f"train_bi{self.suffixes[m]}"
-        if read_marker(folder, stage) is not None:
-            return self.bi_path(cycle, m)
-        targets = self.label_cross(cycle)
-        c = self.cfg
-        seed = student_seed(c.seed, cycle, m, "bi")
-        seed_everything(seed)
-        init, model = self.bi_init(cycle, m)
-        ckpt = self._checkpoint(folder, stage, init, seed, targets)
-        stats = train_bi(model, self.s1, self.s2, targets, epochs=c.bi_epochs, batch_size=c.bi_batch_size,
-                         lr=c.bi_lr, warmup=c.bi_warmup, max_length=c.bi_max_length, loss=c.bi_loss,
-                         seed=seed, dev_fn=self._dev_fn(model, "bi"),
-                         eval_steps=c.eval_steps, progress=self.progress and tdist.is_main(), checkpoint=ckpt,
-                         grad_accum=c.grad_accum, amp=c.amp)
-        target = folder / f"bi{self.suffixes[m]}"
-        self._save_trained(model, target, stage, {"init": init, "train": stats.summary()}, ckpt)
-        self.log(f"cycle {cycle}: {stage} done in {stats.seconds:.0f}s "
-                 f"({stats.summary()['tokens_per_second']:.0f} tok/s, padding {stats.padding:.1%})")
-        return str(target)
+    def model_path(self, kind: str, cycle: int, m: int) -> str:
+        return self.bi_path(cycle, m) if kind == "bi" else self.cross_path(cycle, m)
 
     def evaluate(self, cycle: int, kind: str) -> dict:
         """Dev (+ test) metrics of every member and, for N > 1, of their ensemble (rank 0 under torchrun)."""
@@ -391,24 +376,26 @@ class Run:
                               "(set cycles higher to run more)")
         seed_everything(self.cfg.seed + cycle)
         if direction in ("both", "cross"):
-            self._train_members(cycle, "cross")
+            # bi -> cross: the bi-encoders of cycle - 1 score every pool pair (the mean over members) ...
+            self.label_bi(cycle)
+            # ... and each member's cross-encoder learns those scores (BCE on soft targets, both orders)
+            self.train_students(cycle, "cross")
             self.evaluate(cycle, "cross")
         if direction in ("both", "bi"):
-            self._train_members(cycle, "bi")
+            # cross -> bi: the new cross-encoders score every pool pair (sigmoid, one order) ...
+            self.label_cross(cycle)
+            # ... and each member's bi-encoder learns them (MSE between cosine and score)
+            self.train_students(cycle, "bi")
             self.evaluate(cycle, "bi")
 
-    def _train_members(self, cycle: int, kind: str) -> None:
-        """Train every member's student; with ``parallel`` one process per member (labels come from files)."""
-        train = self.train_cross if kind == "cross" else self.train_bi
-        if kind == "cross":
-            self.label_bi(cycle)  # the shared teacher labels exist on disk before any member starts
-        else:
-            self.label_cross(cycle)
+    def train_students(self, cycle: int, kind: str) -> None:
+        """Train every member's ``kind`` student on the cycle's labels (on disk before any member starts);
+        with ``parallel`` one process per member."""
         todo = [m for m in range(len(self.members))
                 if read_marker(self.cycle_dir(cycle), f"train_{kind}{self.suffixes[m]}") is None]
         if not self.cfg.parallel or len(todo) < 2 or tdist.active():
             for m in range(len(self.members)):
-                train(cycle, m)
+                self.train_student(cycle, m, kind)
             return
         import subprocess
         import sys
@@ -517,143 +504,12 @@ def run(cfg: DistillConfig, folder: str | Path, progress: bool = True, log=print
                    tags).run()
 
 
-# What a finished sibling run can lend when its settings differ from this run's only in these keys.
-# The init modes first act in cycle 2, so cycle 1 is the same; the bi student's own training settings
-# first act at the end of a cycle, so everything of cycle 1 before it (bi labels, the cross-encoder, its
-# evaluation and its labels) is the same.
-FROM_CYCLE_2 = ("cross_init_mode", "bi_init_mode")
-BI_STUDENT = ("bi_epochs", "bi_batch_size", "bi_lr", "bi_warmup", "bi_loss")
-CROSS_HALF_FILES = ("label_bi.", "labels_bi.", "cross", "train_cross", "eval_cross.", "preds_cross",
-                    "label_cross.", "labels_cross.")  # a cycle's files before its bi student
-
-
-class Loan(typing.NamedTuple):
-    """What a finished sibling run can give a new run folder."""
-    cycles: int       # whole finished cycles
-    cross_half: bool  # and the next cycle's stages before its bi student
-    same: bool        # the same settings and cycles: its results can be reused as they are
-
-
-def finished_siblings(cfg: DistillConfig, search: str | Path, exclude: str | Path | None = None) -> dict[Path, Loan]:
-    """Run folders directly under ``search`` whose settings equal ``cfg`` apart from runtime-only ones, the
-    number of cycles, the init modes and the bi student's training settings, each with what its finished
-    stages can lend (judged by the stage markers, so a run stopped half-way lends what it finished)."""
-    skip = RUNTIME_ONLY + EXTENDABLE
-    mine = {k: v for k, v in cfg.to_dict().items() if k not in skip}
-    found = {}
-    for config in sorted(Path(search).glob("*/config.json")):
-        folder = config.parent
-        if exclude is not None and folder.resolve() == Path(exclude).resolve():
-            continue
-        try:
-            saved = {**DistillConfig().to_dict(), **json.loads(config.read_text())}
-        except (OSError, ValueError, TypeError):
-            continue  # not a run this one can borrow from (unreadable config.json)
-        diff = {k for k, v in mine.items() if saved[k] != v}
-        if not diff <= set(FROM_CYCLE_2 + BI_STUDENT):
-            continue
-        if diff & set(BI_STUDENT):
-            loan = Loan(0, all(read_marker(folder / "cycle_1", s) for s in ("eval_cross", "label_cross")), False)
-        else:
-            done = 0  # whole cycles, both evaluations marked
-            while done < saved["cycles"] and all(read_marker(folder / f"cycle_{done + 1}", f"eval_{kind}")
-                                                 for kind in ("bi", "cross")):
-                done += 1
-            same = not diff and done == saved["cycles"] == cfg.cycles and _summarised(folder, done)
-            loan = Loan(min(done, cfg.cycles, 1 if diff else cfg.cycles), False, same)
-        if loan.cycles or loan.cross_half or loan.same:
-            found[folder] = loan
-    return found
-
-
-def _summarised(folder: Path, cycles: int) -> bool:
-    """summary.json and metrics.json exist and hold the last cycle (a notebook-run cycle 0 writes them too)."""
-    try:
-        rows = json.loads((folder / "summary.json").read_text())["cycles"]
-    except (OSError, ValueError, KeyError):
-        return False
-    return (folder / "metrics.json").is_file() and any(r["cycle"] == cycles for r in rows)
-
-
-def seed_cycles(folder: str | Path, donor: str | Path, cycles: int, cfg: DistillConfig | None = None,
-                cross_half: bool = False) -> None:
-    """Start ``folder`` from the pool, start metrics and first ``cycles`` finished cycles of ``donor`` (cycle k
-    never depends on T), and with ``cross_half`` the next cycle's stages before its bi student too.
-    Files are hard-linked where the file system allows (every stage output is replaced, never edited).
-    config.json (``cfg``'s settings, or the donor's) comes last: a folder without it is seeded again."""
-
-    def link(src, dst):
-        if os.path.lexists(dst):  # left by an interrupted seeding
-            os.remove(dst)
-        try:
-            os.link(src, dst)
-        except OSError:  # another file system
-            shutil.copy2(src, dst)
-
-    folder, donor = Path(folder), Path(donor)
-    half = donor / f"cycle_{cycles + 1}"
-
-    def skip(path, names):
-        if Path(path) == half:  # the cross half only: its outputs, markers and predictions
-            return [n for n in names if not n.startswith(CROSS_HALF_FILES) or n.endswith(".ckpt")]
-        return [n for n in names if n.endswith(".ckpt")]
-
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in ("pool.tsv", "pool.done.json"):
-        link(donor / name, folder / name)
-    parts = [donor / "start"] + [donor / f"cycle_{k}" for k in range(1, cycles + 1)] + ([half] if cross_half else [])
-    for part in parts:
-        shutil.copytree(part, folder / part.name, copy_function=link, dirs_exist_ok=True, ignore=skip)
-    if cfg is None:
-        shutil.copy2(donor / "config.json", folder / "config.json")  # the run then rewrites its cycles
-    else:
-        atomic_write_text(folder / "config.json", json.dumps(cfg.to_dict(), indent=2, sort_keys=True))
-
-
-def run_or_reuse(cfg: DistillConfig, folder: str | Path, tags: dict, search=None, progress: bool = True,
-                 log=print) -> dict:
-    """`run`, unless a finished run with the same settings sits beside ``folder``: then only its results
-    are recorded in ``folder`` under these ``tags`` (ablation values that equal the base run, e.g.
-    cycles=1, cross_loss=bce and bi_loss=mse on the quick budget, are trained once). Otherwise a sibling
-    lends what it shares with this run (`finished_siblings`): all its cycles when only the number of
-    cycles differs (cycles=2 after cycles=1 trains one cycle), cycle 1 when the init modes differ, cycle 1
-    up to the bi student when the bi student's training settings differ. ``search``: the folder, or list
-    of folders, whose runs are looked at (default: the one holding ``folder``)."""
-    folder = Path(folder)
-    if not (folder / "config.json").is_file():
-        searches = [search] if isinstance(search, (str, Path)) else list(search or [folder.parent])
-        siblings = {f: loan for where in searches if Path(where).is_dir()
-                    for f, loan in finished_siblings(cfg, where, exclude=folder).items()}
-        same = [f for f, loan in siblings.items() if loan.same]
-        if same:
-            return _reuse(folder, same[0], tags, log)
-        if siblings:
-            donor = max(siblings, key=lambda f: (siblings[f].cycles, siblings[f].cross_half))  # lends the most
-            loan = siblings[donor]
-            seed_cycles(folder, donor, loan.cycles, cfg, loan.cross_half)
-            lent = [f"cycles 1-{loan.cycles}"] if loan.cycles else []
-            lent += [f"cycle {loan.cycles + 1} up to its bi student"] if loan.cross_half else []
-            log(f"{folder.name}: {' and '.join(lent)} taken from the run {donor}")
-    return run(cfg, folder, progress, log, tags)
-
-
-def _reuse(folder: Path, same: Path, tags: dict, log) -> dict:
-    log(f"{folder.name}: same settings as the finished run {same}; reusing its results")
-    doc = json.loads((same / "metrics.json").read_text())
-    doc["params"] = {**doc["params"], "name": None, "ablation": "", "value": "", **tags, "same_as": str(same)}
-    folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(folder / "metrics.json", json.dumps(doc, indent=2, default=float))
-    summary = json.loads((same / "summary.json").read_text())
-    atomic_write_text(folder / "summary.json", json.dumps({**summary, "same_as": str(same)}, indent=2, default=float))
-    return summary
-
-
 def _member_main(argv: list[str]) -> int:
     """Worker of ``parallel`` mutual runs: train one member's student in an existing run folder."""
     folder, cycle, kind, member, threads = argv
     cfg = DistillConfig.from_dict({**json.loads((Path(folder) / "config.json").read_text()), "threads": int(threads)})
     run = Run(cfg, folder, progress=False, log=lambda *_: None)
-    (run.train_cross if kind == "cross" else run.train_bi)(int(cycle), int(member))
+    run.train_student(int(cycle), int(member), kind)
     return 0
 
 
@@ -661,3 +517,7 @@ if __name__ == "__main__":
     import sys
 
     sys.exit(_member_main(sys.argv[1:]))
+
+
+# reuse of finished runs lives in tenc.reuse; these names stay importable from here
+from .reuse import finished_siblings, run_or_reuse, seed_cycles  # noqa: E402,F401

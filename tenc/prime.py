@@ -1,9 +1,9 @@
 """Step 1: prime a bi-encoder from a language model with unsupervised SimCSE or Mirror-BERT.
 
-| method   | views of a sentence                      | loss                                      | temperature |
-|----------|------------------------------------------|-------------------------------------------|-------------|
-| `simcse` | the sentence twice, dropout as the noise | InfoNCE over in-batch negatives (sentence-transformers' `MultipleNegativesRankingLoss`, scale 1/0.05 = 20) | 0.05 |
-| `mirror` | dropout + one random span of `span` tokens replaced by [MASK] in the second view | symmetric NT-Xent (`symmetric_infonce`, written here: the library lacks it) | 0.04 |
+| method   | views of a sentence                      | loss                                          | temperature |
+|----------|------------------------------------------|-----------------------------------------------|-------------|
+| `simcse` | the sentence twice, dropout as the noise | InfoNCE over in-batch negatives (`MultipleNegativesRankingLoss`) | 0.05 |
+| `mirror` | dropout + a `span` of [MASK] in view two | symmetric NT-Xent (`symmetric_infonce`)        | 0.04 |
 
 Sentences: both sides of every pool pair, de-duplicated (or a one-sentence-per-line file).
 Selection: the last step by default, or the best STS-B dev checkpoint (``dev_select``).

@@ -75,7 +75,7 @@ def _distill_rows(path: Path, doc: dict) -> list[dict]:
 
 def _flat_row(path: Path, doc: dict) -> list[dict]:
     m, params = doc["metrics"], doc.get("params") or {}
-    if f"sts_avg_spearman" not in m:
+    if "sts_avg_spearman" not in m:
         return []
     row = {s: round(m[f"sts_{s}_spearman"], 2) for s in (*EVAL_SETS, "avg")}
     stage = params.get("stage") or ("primed" if "method" in params else "eval")
@@ -326,7 +326,7 @@ def gains_figure(board: pd.DataFrame, spec: dict, reference: dict | None = None)
         ax.tick_params(axis="y", labelsize=7)
         ax.legend(fontsize=6.5, loc="lower left")
     if axes:
-        axes[0].set_ylim(FLOOR - 1, max(8.0, max(abs(l.get_height()) for a in axes for l in a.patches) + 1.5))
+        axes[0].set_ylim(FLOOR - 1, max(8.0, max(abs(bar.get_height()) for a in axes for bar in a.patches) + 1.5))
     return fig
 
 

@@ -2,7 +2,6 @@
 
 import re
 
-import pytest
 
 from conftest import with_gold_line
 from tenc.cli import main

@@ -173,7 +173,8 @@ def test_more_cycles_in_a_sibling_folder_train_only_the_new_cycles(tiny_bert, fa
     two = distill.run_or_reuse(smoke_cfg(tiny_bert, fake_sts, evaluate_test=False, cycles=2), tmp_path / "cycles=2",
                                {"name": "cycles=2"}, progress=False, log=lines.append)
     assert "cycles 1-1 taken from the run" in lines[0]
-    assert not any(l.startswith("cycle 1:") and " done in " in l for l in lines) and any(" done in " in l for l in lines)
+    assert not any(line.startswith("cycle 1:") and " done in " in line for line in lines)
+    assert any(" done in " in line for line in lines)
     donor, mine = tmp_path / "cycles=1" / "cycle_1", tmp_path / "cycles=2" / "cycle_1"
     assert (mine / "train_cross.done.json").read_text() == (donor / "train_cross.done.json").read_text()
     assert _cycle_numbers(two)[:3] == _cycle_numbers(one) and {r["cycle"] for r in two["cycles"]} == {0, 1, 2}

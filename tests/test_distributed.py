@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 from sentence_transformers import CrossEncoder, SentenceTransformer
 
 from tenc import distributed

@@ -2,7 +2,6 @@
 selection rule, deterministic cross-encoder heads, QNLI in one order, the reference's handover mode,
 and devices other than the default one."""
 
-import hashlib
 import json
 import os
 import subprocess

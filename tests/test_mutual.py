@@ -1,6 +1,5 @@
 """Mutual distillation on two tiny models: averaged labels, ensembles, concurrent members."""
 
-import json
 
 import numpy as np
 import pytest

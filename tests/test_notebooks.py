@@ -59,3 +59,15 @@ def test_unknown_or_mistyped_parameter_fails_fast(tmp_path, fake_sts):
         _run("20_distill.ipynb", tmp_path, cycels=2, data=fake_sts)
     with pytest.raises(pm.PapermillExecutionError, match=r"'cycle' must be int"):
         _run("20_distill.ipynb", tmp_path, cycle="two", data=fake_sts)
+
+
+def test_committed_notebooks_are_what_the_generator_writes(tmp_path):
+    """tools/make_notebooks.py is the notebooks' one source: regenerating changes nothing."""
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "tools/make_notebooks.py", "--out", str(tmp_path)], cwd=ROOT, check=True)
+    made = sorted(p.name for p in tmp_path.glob("*.ipynb"))
+    assert made == sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+    for name in made:
+        assert (tmp_path / name).read_text() == (ROOT / "notebooks" / name).read_text(), name

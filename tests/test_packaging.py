@@ -73,3 +73,12 @@ def test_readme_headline_is_the_paper_table():
     rows = [line for line in readme.splitlines() if line.startswith("| ")]
     paper = (ROOT / "results" / "paper_table.md").read_text().splitlines()
     assert len(rows) > 10 and all(row in paper for row in rows)
+
+
+def test_ruff_is_clean():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "ruff", "check", "--output-format", "concise", str(ROOT)],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stdout[-3000:]

@@ -1,17 +1,14 @@
 """Issue 27's faults, each reproduced first: nothing runs from a run folder, nothing is silently wrong or
 lost, and a user's mistake gets one line and exit code 2 (docs/reliability.md lists them all)."""
 
-import json
 import os
 import pickle
 import stat
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from conftest import ROOT, fixture_pairs
+from conftest import fixture_pairs
 from tenc import distill, tasks
 from tenc.cli import main
 from tenc.config import ConfigError, DistillConfig

@@ -1,10 +1,15 @@
-"""Write the source notebooks (no outputs). Edit here or in JupyterLab; tests check they stay clean."""
+"""Write the notebooks (no outputs) from this file, their one source: edit here, then run
+``python tools/make_notebooks.py``. An edit made in JupyterLab is overwritten by the next run, so
+tests/test_notebooks.py fails when a committed notebook differs from what this file writes.
+``--out DIR`` writes them elsewhere (the test does)."""
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from pathlib import Path
 
-NB = Path(__file__).resolve().parents[1] / "notebooks"
+import sys
+
+NB = Path(sys.argv[sys.argv.index("--out") + 1]) if "--out" in sys.argv else Path(__file__).resolve().parents[1] / "notebooks"
 HEAD = "import tenc.notebook as tnb\n_before = tnb.mark(globals())"
 
 
@@ -117,7 +122,6 @@ run_dir: str = "papermill_runs/20_distill/quick"  # the run folder shared by the
 '''),
     code('''
 P = tnb.parameters(globals(), _before)
-import json
 from pathlib import Path
 from tenc import distill
 from tenc.cli import summary_table
@@ -163,7 +167,6 @@ run_dir: str = "papermill_runs/30_mutual/quick"  # the run folder
 '''),
     code('''
 P = tnb.parameters(globals(), _before)
-import json
 from pathlib import Path
 from tenc import distill
 from tenc.cli import summary_table
