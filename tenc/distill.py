@@ -10,15 +10,21 @@ Run folder layout (every stage ends by writing ``<stage>.done.json``; only marke
     run/cycle_1/labels_cross.npy     teacher cross scores (sigmoid), mean over members
     run/cycle_1/bi[_i]/              bi-encoder(s)
     run/cycle_1/train_*.ckpt         mid-stage training progress (every checkpoint_minutes; deleted when done)
-    run/summary.json                 every cycle, the selected cycle per encoder type
-    run/metrics.json                 the same rows for tenc.tables (with the settings and tags)
+    run/summary.json                 every cycle, the selected cycle per encoder type and member
+    run/metrics.json                 the same rows for tenc.tables (settings, tags, versions, protocol)
+    run/best/{bi,cross}[_i]/         the selected students with model cards (tenc.export)
+
+One cycle is four steps, in this order (`Run.run_cycle`): label the pool with the bi-encoders, train
+the cross-encoders, label the pool with the cross-encoders, train the bi-encoders. The run folder's
+set-up lives in `tenc.runfolder`, the selection rules in `tenc.selection`, reuse of finished runs in
+`tenc.reuse`.
 
 Pseudo-labels for N members are the mean of the members' scores, and every student trains on the
 same averaged labels (PAPER.md, mutual distillation). N = 1 is self-distillation.
 
 BCE targets: the paper feeds raw cosines to BCE; cosines below 0 are not probabilities, so
-``target_map="clip"`` (default) clips them to [0, 1] (on the pool, under 1 % of pairs for a primed
-encoder) and ``"minmax"`` rescales the pool's range onto [0, 1].
+``target_map="clip"`` (default) clips them to [0, 1] (2.4 % of the pool's pairs for the 2-layer primed
+rampart) and ``"minmax"`` rescales the pool's range onto [0, 1].
 
 Example::
 
@@ -29,24 +35,19 @@ Example::
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 from scipy.stats import spearmanr
 
-from . import data as tdata
 from . import distributed as tdist
-from . import encode, evaluation, models, selection
-from .config import RUNTIME_ONLY, ConfigError, DistillConfig
-from .reuse import EXTENDABLE
-from .io import (CorruptRun, atomic_dir, atomic_save_npy, atomic_write_text, check_folder, folder_digest,
-                 load_npy_checked, read_marker, remedy, run_lock, write_marker)
-from .train import Checkpoint, seed_everything, train_bi, train_cross
+from . import encode, evaluation, models, runfolder, selection
+from .config import ConfigError, DistillConfig
+from .io import (CorruptRun, atomic_save_npy, atomic_write_text, check_folder, load_npy_checked, read_marker, run_lock, write_marker)
+from .train import seed_everything, train_bi, train_cross
 
 
 
@@ -59,53 +60,18 @@ class Run:
         self.tags = tags or {}  # e.g. {"name": ..., "ablation": ..., "value": ...} for tenc.tables
         self.device = cfg.device or str(tdist.device())
         torch.set_num_threads(cfg.threads)
-        check_out_folder(self.folder)
+        runfolder.check_out_folder(self.folder)
         # inputs and models are checked before anything is written: a failed start leaves the folder usable
         self.members = cfg.members
-        self.task = self._task()
+        self.task, self.pairs = runfolder.load_task(cfg, log)
         for start, cross in self.members:
             models.check_lengths(start, cfg.bi_max_length, "bi_max_length")
             models.check_lengths(cross, cfg.cross_max_length, "cross_max_length")
         self.folder.mkdir(parents=True, exist_ok=True)
-        tdist.then_others(self._check_config)  # under torchrun rank 0 writes, the others read
-        self.pool = tdist.then_others(self._pool)
+        # under torchrun rank 0 writes, the others read
+        tdist.then_others(lambda: runfolder.check_config(self.folder, cfg, log))
+        self.pool = tdist.then_others(lambda: runfolder.fix_pool(self.folder, self.task, log))
         self.suffixes = [""] if len(self.members) == 1 else [f"_{i}" for i in range(len(self.members))]
-
-    # -- set-up -----------------------------------------------------------------------------------
-    def _check_config(self) -> None:
-        path = self.folder / "config.json"
-        mine = self.cfg.to_dict()
-        if path.is_file():
-            saved = json.loads(path.read_text())
-            defaults = DistillConfig().to_dict()  # settings added later default to their old behaviour
-            diff = {k: (saved.get(k, defaults[k]), v) for k, v in mine.items()
-                    if saved.get(k, defaults[k]) != v and k not in RUNTIME_ONLY + EXTENDABLE}
-            if diff:
-                raise ConfigError(f"{self.folder} holds a run with other settings {diff}; use a new folder")
-            if saved.get("cycles") != mine["cycles"]:  # cycle k never depends on T: more cycles extend the run
-                self.log(f"{self.folder}: cycles {saved.get('cycles')} -> {mine['cycles']} (finished cycles are kept)")
-                atomic_write_text(path, json.dumps({**saved, "cycles": mine["cycles"]}, indent=2, sort_keys=True))
-        else:
-            atomic_write_text(path, json.dumps(mine, indent=2, sort_keys=True))
-
-    def _task(self):
-        from . import tasks
-
-        c = self.cfg
-        if c.task == "sts":
-            self.pairs = tdata.load_sts(c.data or None)
-            return tasks.sts_task(self.pairs, c.pool, c.max_pairs or None, c.seed)
-        self.pairs = None
-        if c.task == "custom":
-            if not c.pairs:
-                raise ConfigError("task 'custom' needs 'pairs' (the unlabelled pair file)")
-            tests = [t.strip() for t in c.tests.split(",") if t.strip()]
-            task = tasks.custom_task(c.pairs, c.dev or None, tests, max_pairs=c.max_pairs or None, seed=c.seed)
-        else:
-            task = tasks.glue_task(c.task, c.task_data or None, c.max_pairs or None, c.seed)
-        if task.dev is None and c.selection == "dev":
-            self.log(f"task {c.task}: no dev set, so cycles are selected by the label-free 'agreement' rule")
-        return task
 
     @property
     def selection(self) -> str:
@@ -115,26 +81,6 @@ class Run:
     def cross_orders(self) -> str:
         """How cross-encoders are scored: one order unless asked for both, and never both on an ordered task."""
         return self.cfg.cross_orders if self.task.both_orders else "one"
-
-    def _pool(self) -> pd.DataFrame:
-        path = self.folder / "pool.tsv"
-        marker = read_marker(self.folder, "pool")
-        if marker is not None:
-            df = read_pool(self.folder)
-            if len(df) != marker["pairs"]:
-                raise CorruptRun(f"{path}: {len(df)} pairs, marker says {marker['pairs']}; the pool fixes every "
-                                 f"stage, so start over: {remedy(self.folder)}")
-            return df
-        pool = self.task.pool
-        if pool["sentence1"].str.contains("[\t\n\r]").any() or pool["sentence2"].str.contains("[\t\n\r]").any():
-            pool = pool.replace({r"[\t\n\r]": " "}, regex=True)  # pool.tsv is tab-separated, one pair a line
-        tmp = path.with_suffix(".tmp")
-        pool.to_csv(tmp, sep="\t", index=False, quoting=3)
-        tmp.replace(path)
-        n_sent = len(set(pool["sentence1"]) | set(pool["sentence2"]))
-        write_marker(self.folder, "pool", {"pairs": len(pool), "task": self.cfg.task, "sentences": n_sent})
-        self.log(self.task.describe())
-        return pool.reset_index(drop=True)
 
     @property
     def s1(self) -> list[str]:
@@ -252,25 +198,6 @@ class Run:
             return evaluation.dev_spearman(members, kind, self.pairs, cross_orders=self.cross_orders)
         return evaluation.labelled_metric(members, kind, self.task.dev, cross_orders=self.cross_orders)
 
-    def _checkpoint(self, folder: Path, stage: str, init: str, seed: int, targets: np.ndarray) -> Checkpoint | None:
-        """Mid-stage progress file for a training stage, tied to its settings, start and labels."""
-        if not self.cfg.checkpoint_minutes or tdist.active():  # ranks' RNG states differ: no mid-stage resume
-            return None
-        key = {"stage": stage, "init": init, "seed": seed, "targets": hashlib.sha256(targets.tobytes()).hexdigest(),
-               "config": {k: v for k, v in self.cfg.to_dict().items() if k not in RUNTIME_ONLY + EXTENDABLE}}
-        folder.mkdir(parents=True, exist_ok=True)
-        return Checkpoint(folder / f"{stage}.ckpt", json.dumps(key, sort_keys=True), self.cfg.checkpoint_minutes)
-
-    def _save_trained(self, model, target: Path, stage: str, info: dict, ckpt: Checkpoint | None) -> None:
-        """Save a trained student atomically, then its marker (rank 0 under torchrun); drop the checkpoint."""
-        if tdist.is_main():
-            with atomic_dir(target) as tmp:
-                model.save(str(tmp))
-            write_marker(target.parent, stage, {**info, "files": folder_digest(target), "ranks": tdist.world()})
-            if ckpt:
-                ckpt.clear()
-        tdist.barrier()
-
     def train_student(self, cycle: int, m: int, kind: str) -> str:
         """Member ``m``'s ``kind`` student of ``cycle``, trained on this cycle's labels (skipped when done):
         a cross-encoder on the bi-encoders' labels mapped to [0, 1], a bi-encoder on the cross scores."""
@@ -289,12 +216,12 @@ class Run:
         else:
             init, model = self.bi_init(cycle, m)
             fit, extra = train_bi, {}
-        ckpt = self._checkpoint(folder, stage, init, seed, targets)
+        ckpt = runfolder.checkpoint(folder, stage, init, seed, targets, c)
         stats = fit(model, self.s1, self.s2, targets, **c.student(kind), seed=seed, dev_fn=self._dev_fn(model, kind),
                     eval_steps=c.eval_steps, progress=self.progress and tdist.is_main(), checkpoint=ckpt,
                     grad_accum=c.grad_accum, amp=c.amp, **extra)
         target = folder / f"{kind}{self.suffixes[m]}"
-        self._save_trained(model, target, stage, {"init": init, "train": stats.summary()}, ckpt)
+        runfolder.save_trained(model, target, stage, {"init": init, "train": stats.summary()}, ckpt)
         self.log(f"cycle {cycle}: {stage} done in {stats.seconds:.0f}s "
                  f"({stats.summary()['tokens_per_second']:.0f} tok/s, padding {stats.padding:.1%})")
         return str(target)
@@ -314,42 +241,14 @@ class Run:
         t = time.perf_counter()
         folder.mkdir(parents=True, exist_ok=True)
         load = self.load_bi if kind == "bi" else self.load_cross
-        loaded = [load(cycle, m) for m in range(len(self.members))]
-        sets = ([self.task.dev] if self.task.dev is not None else []) + (self.task.tests if self.cfg.evaluate_test else [])
-        if not sets:  # a custom corpus with neither dev nor test files: nothing to score
-            info = {"kind": kind, "cycle": cycle, "results": {f"m{m}" if len(loaded) > 1 else "model": {"dev": None}
-                                                              for m in range(len(loaded))}, "seconds": 0.0}
-            write_marker(folder, stage, info)
-            return info
-        frame = pd.concat([s.frame for s in sets], ignore_index=True)
-        bounds = np.cumsum([0] + [len(s) for s in sets])
-        # each member scores every pair once; the ensemble averages those scores (no second pass)
-        member_preds = [evaluation.score_pairs([mod], kind, frame["sentence1"].tolist(), frame["sentence2"].tolist(),
-                                               progress=self.progress, cross_orders=self.cross_orders)
-                        for mod in loaded]
-        groups = [(f"m{m}" if len(loaded) > 1 else "model", [m]) for m in range(len(loaded))]
-        if len(loaded) > 1:
-            groups.append(("ensemble", list(range(len(loaded)))))
-        result = {}
-        for name, idx in groups:
-            pred = np.mean([member_preds[i] for i in idx], axis=0)
-            per_set = {i: (s, pred[lo:hi]) for i, (s, lo, hi) in enumerate(zip(sets, bounds[:-1], bounds[1:]))}
-            entry = {"dev": None}
-            if self.task.dev is not None:  # the dev set comes first
-                dev, p = per_set.pop(0)
-                entry["dev"] = round(evaluation.metric_of(dev, p), 4)
-            if per_set and self.task.name == "sts":
-                preds = pd.concat([s.frame.assign(pred=p) for s, p in per_set.values()], ignore_index=True)
-                preds = preds.rename(columns={"label": "score"})
-                entry["test"] = evaluation.paper_row(evaluation.table_from_predictions(preds))
-                preds[["dataset", "subset", "sentence1", "sentence2", "score", "pred"]].to_csv(
-                    folder / f"preds_{kind}_{name}.csv", index=False)
-            elif per_set:
-                entry["test"] = {s.name: round(evaluation.metric_of(s, p), 2) for s, p in per_set.values()}
-            result[name] = entry
-        info = {"kind": kind, "cycle": cycle, "results": result, "seconds": round(time.perf_counter() - t, 1)}
+        results, predictions = evaluation.score_sets(
+            [load(cycle, m) for m in range(len(self.members))], kind, self.task.dev,
+            self.task.tests if self.cfg.evaluate_test else [], self.task.name == "sts", self.cross_orders, self.progress)
+        for name, preds in predictions.items():
+            preds.to_csv(folder / f"preds_{kind}_{name}.csv", index=False)
+        info = {"kind": kind, "cycle": cycle, "results": results, "seconds": round(time.perf_counter() - t, 1)}
         write_marker(folder, stage, info)
-        main = result.get("ensemble", result.get("model", next(iter(result.values()))))
+        main = results.get("ensemble", results.get("model", next(iter(results.values()))))
         self.log(f"cycle {cycle}: {kind} dev {main['dev']}" + (f", test {main['test']}" if "test" in main else ""))
         return info
 
@@ -432,17 +331,8 @@ class Run:
                     rows.append({"cycle": cycle, "kind": kind, "member": name, "dev": entry["dev"],
                                  **{k: v for k, v in entry.get("test", {}).items()}})
         rule = self.selection
-        agreement = self.agreement if rule == "agreement" else None
-        chosen = selection.picks(rows, rule, agreement)
-        selected = {}
-        for kind, members in chosen.items():
-            main = selection.main_member(rows, kind)
-            if main not in members:
-                continue
-            row = next(r for r in rows if r["kind"] == kind and r["member"] == main and r["cycle"] == members[main])
-            selected[kind] = {"cycle": members[main], "rule": rule, "row": row, "members": members}
-        # both dev rules side by side: the paper's (trained cycles) and the never-worse one (the start competes)
-        dev_picks = {r: selection.picks(rows, r) for r in ("dev", "dev+start")} if self.task.dev is not None else {}
+        selected, dev_picks = selection.summarise(rows, rule, self.agreement if rule == "agreement" else None,
+                                                  has_dev=self.task.dev is not None)
         summary = {"config": self.cfg.to_dict(), "pool_pairs": len(self.pool), "cycles": rows, "selected": selected,
                    "picks": dev_picks}
         atomic_write_text(self.folder / "summary.json", json.dumps(summary, indent=2, default=float))
@@ -456,30 +346,10 @@ class Run:
         return summary
 
 
-RUN_FILES = ("metrics.json", "summary.json", "pool.tsv")  # what a run writes that a user's folder may hold
-
-
-def check_out_folder(folder: Path) -> None:
-    """Refuse a run folder that is a file, or an existing folder of something else that a run would
-    overwrite (a tenc run folder has config.json; a seeded one pool.done.json)."""
-    if folder.exists() and not folder.is_dir():
-        raise ConfigError(f"{folder}: is a file, not a run folder; pick another --out")
-    if folder.is_dir() and not (folder / "config.json").is_file() and not (folder / "pool.done.json").is_file():
-        theirs = [n for n in RUN_FILES if (folder / n).exists()]
-        if theirs:
-            raise ConfigError(f"{folder}: not a tenc run folder but holds {', '.join(theirs)}, which a run would "
-                              "overwrite; pick a new --out")
-
-
 def student_seed(seed: int, cycle: int, member: int, kind: str) -> int:
     """One seed per student, distinct across cycles, members and the two kinds: the data order, dropout
     and any new head of a student never depend on what else ran before it in the process."""
     return seed + 1000 * cycle + (500 if kind == "bi" else 0) + member
-
-
-def read_pool(folder: str | Path) -> pd.DataFrame:
-    """A run folder's unlabelled pairs (``pool.tsv``: tab-separated, unquoted, every field a string)."""
-    return pd.read_csv(Path(folder) / "pool.tsv", sep="\t", quoting=3, keep_default_na=False, dtype=str)
 
 
 def to_unit(cosines: np.ndarray, how: str = "clip") -> np.ndarray:
@@ -498,7 +368,7 @@ def run(cfg: DistillConfig, folder: str | Path, progress: bool = True, log=print
     import contextlib
 
     tdist.init_from_env()
-    check_out_folder(Path(folder))  # before the lock file is made in it
+    runfolder.check_out_folder(Path(folder))  # before the lock file is made in it
     with run_lock(folder) if tdist.is_main() else contextlib.nullcontext():  # one lock for the torchrun job
         return Run(cfg, folder, progress and tdist.is_main(), log if tdist.is_main() else (lambda *_: None),
                    tags).run()
@@ -519,5 +389,6 @@ if __name__ == "__main__":
     sys.exit(_member_main(sys.argv[1:]))
 
 
-# reuse of finished runs lives in tenc.reuse; these names stay importable from here
+# reuse of finished runs lives in tenc.reuse, the run folder in tenc.runfolder; these names stay importable here
 from .reuse import finished_siblings, run_or_reuse, seed_cycles  # noqa: E402,F401
+from .runfolder import check_out_folder, read_pool  # noqa: E402,F401

@@ -143,12 +143,11 @@ def paper_row(table: pd.DataFrame) -> dict[str, float]:
 
 def format_paper_table(rows: list[tuple[str, pd.DataFrame]]) -> str:
     """The paper's layout: one line per model, 7 sets + avg (Spearman x 100, "all" setting)."""
-    head = ["model"] + list(EVAL_SETS) + ["avg"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for name, table in rows:
-        r = paper_row(table)
-        lines.append("| " + " | ".join([name] + [f"{r.get(c, float('nan')):.2f}" for c in head[1:]]) + " |")
-    return "\n".join(lines)
+    from .tables import markdown
+
+    cols = list(EVAL_SETS) + ["avg"]
+    return markdown(pd.DataFrame([{"model": name, **{c: paper_row(t).get(c) for c in cols}} for name, t in rows],
+                                 columns=["model"] + cols))
 
 
 def provenance(**protocol) -> dict:
@@ -189,3 +188,36 @@ def metric_of(labelled, pred: np.ndarray) -> float:
     """The set's own metric of given scores: Spearman x 100 or ROC-AUC x 100."""
     gold = labelled.frame["label"].to_numpy()
     return spearman(pred, gold) if labelled.metric == "spearman" else roc_auc(pred, gold)
+
+
+def score_sets(models_: list, kind: str, dev, tests: list, sts: bool, cross_orders: str = "one",
+               progress: bool = False) -> tuple[dict, dict]:
+    """Dev and test metrics of each model and, for several, of their ensemble (mean score): each model
+    scores every pair once. ``dev`` and ``tests`` are `tenc.tasks.LabelledSet`s; ``sts`` gives the seven
+    sets the paper's row (and their mean). Returns ``(results, predictions)``: ``{"model" | "m0", …,
+    "ensemble": {"dev": …, "test": {…}}}`` and, for STS, each group's predictions frame."""
+    sets = ([dev] if dev is not None else []) + list(tests)
+    names = [f"m{m}" if len(models_) > 1 else "model" for m in range(len(models_))]
+    if not sets:  # a custom corpus with neither dev nor test files: nothing to score
+        return {n: {"dev": None} for n in names}, {}
+    frame = pd.concat([s.frame for s in sets], ignore_index=True)
+    bounds = np.cumsum([0] + [len(s) for s in sets])
+    scores = [score_pairs([m], kind, frame["sentence1"].tolist(), frame["sentence2"].tolist(), progress=progress,
+                          cross_orders=cross_orders) for m in models_]
+    groups = [(n, [i]) for i, n in enumerate(names)] + ([("ensemble", list(range(len(models_))))] if len(models_) > 1 else [])
+    results, predictions = {}, {}
+    for name, idx in groups:
+        pred = np.mean([scores[i] for i in idx], axis=0)
+        per_set = [(s, pred[lo:hi]) for s, lo, hi in zip(sets, bounds[:-1], bounds[1:])]
+        entry = {"dev": None}
+        if dev is not None:  # the dev set comes first
+            entry["dev"] = round(metric_of(*per_set.pop(0)), 4)
+        if per_set and sts:
+            preds = pd.concat([s.frame.assign(pred=p) for s, p in per_set], ignore_index=True)
+            preds = preds.rename(columns={"label": "score"})
+            entry["test"] = paper_row(table_from_predictions(preds))
+            predictions[name] = preds[["dataset", "subset", "sentence1", "sentence2", "score", "pred"]]
+        elif per_set:
+            entry["test"] = {s.name: round(metric_of(s, p), 2) for s, p in per_set}
+        results[name] = entry
+    return results, predictions

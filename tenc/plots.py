@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 
 FIXED = {"Software": None}  # PNG metadata without a version string; PDF/SVG: pass metadata per format
@@ -49,4 +50,151 @@ def label_distributions(run_dir: str | Path) -> Figure:
     ax.set(xlabel="pseudo-label", ylabel="pairs", title="pseudo-labels per cycle")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7)
+    return fig
+
+
+# -- figures of results (tables built by tenc.tables) --------------------------------------------------
+
+FLOOR = -12.0  # figures of gains: a collapsed student (e.g. -64) would flatten every other difference
+
+
+def cycles_figure(df: pd.DataFrame):
+    """Change of the 7-task average from each run's start, per cycle, bi and cross: one panel per
+    distillation run, four a row, one y scale for all (a +0.2 looks like a +0.2 everywhere); values
+    under `FLOOR` are drawn on it with their value written."""
+    from matplotlib.figure import Figure
+
+    runs = [r for r in dict.fromkeys(df.loc[df["cycle"].notna() & (df["ablation"].fillna("") == ""), "run"])]
+    cols = min(4, max(len(runs), 1))
+    rows = -(-max(len(runs), 1) // cols)
+    fig = Figure(figsize=(3.1 * cols, 2.5 * rows + 0.4), layout="constrained")
+    axes, lo, hi = [], 0.0, 0.0
+    for i, run in enumerate(runs):
+        ax = fig.add_subplot(rows, cols, i + 1, sharey=axes[0] if axes else None)
+        axes.append(ax)
+        sub = df[(df["run"] == run) & df["member"].isin(["model", "ensemble"])]
+        start = sub[(sub["cycle"] == 0) & (sub["kind"] == "bi")]["avg"]
+        base = float(start.iloc[0]) if len(start) else np.nan
+        for kind, marker in (("bi", "o"), ("cross", "s")):
+            k = sub[sub["kind"] == kind].sort_values("cycle")
+            delta = k["avg"] - base
+            shown = delta.clip(lower=FLOOR)  # a collapsed student sits on the floor, its value written beside it
+            ax.plot(k["cycle"], shown, marker=marker, label=kind)
+            for c, d in zip(k["cycle"], delta):
+                if d < FLOOR:
+                    ax.annotate(f"{d:+.1f}", (c, FLOOR), textcoords="offset points", xytext=(0, 5), ha="center", fontsize=7)
+            lo, hi = min(lo, shown.min()), max(hi, shown.max())
+        ax.axhline(0, color="0.4", ls=":", lw=0.8)
+        ax.set_title("\n".join(_wrap(run, 34)) + f"\nstart {base:.2f}", fontsize=8)
+        ax.set_xticks(sorted(sub["cycle"].dropna().unique()))
+        ax.tick_params(labelsize=7)
+        if i % cols == 0:
+            ax.set_ylabel("7-task avg − start", fontsize=8)
+    if axes:
+        pad = 0.05 * (hi - lo or 1)
+        axes[0].set_ylim(lo - pad, hi + pad)
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="outside upper center", ncols=2, fontsize=8)
+    return fig
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width) or [""]
+
+
+def gains_figure(board: pd.DataFrame, spec: dict, reference: dict | None = None):
+    """The README's figure: per track of ``spec`` (params/paper_table.yaml), each trained row's 7-task
+    average minus the track's start, as bars on one shared scale, with the paper's BERT-base gains
+    (``reference``: {"bi": …, "cross": …}) as lines. Rows the scoreboard lacks are left out."""
+    from matplotlib.figure import Figure
+
+    tracks = spec.get("tracks", [])
+    fig = Figure(figsize=(5.2 * max(len(tracks), 1), 3.6), layout="constrained")
+    axes = []
+    for i, track in enumerate(tracks):
+        ax = fig.add_subplot(1, len(tracks), i + 1, sharey=axes[0] if axes else None)
+        axes.append(ax)
+        found = []
+        for row in track["rows"]:
+            hit = board[(board["model"] == row["model"]) & (board["kind"] == row["kind"]) & (board["stage"] == row["stage"])]
+            if len(hit):
+                found.append((row, float(hit["avg"].iloc[0])))
+        if not found:
+            continue
+        start, rest = found[0][1], found[1:]
+        colors = {"bi": "tab:blue", "cross": "tab:orange"}
+        x = np.arange(len(rest))
+        gains = np.array([v - start for _, v in rest])
+        bars = ax.bar(x, np.clip(gains, FLOOR, None), color=[colors[r["kind"]] for r, _ in rest])
+        ax.bar_label(bars, [f"{g:+.2f}" + (" (cut)" if g < FLOOR else "") for g in gains], fontsize=7, padding=1)
+        ax.axhline(0, color="0.3", lw=0.8)
+        for kind, gain in (reference or {}).items():
+            ax.axhline(gain, color=colors[kind], ls="--", lw=0.9, label=f"paper, BERT-base {kind}: {gain:+.2f}")
+        ax.set_xticks(x, ["\n".join(_wrap(r["label"].replace("Trans-Encoder ", ""), 22)) for r, _ in rest], fontsize=6.5)
+        ax.set_title("\n".join(_wrap(track["name"], 60)) + f"\nstart {start:.2f}", fontsize=8)
+        if i == 0:
+            ax.set_ylabel("7-task avg − start (points)", fontsize=8)
+        ax.tick_params(axis="y", labelsize=7)
+        ax.legend(fontsize=6.5, loc="lower left")
+    if axes:
+        axes[0].set_ylim(FLOOR - 1, max(8.0, max(abs(bar.get_height()) for a in axes for bar in a.patches) + 1.5))
+    return fig
+
+
+def scatter_figure(run_dir: str | Path):
+    """Bi vs cross score on the test pairs per cycle, coloured by the gold score (saved predictions)."""
+    from matplotlib.figure import Figure
+
+    run_dir = Path(run_dir)
+    cycles = sorted((p for p in run_dir.glob("cycle_*") if (p / "preds_bi_model.csv").is_file()
+                     and (p / "preds_cross_model.csv").is_file()), key=lambda p: int(p.name.split("_")[1]))
+    fig = Figure(figsize=(3.2 * max(len(cycles), 1), 3.0), layout="constrained")
+    for i, c in enumerate(cycles):
+        bi = pd.read_csv(c / "preds_bi_model.csv", keep_default_na=False)
+        cross = pd.read_csv(c / "preds_cross_model.csv", keep_default_na=False)
+        ax = fig.add_subplot(1, len(cycles), i + 1)
+        gold = pd.to_numeric(bi["score"], errors="coerce")
+        sc = ax.scatter(bi["pred"], cross["pred"], c=gold, s=2, cmap="viridis", alpha=0.5, rasterized=True)
+        ax.set(title=f"{run_dir.name} {c.name}", xlabel="bi cosine", ylabel="cross score" if i == 0 else None)
+        if i == len(cycles) - 1:
+            fig.colorbar(sc, ax=ax, label="gold")
+    return fig
+
+
+def ablation_figure(tables: dict[str, pd.DataFrame]):
+    """Bars of the last cycle's bi and cross average per ablation value, each value's start a line over them.
+
+    Four panels a row, in the order of ``tenc.config.ABLATIONS``; one y axis for all, spanning the bars
+    and the start (the values differ by a point or two, which bars from zero would hide); every bar is
+    labelled with its value, and one far below the rest shows its value on the floor instead.
+    """
+    from matplotlib.figure import Figure
+
+    cols = min(4, max(len(tables), 1))
+    rows = -(-max(len(tables), 1) // cols)
+    fig = Figure(figsize=(3.2 * cols, 2.6 * rows), layout="constrained")
+    shown = pd.concat([t[c] for t in tables.values() for c in ("last bi", "last cross", "start")]).dropna()
+    # the floor: 2 under the lowest value, but no lower than 15 under the median, so one collapsed student
+    # (pool_size=1000's cross at 6.77) does not flatten every other panel's 1-2 point differences
+    lo = max(shown.min(), shown.median() - 15) - 2 if len(shown) else 0
+    for i, (name, t) in enumerate(tables.items()):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        x = np.arange(len(t))
+        for dx, kind in ((-0.2, "bi"), (0.2, "cross")):
+            v = t[f"last {kind}"]
+            bars = ax.bar(x + dx, v, 0.4, label=kind)
+            ax.bar_label(bars, [f"{b:.1f}" if b >= lo else "" for b in v], fontsize=6, padding=1)  # NaN: none
+            for xi, b in zip(x + dx, v):
+                if b < lo:  # below the floor: its bar is out of sight, so its value sits on the axis
+                    ax.text(xi, lo, f"{b:.1f}\n(below)", ha="center", va="bottom", fontsize=6)
+        has = t["start"].notna().to_numpy()
+        if has.any():  # each value's own start over its bars: pooling=cls starts from a cls-pooled model
+            ax.hlines(t["start"][has], x[has] - 0.45, x[has] + 0.45, color="0.3", ls="--", lw=0.8, label="start")
+        if len(shown):  # one scale for every panel: the ablations compare with each other
+            ax.set_ylim(lo, shown.max() + 2)
+        ax.set_xticks(x, [str(v) for v in t["value"]], fontsize=7)
+        ax.set(title=name, ylabel="7-task avg" if i % cols == 0 else None)
+    if tables:  # one legend above the panels, clear of the bars and the start line
+        fig.legend(*fig.axes[0].get_legend_handles_labels(), loc="outside upper center", ncols=3, fontsize=7)
     return fig

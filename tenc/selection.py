@@ -72,3 +72,16 @@ def main_member(rows: list[dict], kind: str) -> str | None:
     if not members:
         return None
     return "ensemble" if "ensemble" in members else members[0]
+
+
+def summarise(rows: list[dict], rule: str, agreement=None, has_dev: bool = True) -> tuple[dict, dict]:
+    """``(selected, picks)`` of a run's evaluation rows: per encoder type, the cycle ``rule`` picks for the
+    member the run is reported by (with every member's own pick), and both dev rules' picks side by side
+    (the paper's, and the never-worse one in which the start competes)."""
+    selected = {}
+    for kind, members in picks(rows, rule, agreement).items():
+        main = main_member(rows, kind)
+        if main in members:
+            row = next(r for r in rows if r["kind"] == kind and r["member"] == main and r["cycle"] == members[main])
+            selected[kind] = {"cycle": members[main], "rule": rule, "row": row, "members": members}
+    return selected, ({r: picks(rows, r) for r in ("dev", "dev+start")} if has_dev else {})

@@ -1,8 +1,9 @@
 """The README's figures: gains over the start on one shared scale, collapsed students on the floor."""
 
 import pandas as pd
+import pytest
 
-from tenc import tables
+from tenc import plots
 
 
 def _board():
@@ -18,9 +19,9 @@ def test_gains_figure_bars_are_the_gains_on_one_scale():
                                                 {"label": "absent", "model": "x", "kind": "bi", "stage": "cycle 1"}]},
                        {"name": "two", "rows": [{"label": "start", "model": "a", "kind": "bi", "stage": "start"},
                                                 {"label": "bi", "model": "b", "kind": "bi", "stage": "cycle 1"}]}]}
-    fig = tables.gains_figure(_board(), spec, {"bi": 4.2})
+    fig = plots.gains_figure(_board(), spec, {"bi": 4.2})
     one, two = fig.axes
-    assert [round(p.get_height(), 2) for p in one.patches] == [5.0, tables.FLOOR]  # -30 is drawn on the floor
+    assert [round(p.get_height(), 2) for p in one.patches] == [5.0, plots.FLOOR]  # -30 is drawn on the floor
     assert "-30.00 (cut)" in [t.get_text() for t in one.texts]
     assert [round(p.get_height(), 2) for p in two.patches] == [0.5]
     assert one.get_ylim() == two.get_ylim()                                       # shared scale
@@ -31,7 +32,29 @@ def test_cycles_figure_draws_changes_from_each_start_on_one_scale():
     df = pd.DataFrame([{"run": r, "cycle": c, "kind": k, "member": "model", "avg": v, "ablation": ""}
                        for r, c, k, v in [("a", 0, "bi", 50.0), ("a", 1, "bi", 52.0), ("a", 1, "cross", 10.0),
                                           ("b", 0, "bi", 80.0), ("b", 1, "bi", 80.2)]])
-    fig = tables.cycles_figure(df)
+    fig = plots.cycles_figure(df)
     a, b = fig.axes
-    assert list(a.lines[0].get_ydata()) == [0.0, 2.0] and list(a.lines[1].get_ydata()) == [tables.FLOOR]
+    assert list(a.lines[0].get_ydata()) == [0.0, 2.0] and list(a.lines[1].get_ydata()) == [plots.FLOOR]
     assert [round(y, 2) for y in b.lines[0].get_ydata()] == [0.0, 0.2] and a.get_ylim() == b.get_ylim()
+
+
+def test_the_ablation_figure_zooms_to_its_values_four_panels_a_row():
+    t = {f"a{i}": pd.DataFrame({"value": ["x", "y"], "start": [78.8, 78.8], "last bi": [76.3, 77.0],
+                                "last cross": [71.8, 72.5]}) for i in range(5)}
+    fig = plots.ablation_figure(t)
+    axes = fig.axes
+    assert len(fig.legends) == 1 and not any(a.get_legend() for a in axes)    # one legend, off the panels
+    assert len(axes) == 5 and [a.get_subplotspec().rowspan.start for a in axes] == [0, 0, 0, 0, 1]
+    assert axes[0].get_ylim() == pytest.approx((69.8, 80.8))              # bars from 0 would hide a 1-point gap
+    assert {x.get_text() for x in axes[0].texts} == {"76.3", "77.0", "71.8", "72.5"}  # each bar's value
+    # values with different starts (pooling=cls starts from a cls-pooled model) each show their own
+    t = {"pooling": pd.DataFrame({"value": ["cls", "mean"], "start": [73.6, 78.8], "last bi": [74.0, 76.2],
+                                  "last cross": [63.8, 71.8]})}
+    (start,) = [c for c in plots.ablation_figure(t).axes[0].collections if c.get_label() == "start"]
+    assert sorted(seg[0][1] for seg in start.get_segments()) == [73.6, 78.8]
+    # one collapsed student (pool_size=1000's cross) does not flatten the other panels; its value shows
+    t["pool_size"] = pd.DataFrame({"value": ["1000", "4000"], "start": [78.8, 78.8], "last bi": [79.0, 76.3],
+                                   "last cross": [6.8, 71.8]})
+    fig = plots.ablation_figure(t)
+    assert fig.axes[0].get_ylim()[0] > 55
+    assert {x.get_text() for x in fig.axes[1].texts} == {"79.0", "76.3", "6.8\n(below)", "71.8", ""}

@@ -380,23 +380,23 @@ from tenc.config import load_yaml
 board = Path(keep or "results") / "sts.csv"
 if board.is_file():
     spec = load_yaml(paper_spec)
-    save(tables.gains_figure(pd.read_csv(board), spec, spec.get("reference_gains")), "gains")
+    save(plots.gains_figure(pd.read_csv(board), spec, spec.get("reference_gains")), "gains")
 '''),
     md("## 7-task average per cycle, against each run's start"),
-    code('save(tables.cycles_figure(df), "cycles")'),
+    code('save(plots.cycles_figure(df), "cycles")'),
     md("## Bi vs cross per cycle, and the pseudo-labels, for each run"),
     code('''
 distill_runs = df[df["cycle"].notna()].drop_duplicates("run")[["run", "source"]].itertuples(index=False)
 for name, source in distill_runs:
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")  # "paper rampart 2-layer bi, 6-layer cross" -> paper-rampart-2-layer-bi-6-layer-cross
     if any(Path(source).glob("cycle_*/preds_cross_model.csv")):
-        display(save(tables.scatter_figure(source), f"scatter_{slug}"))
+        display(save(plots.scatter_figure(source), f"scatter_{slug}"))
     if any(Path(source).glob("cycle_*/labels_*.npy")):
         display(save(plots.label_distributions(source), f"labels_{slug}"))
 '''),
     md("## Ablations"),
     code('''
 abl = tables.ablation_tables(df)
-save(tables.ablation_figure(abl), "ablations") if abl else print("no ablation runs yet")
+save(plots.ablation_figure(abl), "ablations") if abl else print("no ablation runs yet")
 '''),
 ])

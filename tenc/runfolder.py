@@ -1,0 +1,133 @@
+"""The run folder: what a run checks and fixes before its first stage, and how a stage's output is kept.
+
+| function           | what                                                                         |
+|--------------------|------------------------------------------------------------------------------|
+| `check_out_folder` | refuse a file, or a user's folder whose files a run would overwrite          |
+| `load_task`        | the task's pool, dev and test sets, read before anything is written          |
+| `check_config`     | ``config.json``: written once; a rerun with other settings is refused        |
+| `fix_pool`         | ``pool.tsv``: the unlabelled pairs, fixed at the first run                   |
+| `checkpoint`       | a training stage's mid-stage progress file, tied to its settings and labels |
+| `save_trained`     | a trained student saved atomically, then its marker with content hashes      |
+
+Example::
+
+    from tenc import runfolder
+    runfolder.check_out_folder(Path("runs/mine"))
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import data as tdata
+from . import distributed as tdist
+from .config import RUNTIME_ONLY, ConfigError, DistillConfig
+from .io import CorruptRun, atomic_dir, atomic_write_text, folder_digest, read_marker, remedy, write_marker
+from .reuse import EXTENDABLE
+from .train import Checkpoint
+
+RUN_FILES = ("metrics.json", "summary.json", "pool.tsv")  # what a run writes that a user's folder may hold
+
+
+def check_out_folder(folder: Path) -> None:
+    """Refuse a run folder that is a file, or an existing folder of something else that a run would
+    overwrite (a tenc run folder has config.json; a seeded one pool.done.json)."""
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"{folder}: is a file, not a run folder; pick another --out")
+    if folder.is_dir() and not (folder / "config.json").is_file() and not (folder / "pool.done.json").is_file():
+        theirs = [n for n in RUN_FILES if (folder / n).exists()]
+        if theirs:
+            raise ConfigError(f"{folder}: not a tenc run folder but holds {', '.join(theirs)}, which a run would "
+                              "overwrite; pick a new --out")
+
+
+def load_task(cfg: DistillConfig, log=print):
+    """(task, STS pairs or None): the pool, dev and test sets of ``cfg.task``, read and checked."""
+    from . import tasks
+
+    if cfg.task == "sts":
+        pairs = tdata.load_sts(cfg.data or None)
+        return tasks.sts_task(pairs, cfg.pool, cfg.max_pairs or None, cfg.seed), pairs
+    if cfg.task == "custom":
+        if not cfg.pairs:
+            raise ConfigError("task 'custom' needs 'pairs' (the unlabelled pair file)")
+        tests = [t.strip() for t in cfg.tests.split(",") if t.strip()]
+        task = tasks.custom_task(cfg.pairs, cfg.dev or None, tests, max_pairs=cfg.max_pairs or None, seed=cfg.seed)
+    else:
+        task = tasks.glue_task(cfg.task, cfg.task_data or None, cfg.max_pairs or None, cfg.seed)
+    if task.dev is None and cfg.selection in ("dev", "dev+start"):
+        log(f"task {cfg.task}: no dev set, so cycles are selected by the label-free 'agreement' rule")
+    return task, None
+
+
+def check_config(folder: Path, cfg: DistillConfig, log=print) -> None:
+    """Write ``config.json``, or check a rerun against it: other settings are refused, except ``cycles``
+    (cycle k never depends on T, so more cycles extend a run) and runtime-only settings."""
+    path = folder / "config.json"
+    mine = cfg.to_dict()
+    if not path.is_file():
+        atomic_write_text(path, json.dumps(mine, indent=2, sort_keys=True))
+        return
+    saved = json.loads(path.read_text())
+    defaults = DistillConfig().to_dict()  # settings added later default to their old behaviour
+    diff = {k: (saved.get(k, defaults[k]), v) for k, v in mine.items()
+            if saved.get(k, defaults[k]) != v and k not in RUNTIME_ONLY + EXTENDABLE}
+    if diff:
+        raise ConfigError(f"{folder} holds a run with other settings {diff}; use a new folder")
+    if saved.get("cycles") != mine["cycles"]:
+        log(f"{folder}: cycles {saved.get('cycles')} -> {mine['cycles']} (finished cycles are kept)")
+        atomic_write_text(path, json.dumps({**saved, "cycles": mine["cycles"]}, indent=2, sort_keys=True))
+
+
+def fix_pool(folder: Path, task, log=print) -> pd.DataFrame:
+    """The run's unlabelled pairs: ``pool.tsv`` as the first run wrote it, else the task's pool, written now."""
+    path = folder / "pool.tsv"
+    marker = read_marker(folder, "pool")
+    if marker is not None:
+        df = read_pool(folder)
+        if len(df) != marker["pairs"]:
+            raise CorruptRun(f"{path}: {len(df)} pairs, marker says {marker['pairs']}; the pool fixes every "
+                             f"stage, so start over: {remedy(folder)}")
+        return df
+    pool = task.pool
+    if pool["sentence1"].str.contains("[\t\n\r]").any() or pool["sentence2"].str.contains("[\t\n\r]").any():
+        pool = pool.replace({r"[\t\n\r]": " "}, regex=True)  # pool.tsv is tab-separated, one pair a line
+    tmp = path.with_suffix(".tmp")
+    pool.to_csv(tmp, sep="\t", index=False, quoting=3)
+    tmp.replace(path)
+    n_sent = len(set(pool["sentence1"]) | set(pool["sentence2"]))
+    write_marker(folder, "pool", {"pairs": len(pool), "task": task.name, "sentences": n_sent})
+    log(task.describe())
+    return pool.reset_index(drop=True)
+
+
+def read_pool(folder: str | Path) -> pd.DataFrame:
+    """A run folder's unlabelled pairs (``pool.tsv``: tab-separated, unquoted, every field a string)."""
+    return pd.read_csv(Path(folder) / "pool.tsv", sep="\t", quoting=3, keep_default_na=False, dtype=str)
+
+
+def checkpoint(folder: Path, stage: str, init: str, seed: int, targets: np.ndarray,
+               cfg: DistillConfig) -> Checkpoint | None:
+    """Mid-stage progress file for a training stage, tied to its settings, start and labels."""
+    if not cfg.checkpoint_minutes or tdist.active():  # ranks' RNG states differ: no mid-stage resume
+        return None
+    key = {"stage": stage, "init": init, "seed": seed, "targets": hashlib.sha256(targets.tobytes()).hexdigest(),
+           "config": {k: v for k, v in cfg.to_dict().items() if k not in RUNTIME_ONLY + EXTENDABLE}}
+    folder.mkdir(parents=True, exist_ok=True)
+    return Checkpoint(folder / f"{stage}.ckpt", json.dumps(key, sort_keys=True), cfg.checkpoint_minutes)
+
+
+def save_trained(model, target: Path, stage: str, info: dict, ckpt: Checkpoint | None) -> None:
+    """Save a trained student atomically, then its marker (rank 0 under torchrun); drop the checkpoint."""
+    if tdist.is_main():
+        with atomic_dir(target) as tmp:
+            model.save(str(tmp))
+        write_marker(target.parent, stage, {**info, "files": folder_digest(target), "ranks": tdist.world()})
+        if ckpt:
+            ckpt.clear()
+    tdist.barrier()
