@@ -31,7 +31,7 @@ from . import evaluation, models
 from .config import ConfigError, validate
 from .encode import pad_batch, tokenize_sentences, uses_token_types
 from .io import atomic_dir, atomic_write_text, run_lock
-from .train import _optimizer, length_bucketed_batches, seed_everything
+from .train import optimizer, length_bucketed_batches, seed_everything
 
 
 @dataclass
@@ -128,7 +128,7 @@ def train(cfg: PrimeConfig, model, sentences: list[str], dev_fn=None, progress: 
         head = Dense(dim, dim, activation_function=torch.nn.Tanh())
     params = list(model.parameters()) + (list(head.parameters()) if head is not None else [])
     holder = torch.nn.ModuleList([model] + ([head] if head is not None else []))
-    opt, sched = _optimizer(holder, cfg.lr, 0.01, cfg.steps, 0.0)
+    opt, sched = optimizer(holder, cfg.lr, 0.01, cfg.steps, 0.0)
     mnrl = MultipleNegativesRankingLoss(model, scale=1.0 / cfg.tau)
     pad = tok.pad_token_id or 0
 

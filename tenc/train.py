@@ -77,7 +77,9 @@ def length_bucketed_batches(lengths: np.ndarray, batch_size: int, rng: np.random
     return batches
 
 
-def _optimizer(model: torch.nn.Module, lr: float, weight_decay: float, total: int, warmup: float):
+def optimizer(model: torch.nn.Module, lr: float, weight_decay: float, total: int, warmup: float):
+    """AdamW (eps 1e-6, no decay on biases and LayerNorm) and a linear warm-up then linear decay over ``total``
+    steps: the reference's optimiser, shared by distillation and priming."""
     no_decay = ("bias", "LayerNorm.weight", "LayerNorm.bias")
     params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     groups = [{"params": [p for n, p in params if not n.endswith(no_decay)], "weight_decay": weight_decay},
@@ -158,7 +160,7 @@ def _loop(model, batches_per_epoch, epochs: int, lr: float, warmup: float, weigh
     rng = np.random.default_rng(seed)
     epoch_batches = [batches_per_epoch(rng) for _ in range(epochs)]
     total = sum(len(b) for b in epoch_batches)
-    opt, sched = _optimizer(model, lr, weight_decay, total, warmup)
+    opt, sched = optimizer(model, lr, weight_decay, total, warmup)
     stats = TrainStats()
     best, best_state = -math.inf, None
     saved = checkpoint.load() if checkpoint else None
