@@ -46,54 +46,19 @@ from scipy.stats import spearmanr
 from . import distributed as tdist
 from . import encode, evaluation, models, runfolder, selection
 from .config import ConfigError, DistillConfig
-from .io import (CorruptRun, atomic_save_npy, atomic_write_text, check_folder, load_npy_checked, read_marker, run_lock, write_marker)
+from .io import (CorruptRun, atomic_save_npy, check_folder, load_npy_checked, read_marker, run_lock, write_marker)
 from .train import seed_everything, train_bi, train_cross
 
 
 
-class Run:
-    """A run folder plus the data it needs; stages are methods that skip themselves when done."""
-
-    def __init__(self, cfg: DistillConfig, folder: str | Path, progress: bool = True, log=print,
-                 tags: dict | None = None):
-        self.cfg, self.folder, self.progress, self.log = cfg, Path(folder), progress, log
-        self.tags = tags or {}  # e.g. {"name": ..., "ablation": ..., "value": ...} for tenc.tables
-        self.device = cfg.device or str(tdist.device())
-        torch.set_num_threads(cfg.threads)
-        runfolder.check_out_folder(self.folder)
-        # inputs and models are checked before anything is written: a failed start leaves the folder usable
-        self.members = cfg.members
-        self.task, self.pairs = runfolder.load_task(cfg, log)
-        for start, cross in self.members:
-            models.check_lengths(start, cfg.bi_max_length, "bi_max_length")
-            models.check_lengths(cross, cfg.cross_max_length, "cross_max_length")
-        self.folder.mkdir(parents=True, exist_ok=True)
-        # under torchrun rank 0 writes, the others read
-        tdist.then_others(lambda: runfolder.check_config(self.folder, cfg, log))
-        self.pool = tdist.then_others(lambda: runfolder.fix_pool(self.folder, self.task, log))
-        self.suffixes = [""] if len(self.members) == 1 else [f"_{i}" for i in range(len(self.members))]
-
-    @property
-    def selection(self) -> str:
-        return "agreement" if self.task.dev is None and self.cfg.selection in ("dev", "dev+start") else self.cfg.selection
-
-    @property
-    def cross_orders(self) -> str:
-        """How cross-encoders are scored: one order unless asked for both, and never both on an ordered task."""
-        return self.cfg.cross_orders if self.task.both_orders else "one"
-
-    @property
-    def s1(self) -> list[str]:
-        return self.pool["sentence1"].tolist()
-
-    @property
-    def s2(self) -> list[str]:
-        return self.pool["sentence2"].tolist()
+class Students:
+    """Where each cycle's students live and where each starts: the model half of a `Run` (it needs the run's
+    ``folder``, ``cfg``, ``members``, ``suffixes`` and ``device``). A finished student's folder is checked
+    against its marker's content hashes before it is handed out."""
 
     def cycle_dir(self, cycle: int) -> Path:
         return self.folder / ("start" if cycle == 0 else f"cycle_{cycle}")
 
-    # -- model paths --------------------------------------------------------------------------------
     def bi_path(self, cycle: int, m: int) -> str:
         """The bi-encoder of member ``m`` after ``cycle`` (cycle 0 = its start checkpoint)."""
         if cycle == 0:
@@ -141,6 +106,49 @@ class Run:
                                            device=self.device)
         prev = cycle - 1 if mode == "continue" else 0
         return self.bi_path(prev, m), self.load_bi(prev, m)
+
+    def model_path(self, kind: str, cycle: int, m: int) -> str:
+        return self.bi_path(cycle, m) if kind == "bi" else self.cross_path(cycle, m)
+
+
+class Run(Students):
+    """A run folder plus the data it needs; stages are methods that skip themselves when done."""
+
+    def __init__(self, cfg: DistillConfig, folder: str | Path, progress: bool = True, log=print,
+                 tags: dict | None = None):
+        self.cfg, self.folder, self.progress, self.log = cfg, Path(folder), progress, log
+        self.tags = tags or {}  # e.g. {"name": ..., "ablation": ..., "value": ...} for tenc.tables
+        self.device = cfg.device or str(tdist.device())
+        torch.set_num_threads(cfg.threads)
+        runfolder.check_out_folder(self.folder)
+        # inputs and models are checked before anything is written: a failed start leaves the folder usable
+        self.members = cfg.members
+        self.task, self.pairs = runfolder.load_task(cfg, log)
+        for start, cross in self.members:
+            models.check_lengths(start, cfg.bi_max_length, "bi_max_length")
+            models.check_lengths(cross, cfg.cross_max_length, "cross_max_length")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        # under torchrun rank 0 writes, the others read
+        tdist.then_others(lambda: runfolder.check_config(self.folder, cfg, log))
+        self.pool = tdist.then_others(lambda: runfolder.fix_pool(self.folder, self.task, log))
+        self.suffixes = [""] if len(self.members) == 1 else [f"_{i}" for i in range(len(self.members))]
+
+    @property
+    def selection(self) -> str:
+        return "agreement" if self.task.dev is None and self.cfg.selection in ("dev", "dev+start") else self.cfg.selection
+
+    @property
+    def cross_orders(self) -> str:
+        """How cross-encoders are scored: one order unless asked for both, and never both on an ordered task."""
+        return self.cfg.cross_orders if self.task.both_orders else "one"
+
+    @property
+    def s1(self) -> list[str]:
+        return self.pool["sentence1"].tolist()
+
+    @property
+    def s2(self) -> list[str]:
+        return self.pool["sentence2"].tolist()
 
     # -- stages -------------------------------------------------------------------------------------
     def _labels(self, cycle: int, stage: str, compute) -> np.ndarray:
@@ -225,9 +233,6 @@ class Run:
         self.log(f"cycle {cycle}: {stage} done in {stats.seconds:.0f}s "
                  f"({stats.summary()['tokens_per_second']:.0f} tok/s, padding {stats.padding:.1%})")
         return str(target)
-
-    def model_path(self, kind: str, cycle: int, m: int) -> str:
-        return self.bi_path(cycle, m) if kind == "bi" else self.cross_path(cycle, m)
 
     def evaluate(self, cycle: int, kind: str) -> dict:
         """Dev (+ test) metrics of every member and, for N > 1, of their ensemble (rank 0 under torchrun)."""
@@ -319,30 +324,14 @@ class Run:
         return out if out is not None else json.loads((self.folder / "summary.json").read_text())
 
     def _summarise(self) -> dict:
-        rows = []
-        for cycle in range(0, self.cfg.cycles + 1):
-            for kind in ("bi", "cross"):
-                if cycle == 0 and kind == "cross":
-                    continue
-                info = read_marker(self.cycle_dir(cycle), f"eval_{kind}")
-                if info is None:
-                    continue
-                for name, entry in info["results"].items():
-                    rows.append({"cycle": cycle, "kind": kind, "member": name, "dev": entry["dev"],
-                                 **{k: v for k, v in entry.get("test", {}).items()}})
+        rows = runfolder.evaluation_rows(self.folder, self.cfg.cycles)
         rule = self.selection
-        selected, dev_picks = selection.summarise(rows, rule, self.agreement if rule == "agreement" else None,
-                                                  has_dev=self.task.dev is not None)
+        selected, picks = selection.summarise(rows, rule, self.agreement if rule == "agreement" else None,
+                                              has_dev=self.task.dev is not None)
         summary = {"config": self.cfg.to_dict(), "pool_pairs": len(self.pool), "cycles": rows, "selected": selected,
-                   "picks": dev_picks}
-        atomic_write_text(self.folder / "summary.json", json.dumps(summary, indent=2, default=float))
-        # the common format every table and figure is rebuilt from (tenc.tables)
-        doc = {"metrics": rows, "selected": selected, "picks": dev_picks, "params": {**self.cfg.to_dict(), **self.tags},
-               **evaluation.provenance(cross=evaluation.protocol("cross", self.cross_orders))}
-        atomic_write_text(self.folder / "metrics.json", json.dumps(doc, indent=2, default=float))
-        from .export import publish_best
-
-        publish_best(self.folder, summary, doc["params"], doc["protocol"])  # RUN/best/{bi,cross}, with cards
+                   "picks": picks}
+        protocol = evaluation.provenance(cross=evaluation.protocol("cross", self.cross_orders))
+        runfolder.write_summary(self.folder, summary, {**self.cfg.to_dict(), **self.tags}, protocol)
         return summary
 
 

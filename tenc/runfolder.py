@@ -131,3 +131,26 @@ def save_trained(model, target: Path, stage: str, info: dict, ckpt: Checkpoint |
         if ckpt:
             ckpt.clear()
     tdist.barrier()
+
+
+def evaluation_rows(folder: Path, cycles: int) -> list[dict]:
+    """Every finished evaluation of a run, one row per cycle, kind and member (the start: bi only)."""
+    rows = []
+    for cycle in range(0, cycles + 1):
+        for kind in ("bi", "cross") if cycle else ("bi",):
+            info = read_marker(folder / ("start" if cycle == 0 else f"cycle_{cycle}"), f"eval_{kind}")
+            for name, entry in (info or {}).get("results", {}).items():
+                rows.append({"cycle": cycle, "kind": kind, "member": name, "dev": entry["dev"], **entry.get("test", {})})
+    return rows
+
+
+def write_summary(folder: Path, summary: dict, params: dict, provenance: dict) -> None:
+    """``summary.json``; ``metrics.json``, the common format every table and figure is rebuilt from
+    (`tenc.tables`), with the settings, tags, versions and scoring protocol; and ``best/`` (`tenc.export`)."""
+    from .export import publish_best
+
+    atomic_write_text(folder / "summary.json", json.dumps(summary, indent=2, default=float))
+    doc = {"metrics": summary["cycles"], "selected": summary["selected"], "picks": summary["picks"],
+           "params": params, **provenance}
+    atomic_write_text(folder / "metrics.json", json.dumps(doc, indent=2, default=float))
+    publish_best(folder, summary, params, provenance["protocol"])
