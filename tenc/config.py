@@ -17,6 +17,8 @@ import typing
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from .selection import RULES as SELECTION_RULES
+
 
 class ConfigError(ValueError):
     """An unknown, mistyped or out-of-range setting."""
@@ -116,7 +118,7 @@ RUNTIME_ONLY = ("threads", "parallel", "checkpoint_minutes", "grad_accum", "devi
 CHOICES = {
     "pooling": ("", "cls", "mean"), "cross_init_mode": INIT_MODES, "bi_init_mode": INIT_MODES, "cross_orders": ("one", "both"),
     "cross_loss": ("bce", "mse"), "bi_loss": ("mse", "cosent"), "target_map": ("clip", "minmax"),
-    "selection": ("dev", "dev+start", "last", "agreement"), "pool": ("transductive", "inductive"),
+    "selection": SELECTION_RULES, "pool": ("transductive", "inductive"),
     "method": ("simcse", "mirror"), "amp": ("", "bf16", "fp16"), "task": ("sts", "qqp", "qnli", "mrpc", "custom"),
 }
 FRACTIONS = {"cross_warmup", "bi_warmup"}   # fractions of a stage's steps

@@ -54,28 +54,31 @@ from .train import seed_everything, train_bi, train_cross
 class Students:
     """Where each cycle's students live and where each starts: the model half of a `Run` (it needs the run's
     ``folder``, ``cfg``, ``members``, ``suffixes`` and ``device``). A finished student's folder is checked
-    against its marker's content hashes before it is handed out."""
+    against its marker's content hashes before it is first handed out."""
+
+    checked: dict  # folder -> the marker's file hashes it was verified against
 
     def cycle_dir(self, cycle: int) -> Path:
         return self.folder / ("start" if cycle == 0 else f"cycle_{cycle}")
 
     def bi_path(self, cycle: int, m: int) -> str:
         """The bi-encoder of member ``m`` after ``cycle`` (cycle 0 = its start checkpoint)."""
-        if cycle == 0:
-            return self.members[m].start
-        folder = self.cycle_dir(cycle) / f"bi{self.suffixes[m]}"
-        marker = read_marker(self.cycle_dir(cycle), f"train_bi{self.suffixes[m]}")
-        if marker is None:
-            raise FileNotFoundError(f"{folder}: stage not finished")
-        check_folder(folder, marker["files"], self.cycle_dir(cycle) / f"train_bi{self.suffixes[m]}.done.json")
-        return str(folder)
+        return self.members[m].start if cycle == 0 else self._finished(cycle, m, "bi")
 
     def cross_path(self, cycle: int, m: int) -> str:
-        folder = self.cycle_dir(cycle) / f"cross{self.suffixes[m]}"
-        marker = read_marker(self.cycle_dir(cycle), f"train_cross{self.suffixes[m]}")
+        return self._finished(cycle, m, "cross")
+
+    def _finished(self, cycle: int, m: int, kind: str) -> str:
+        """A trained student's folder, its files checked against its marker's hashes once per run (a stage's
+        outputs are never edited, and hashing a model at every load would read it again and again)."""
+        stage = f"train_{kind}{self.suffixes[m]}"
+        folder = self.cycle_dir(cycle) / f"{kind}{self.suffixes[m]}"
+        marker = read_marker(self.cycle_dir(cycle), stage)
         if marker is None:
             raise FileNotFoundError(f"{folder}: stage not finished")
-        check_folder(folder, marker["files"], self.cycle_dir(cycle) / f"train_cross{self.suffixes[m]}.done.json")
+        if self.checked.get(folder) != marker["files"]:
+            check_folder(folder, marker["files"], self.cycle_dir(cycle) / f"{stage}.done.json")
+            self.checked[folder] = marker["files"]
         return str(folder)
 
     def load_bi(self, cycle: int, m: int):
@@ -132,10 +135,11 @@ class Run(Students):
         tdist.then_others(lambda: runfolder.check_config(self.folder, cfg, log))
         self.pool = tdist.then_others(lambda: runfolder.fix_pool(self.folder, self.task, log))
         self.suffixes = [""] if len(self.members) == 1 else [f"_{i}" for i in range(len(self.members))]
+        self.checked = {}
 
     @property
     def selection(self) -> str:
-        return "agreement" if self.task.dev is None and self.cfg.selection in ("dev", "dev+start") else self.cfg.selection
+        return "agreement" if self.task.dev is None and self.cfg.selection in selection.DEV_RULES else self.cfg.selection
 
     @property
     def cross_orders(self) -> str:
@@ -195,7 +199,7 @@ class Run(Students):
         return to_unit(cosines, self.cfg.target_map)
 
     def _dev_fn(self, model, kind: str):
-        if not self.cfg.eval_steps or self.selection not in ("dev", "dev+start"):
+        if not self.cfg.eval_steps or self.selection not in selection.DEV_RULES:
             return None
         return lambda: self.dev_score([model], kind)
 

@@ -24,6 +24,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -153,20 +154,25 @@ def format_paper_table(rows: list[tuple[str, pd.DataFrame]]) -> str:
 def provenance(**protocol) -> dict:
     """What a metrics.json must say about how its numbers were made: library versions, the git commit of
     tenc, and the scoring protocol (``protocol`` keyword arguments, e.g. ``cross="one-order"``)."""
-    import subprocess
-
     import sentence_transformers
     import torch
     import transformers
 
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-                                text=True, timeout=10).stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        commit = "unknown"
     return {"versions": {"torch": torch.__version__, "transformers": transformers.__version__,
                          "sentence_transformers": sentence_transformers.__version__},
-            "commit": commit, "protocol": {"bi": "cosine", **protocol}}
+            "commit": _commit(), "protocol": {"bi": "cosine", **protocol}}
+
+
+@functools.lru_cache(maxsize=1)
+def _commit() -> str:
+    """The git commit of the tenc code this process loaded (one lookup a process)."""
+    import subprocess
+
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                              text=True, timeout=10).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
 
 
 def write_metrics(path: str | Path, metrics: dict, params: dict | None = None, **protocol) -> None:

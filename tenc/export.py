@@ -18,25 +18,17 @@ Example::
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
+from . import models
+from .config import DistillConfig
 from .data import EVAL_SETS
-from .io import atomic_dir
+from .io import atomic_dir, link_or_copy
 
 SETTINGS = ("task", "pool", "max_pairs", "cycles", "cross_epochs", "cross_lr", "cross_max_length", "bi_epochs",
             "bi_lr", "bi_max_length", "bi_loss", "cross_loss", "label_both_orders", "cross_orders", "selection",
             "cross_init_mode", "bi_init_mode", "seed")
-
-
-def _link_tree(src: Path, dst: Path) -> None:
-    def link(a, b):
-        try:
-            os.link(a, b)
-        except OSError:  # another file system
-            shutil.copy2(a, b)
-    shutil.copytree(src, dst, copy_function=link, dirs_exist_ok=True)
 
 
 def model_card(kind: str, source: str, cycle: int, member: str, row: dict, config: dict, params: dict,
@@ -86,15 +78,13 @@ def publish_best(folder: str | Path, summary: dict, params: dict, protocol: dict
     """Write ``folder/best/<kind><suffix>`` for every selected member; return {name: source folder}."""
     folder = Path(folder)
     config, out = summary["config"], {}
-    starts = [s.strip() for s in config.get("start", "").split(",") if s.strip()]
+    starts = [m.start for m in DistillConfig.from_dict(config).members]
     for kind, sel in (summary.get("selected") or {}).items():
         members = {m: c for m, c in (sel.get("members") or {}).items() if m != "ensemble"}
         for member, cycle in members.items():
             index = 0 if member == "model" else int(member[1:])
             suffix = "" if member == "model" else f"_{index}"
             if cycle == 0:  # dev+start kept the start checkpoint
-                from . import models
-
                 source = Path(models.resolve(starts[index]))
             else:
                 source = folder / f"cycle_{cycle}" / f"{kind}{suffix}"
@@ -103,7 +93,7 @@ def publish_best(folder: str | Path, summary: dict, params: dict, protocol: dict
             row = next((r for r in summary["cycles"] if r["kind"] == kind and r["member"] == member
                         and r["cycle"] == cycle), {})
             with atomic_dir(folder / "best" / f"{kind}{suffix}") as tmp:
-                _link_tree(source, tmp)
+                shutil.copytree(source, tmp, copy_function=link_or_copy, dirs_exist_ok=True)
                 readme = tmp / "README.md"
                 if readme.exists():
                     readme.unlink()  # a hard link to the cycle's own card: replace, never edit

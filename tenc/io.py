@@ -125,6 +125,17 @@ def check_folder(folder: str | Path, expected: dict[str, str | int], marker: str
                              f"(corrupted or replaced); {fix}")
 
 
+def link_or_copy(src: str | Path, dst: str | Path) -> None:
+    """Hard-link ``src`` to ``dst`` (a file left there is replaced), or copy it on another file system.
+    Safe for stage outputs: they are replaced, never edited in place."""
+    if os.path.lexists(dst):
+        os.remove(dst)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
 @contextlib.contextmanager
 def atomic_dir(target: str | Path):
     """Yield a temporary folder beside ``target``; on success it replaces ``target`` in one rename."""

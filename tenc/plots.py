@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from .tables import board_row
+
 FIXED = {"Software": None}  # PNG metadata without a version string; PDF/SVG: pass metadata per format
 
 
@@ -115,11 +117,8 @@ def gains_figure(board: pd.DataFrame, spec: dict, reference: dict | None = None)
     for i, track in enumerate(tracks):
         ax = fig.add_subplot(1, len(tracks), i + 1, sharey=axes[0] if axes else None)
         axes.append(ax)
-        found = []
-        for row in track["rows"]:
-            hit = board[(board["model"] == row["model"]) & (board["kind"] == row["kind"]) & (board["stage"] == row["stage"])]
-            if len(hit):
-                found.append((row, float(hit["avg"].iloc[0])))
+        hits = [(row, board_row(board, row)) for row in track["rows"]]
+        found = [(row, float(hit["avg"])) for row, hit in hits if hit is not None]
         if not found:
             continue
         start, rest = found[0][1], found[1:]

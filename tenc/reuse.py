@@ -18,13 +18,12 @@ Example::
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import typing
 from pathlib import Path
 
 from .config import RUNTIME_ONLY, DistillConfig
-from .io import atomic_write_text, read_marker
+from .io import atomic_write_text, link_or_copy, read_marker
 
 EXTENDABLE = ("cycles",)  # a rerun may ask for more (or fewer) cycles in the same folder
 
@@ -94,14 +93,6 @@ def seed_cycles(folder: str | Path, donor: str | Path, cycles: int, cfg: Distill
     Files are hard-linked where the file system allows (every stage output is replaced, never edited).
     config.json (``cfg``'s settings, or the donor's) comes last: a folder without it is seeded again."""
 
-    def link(src, dst):
-        if os.path.lexists(dst):  # left by an interrupted seeding
-            os.remove(dst)
-        try:
-            os.link(src, dst)
-        except OSError:  # another file system
-            shutil.copy2(src, dst)
-
     folder, donor = Path(folder), Path(donor)
     half = donor / f"cycle_{cycles + 1}"
 
@@ -112,10 +103,10 @@ def seed_cycles(folder: str | Path, donor: str | Path, cycles: int, cfg: Distill
 
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("pool.tsv", "pool.done.json"):
-        link(donor / name, folder / name)
+        link_or_copy(donor / name, folder / name)
     parts = [donor / "start"] + [donor / f"cycle_{k}" for k in range(1, cycles + 1)] + ([half] if cross_half else [])
     for part in parts:
-        shutil.copytree(part, folder / part.name, copy_function=link, dirs_exist_ok=True, ignore=skip)
+        shutil.copytree(part, folder / part.name, copy_function=link_or_copy, dirs_exist_ok=True, ignore=skip)
     if cfg is None:
         shutil.copy2(donor / "config.json", folder / "config.json")  # the run then rewrites its cycles
     else:

@@ -29,6 +29,7 @@ from . import distributed as tdist
 from .config import RUNTIME_ONLY, ConfigError, DistillConfig
 from .io import CorruptRun, atomic_dir, atomic_write_text, folder_digest, read_marker, remedy, write_marker
 from .reuse import EXTENDABLE
+from .selection import DEV_RULES
 from .train import Checkpoint
 
 RUN_FILES = ("metrics.json", "summary.json", "pool.tsv")  # what a run writes that a user's folder may hold
@@ -60,7 +61,7 @@ def load_task(cfg: DistillConfig, log=print):
         task = tasks.custom_task(cfg.pairs, cfg.dev or None, tests, max_pairs=cfg.max_pairs or None, seed=cfg.seed)
     else:
         task = tasks.glue_task(cfg.task, cfg.task_data or None, cfg.max_pairs or None, cfg.seed)
-    if task.dev is None and cfg.selection in ("dev", "dev+start"):
+    if task.dev is None and cfg.selection in DEV_RULES:
         log(f"task {cfg.task}: no dev set, so cycles are selected by the label-free 'agreement' rule")
     return task, None
 

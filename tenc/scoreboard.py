@@ -19,21 +19,34 @@ SCORES = RESULT_COLUMNS[3:-1]
 def record_result(path: str | Path, model: str, kind: str, stage: str, row: dict, protocol: str) -> None:
     """Insert or replace the (model, kind, stage) row of a results CSV (the scoreboard); ``protocol`` names
     how it was scored ("cosine", "one-order" or "two-order mean", `tenc.evaluation.protocol`)."""
+    record_results(path, [{"model": model, "kind": kind, "stage": stage, **row, "protocol": protocol}])
+
+
+def record_results(path: str | Path, rows: list[dict]) -> None:
+    """Insert or replace several scoreboard rows (each with model, kind, stage, the scores and protocol):
+    one read and one atomic write."""
     import pandas as pd
 
     from .io import atomic_write_text
 
     path = Path(path)
-    new = {"model": model, "kind": kind, "stage": stage, **{k: row[k] for k in SCORES}, "protocol": protocol}
     df = _read_board(path, RESULT_COLUMNS[:-1]) if path.is_file() else pd.DataFrame(columns=RESULT_COLUMNS)
     if "protocol" not in df.columns:  # a scoreboard from before the protocol column
         df["protocol"] = ""
-    key = (df["model"] == model) & (df["kind"] == kind) & (df["stage"] == stage)
-    if key.any():
-        df.loc[key, RESULT_COLUMNS] = [new[c] for c in RESULT_COLUMNS]
-    else:
-        df = pd.concat([df, pd.DataFrame([new])], ignore_index=True)
+    for row in rows:
+        new = [row[c] for c in RESULT_COLUMNS]
+        key = (df["model"] == row["model"]) & (df["kind"] == row["kind"]) & (df["stage"] == row["stage"])
+        if key.any():
+            df.loc[key, RESULT_COLUMNS] = new
+        else:
+            df = pd.concat([df, pd.DataFrame([dict(zip(RESULT_COLUMNS, new))])], ignore_index=True)
     atomic_write_text(path, df[RESULT_COLUMNS].to_csv(index=False, float_format="%.2f"))
+
+
+def _row_name(row: dict, name: str) -> tuple[str, str]:
+    """(model, stage) of a run's evaluation row: members other than the reported one get a [m0] suffix."""
+    stage = "start" if row["cycle"] == 0 else f"cycle {row['cycle']}"
+    return (name if row["member"] in ("model", "ensemble") else f"{name} [{row['member']}]"), stage
 
 
 def _read_board(path: Path, needs: list[str]):
@@ -59,12 +72,12 @@ def write_summary_rows(summary: dict, results: str, name: str) -> None:
     if summary["config"].get("task", "sts") != "sts":
         return write_task_rows(summary, results, name)
     orders = summary["config"].get("cross_orders", "both")  # runs from before the setting scored both orders
+    rows = []
     for row in summary["cycles"]:
-        if "avg" not in row:
-            continue
-        stage = "start" if row["cycle"] == 0 else f"cycle {row['cycle']}"
-        model = name if row["member"] in ("model", "ensemble") else f"{name} [{row['member']}]"
-        record_result(results, model, row["kind"], stage, row, protocol(row["kind"], orders))
+        if "avg" in row:
+            model, stage = _row_name(row, name)
+            rows.append({**row, "model": model, "stage": stage, "protocol": protocol(row["kind"], orders)})
+    record_results(results, rows)
 
 
 def write_task_rows(summary: dict, results: str, name: str) -> None:
@@ -76,8 +89,7 @@ def write_task_rows(summary: dict, results: str, name: str) -> None:
     path = Path(results)
     df = _read_board(path, ["task", "model", "kind", "stage"]) if path.is_file() else pd.DataFrame()
     for row in summary["cycles"]:
-        stage = "start" if row["cycle"] == 0 else f"cycle {row['cycle']}"
-        model = name if row["member"] in ("model", "ensemble") else f"{name} [{row['member']}]"
+        model, stage = _row_name(row, name)
         new = {"task": summary["config"]["task"], "model": model, "kind": row["kind"], "stage": stage,
                **{k: v for k, v in row.items() if k not in ("cycle", "kind", "member")}}
         if len(df):

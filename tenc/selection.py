@@ -26,6 +26,7 @@ import math
 import typing
 
 RULES = ("dev", "dev+start", "last", "agreement")
+DEV_RULES = ("dev", "dev+start")  # the rules that read a dev set (a task without one falls back to agreement)
 
 
 def candidates(rows: list[dict], kind: str, member: str, rule: str) -> list[dict]:
@@ -84,4 +85,4 @@ def summarise(rows: list[dict], rule: str, agreement=None, has_dev: bool = True)
         if main in members:
             row = next(r for r in rows if r["kind"] == kind and r["member"] == main and r["cycle"] == members[main])
             selected[kind] = {"cycle": members[main], "rule": rule, "row": row, "members": members}
-    return selected, ({r: picks(rows, r) for r in ("dev", "dev+start")} if has_dev else {})
+    return selected, ({r: picks(rows, r) for r in DEV_RULES} if has_dev else {})

@@ -243,6 +243,12 @@ def markdown(table: pd.DataFrame) -> str:
 
 # -- the paper's layout ----------------------------------------------------------------------------
 
+def board_row(board: pd.DataFrame, row: dict) -> pd.Series | None:
+    """The scoreboard row a spec row names by ``model``, ``kind`` and ``stage``, or None (not run)."""
+    hit = board[(board["model"] == row["model"]) & (board["kind"] == row["kind"]) & (board["stage"] == row["stage"])]
+    return hit.iloc[0] if len(hit) else None
+
+
 def paper_table(board: pd.DataFrame, spec: dict) -> str:
     """results/paper_table.md: per track, the rows ``spec`` names from the scoreboard (results/sts.csv)
     in the paper's layout (seven sets and their mean), then the published reference rows.
@@ -255,12 +261,10 @@ def paper_table(board: pd.DataFrame, spec: dict) -> str:
     for track in spec.get("tracks", []):
         lines += [f"### {track['name']}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for row in track["rows"]:
-            hit = board[(board["model"] == row["model"]) & (board["kind"] == row["kind"])
-                        & (board["stage"] == row["stage"])]
-            if hit.empty:
+            r = board_row(board, row)
+            if r is None:
                 cells = ["not run"] + [""] * (len(head) - 2)
             else:
-                r = hit.iloc[0]
                 cells = [f"{r[c]:.2f}" for c in (*EVAL_SETS, "avg")] + [str(r.get("protocol", ""))]
             lines.append("| " + " | ".join([row["label"], *cells]) + " |")
         lines.append("")

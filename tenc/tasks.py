@@ -66,11 +66,15 @@ def labelled(name: str, path: str | Path) -> LabelledSet:
     if metric == "spearman" and binary.mean() >= 0.9:  # a stray label must not switch ROC-AUC to Spearman
         raise DataError(f"{path}: labels look binary (0/1) but {int((~binary).sum())} are not, e.g. "
                         f"{float(labels[~binary][0]):g}; fix them (graded scores need more than two values)")
-    if metric == "auc" and len(np.unique(labels)) < 2:
-        raise DataError(f"{path}: every label is {labels[0]:g}; ROC-AUC needs both classes")
-    if metric == "spearman" and np.ptp(labels) == 0:
-        raise DataError(f"{path}: every label is {labels[0]:g}; a correlation needs varying scores")
+    check_varies(labels, metric, path)
     return LabelledSet(name, df, metric)
+
+
+def check_varies(labels: np.ndarray, metric: str, where) -> None:
+    """A metric needs both classes (ROC-AUC) or more than one score (Spearman): refuse the file at the start."""
+    if len(np.unique(labels)) < 2:
+        need = "ROC-AUC needs both classes" if metric == "auc" else "a correlation needs varying scores"
+        raise DataError(f"{where}: every label is {labels[0]:g}; {need}")
 
 
 def custom_task(pairs: str | Path, dev: str | Path | None = None, tests: list[str | Path] | None = None,
@@ -116,8 +120,8 @@ def glue_task(name: str, folder: str | Path | None = None, max_pairs: int | None
         labels = splits[split]["label"]
         if not set(np.unique(labels)) <= {0.0, 1.0}:
             raise DataError(f"{folder}/{split}: task {name} needs binary 0/1 labels")
-        if split != "train" and len(np.unique(labels)) < 2:
-            raise DataError(f"{folder}/{split}: every label is {labels.iloc[0]:g}; ROC-AUC needs both classes")
+        if split != "train":
+            check_varies(labels.to_numpy(), "auc", f"{folder}/{split}")
     pool = pd.concat([splits["train"], splits["dev"], splits["test"]])  # every pair, labels unused (PAPER.md)
     pool = _dedup(pool[["sentence1", "sentence2"]], max_pairs, seed, ordered=name == "qnli")
     return Task(name, pool, LabelledSet(f"{name}-dev", splits["dev"], "auc"),

@@ -192,9 +192,6 @@ def _loop(model, batches_per_epoch, epochs: int, lr: float, warmup: float, weigh
                 with sync:
                     with autocast():
                         value, r, p = step_fn(part, ddp)
-                    if not torch.isfinite(value.detach()).all():  # stop before NaN weights are trained or saved
-                        raise TrainingDiverged(f"{desc}: the loss is {float(value):.4g} at step {stats.steps + 1} "
-                                               f"(lr {lr:g}); lower the learning rate of this stage")
                     value = value * (len(part) / len(local))
                     (scaler.scale(value) if scaler else value).backward()
                 loss, real, padded = loss + value.detach(), real + r, padded + p
@@ -213,6 +210,9 @@ def _loop(model, batches_per_epoch, epochs: int, lr: float, warmup: float, weigh
             stats.real_tokens += real
             stats.padded_tokens += padded
             stats.losses.append(float(loss.detach()))
+            if not math.isfinite(stats.losses[-1]):  # stop before non-finite weights are checkpointed or saved
+                raise TrainingDiverged(f"{desc}: the loss is {stats.losses[-1]:.4g} at step {stats.steps} "
+                                       f"(lr {lr:g}); lower the learning rate of this stage")
             bar.update(1)
             if stats.steps % 20 == 0:
                 bar.set_postfix(loss=f"{np.mean(stats.losses[-20:]):.4f}")
