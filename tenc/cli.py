@@ -111,11 +111,11 @@ def _loop_args(parser) -> None:
 
 
 def _task_args(parser) -> None:
-    parser.add_argument("--task", choices=["sts", "qqp", "qnli", "mrpc", "custom"], help="default: sts")
+    parser.add_argument("--task", choices=["sts", "qqp", "qnli", "mrpc", "trecqa", "custom"], help="default: sts")
     parser.add_argument("--pairs", help="custom task: unlabelled pair file (.txt sent1||sent2, .tsv, .csv, .jsonl)")
     parser.add_argument("--dev", help="custom task: labelled dev file (selection); omitted = label-free selection")
     parser.add_argument("--test", nargs="+", help="custom task: labelled test file(s)")
-    parser.add_argument("--task-data", dest="task_data", help="qqp/qnli/mrpc: folder with train/dev/test files")
+    parser.add_argument("--task-data", dest="task_data", help="qqp/qnli/mrpc/trecqa: folder with train/dev/test files")
 
 
 def _positive(text: str) -> int:

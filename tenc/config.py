@@ -50,17 +50,18 @@ class DistillConfig:
     bi_lr: float = 5e-5               # paper: 5e-5
     bi_warmup: float = 0.0            # paper: no warm-up
     bi_max_length: int = 32           # tokens per sentence (paper: 32)
+    lengths: str = "auto"             # "auto": STS keeps the two limits above, other tasks fit them to the pool; "fixed"
     bi_loss: str = "mse"              # "mse" between cos and the cross score (paper) or "cosent" (ranking)
     target_map: str = "clip"          # bi cosines -> BCE targets: "clip" to [0, 1] or "minmax" rescale
     label_both_orders: bool = False   # cross pseudo-labels averaged over (s1, s2) and (s2, s1) (paper: one order)
     cross_orders: str = "one"         # cross scoring for dev, test and dev checks: "one" (s1, s2) (paper) or "both" (mean)
     eval_steps: int = 0               # STS-B dev check every N training steps, keep the best (paper: 200); 0 = off
     selection: str = "dev"            # per encoder, member: "dev" (best trained cycle, paper), "dev+start", "last", "agreement"
-    task: str = "sts"                 # "sts" (paper), "qqp", "qnli", "mrpc" (ROC-AUC) or "custom"
+    task: str = "sts"                 # "sts" (paper), "qqp", "qnli", "mrpc", "trecqa" (ROC-AUC) or "custom"
     pairs: str = ""                   # custom task: the unlabelled pair file (.txt sent1||sent2, .tsv, .csv, .jsonl)
     dev: str = ""                     # custom task: labelled dev file for selection; "" = label-free selection
     tests: str = ""                   # custom task: comma-separated labelled test files
-    task_data: str = ""               # qqp/qnli/mrpc: folder with train/dev/test files; "" = the hub (online)
+    task_data: str = ""               # qqp/qnli/mrpc/trecqa: train/dev/test folder; "" = hub (trecqa: ../shared/data/binary)
     pool: str = "transductive"        # "transductive" (paper) or "inductive" (no evaluation pair in training)
     max_pairs: int = 0                # subsample the pool to this many unique pairs; 0 = all (~36k)
     seed: int = 0                     # seeds python, numpy and torch
@@ -119,7 +120,8 @@ CHOICES = {
     "pooling": ("", "cls", "mean"), "cross_init_mode": INIT_MODES, "bi_init_mode": INIT_MODES, "cross_orders": ("one", "both"),
     "cross_loss": ("bce", "mse"), "bi_loss": ("mse", "cosent"), "target_map": ("clip", "minmax"),
     "selection": SELECTION_RULES, "pool": ("transductive", "inductive"),
-    "method": ("simcse", "mirror"), "amp": ("", "bf16", "fp16"), "task": ("sts", "qqp", "qnli", "mrpc", "custom"),
+    "method": ("simcse", "mirror"), "amp": ("", "bf16", "fp16"), "lengths": ("auto", "fixed"),
+    "task": ("sts", "qqp", "qnli", "mrpc", "trecqa", "custom"),
 }
 FRACTIONS = {"cross_warmup", "bi_warmup"}   # fractions of a stage's steps
 RATES = {"cross_lr", "bi_lr", "lr"}           # learning rates: finite and above 0
@@ -173,6 +175,8 @@ def validate(cls, values: dict) -> dict:
 # The reference scripts' settings (PAPER.md), and two reduced budgets for this 2-core CPU.
 PRESETS: dict[str, dict] = {
     "paper": {"cycles": 3, "cross_epochs": 1, "bi_epochs": 10, "eval_steps": 200, "selection": "dev"},
+    # make run (about 40 min here with priming): the paper's settings on an 8k-pair pool, one cycle, 4 bi epochs
+    "main": {"cycles": 1, "max_pairs": 8000, "cross_epochs": 1, "bi_epochs": 4, "eval_steps": 100, "selection": "dev"},
     # ~20 min a cycle here: 4k pairs, one epoch each, cross labels in one order, dev checked at the end
     "quick": {"cycles": 1, "max_pairs": 4000, "cross_epochs": 1, "bi_epochs": 1, "eval_steps": 0},
     # seconds: for tests on a tiny model

@@ -134,6 +134,7 @@ class Run(Students):
         # under torchrun rank 0 writes, the others read
         tdist.then_others(lambda: runfolder.check_config(self.folder, cfg, log))
         self.pool = tdist.then_others(lambda: runfolder.fix_pool(self.folder, self.task, log))
+        self.cfg = runfolder.fit_lengths(cfg, self.pool, self.task.name, log)  # config.json keeps the settings as given
         self.suffixes = [""] if len(self.members) == 1 else [f"_{i}" for i in range(len(self.members))]
         self.checked = {}
 

@@ -182,10 +182,26 @@ def check(name: str) -> str:
 
 def check_lengths(name: str, tokens: int, setting: str) -> None:
     """``tokens`` must fit the model's position embeddings (``setting`` is named in the error)."""
-    path = Path(check(name))
-    limit = _config(path).get("max_position_embeddings") if path.is_dir() else None
+    limit = max_positions(name)
     if limit and tokens > limit:
         raise ModelError(f"{setting}={tokens} is more than {name} has positions for ({limit})")
+
+
+def max_positions(name: str) -> int | None:
+    """How many token positions the model ``name`` has (None when its config does not say)."""
+    path = Path(check(name))
+    return _config(path).get("max_position_embeddings") if path.is_dir() else None
+
+
+def tokenizer(name: str):
+    """The tokenizer of the model ``name`` (alias, folder or hub id), without loading its weights."""
+    from transformers import AutoTokenizer
+
+    try:
+        with quiet_loading():
+            return AutoTokenizer.from_pretrained(resolve(name))
+    except (OSError, ValueError, KeyError) as err:
+        raise ModelError(f"{name}: no tokenizer could be loaded ({_first_line(err)})") from None
 
 
 def is_sentence_transformer(path: str) -> bool:

@@ -47,6 +47,15 @@ def parameters(namespace: dict, before: set[str]) -> dict:
     return out
 
 
+def overrides(values: dict, config_class) -> dict:
+    """The parameters that differ from ``config_class``'s defaults: what a notebook passes on top of a
+    YAML ``config``, so that a notebook default never silently undoes a setting the YAML file makes."""
+    from dataclasses import MISSING, fields
+
+    defaults = {f.name: f.default for f in fields(config_class) if f.default is not MISSING}
+    return {k: v for k, v in values.items() if k in defaults and v != defaults[k]}
+
+
 def seed_all(seed: int) -> None:
     from .train import seed_everything
 

@@ -6,6 +6,7 @@
 | `load_task`        | the task's pool, dev and test sets, read before anything is written          |
 | `check_config`     | ``config.json``: written once; a rerun with other settings is refused        |
 | `fix_pool`         | ``pool.tsv``: the unlabelled pairs, fixed at the first run                   |
+| `fit_lengths`      | the token limits: the paper's on STS, the pool's own on other tasks          |
 | `checkpoint`       | a training stage's mid-stage progress file, tied to its settings and labels |
 | `save_trained`     | a trained student saved atomically, then its marker with content hashes      |
 
@@ -59,6 +60,8 @@ def load_task(cfg: DistillConfig, log=print):
             raise ConfigError("task 'custom' needs 'pairs' (the unlabelled pair file)")
         tests = [t.strip() for t in cfg.tests.split(",") if t.strip()]
         task = tasks.custom_task(cfg.pairs, cfg.dev or None, tests, max_pairs=cfg.max_pairs or None, seed=cfg.seed)
+    elif cfg.task == "trecqa":
+        task = tasks.trecqa_task(cfg.task_data or None, cfg.max_pairs or None, cfg.seed)
     else:
         task = tasks.glue_task(cfg.task, cfg.task_data or None, cfg.max_pairs or None, cfg.seed)
     if task.dev is None and cfg.selection in DEV_RULES:
@@ -83,6 +86,53 @@ def check_config(folder: Path, cfg: DistillConfig, log=print) -> None:
     if saved.get("cycles") != mine["cycles"]:
         log(f"{folder}: cycles {saved.get('cycles')} -> {mine['cycles']} (finished cycles are kept)")
         atomic_write_text(path, json.dumps({**saved, "cycles": mine["cycles"]}, indent=2, sort_keys=True))
+
+
+TRUNCATION_WARNING = 0.05  # a token limit that cuts more than this share of the pool's sentences or pairs is flagged
+
+
+def fit_lengths(cfg: DistillConfig, pool: pd.DataFrame, task: str, log=print) -> DistillConfig:
+    """The run's token limits. On STS, or with ``lengths="fixed"``, ``bi_max_length`` / ``cross_max_length``
+    as given (the paper's 32 / 64). On any other task with ``lengths="auto"``: the pool's 99th-percentile
+    sentence and pair lengths in the members' tokenizers, rounded up to a multiple of 8 and capped by the
+    models' positions. Either way the share of pool sentences and pairs each limit cuts is logged, with a
+    warning above 5 %."""
+    from dataclasses import replace
+
+    from . import models
+
+    s1, s2 = pool["sentence1"].tolist(), pool["sentence2"].tolist()
+    sentences = list(dict.fromkeys(s1 + s2))
+    fitted, shown = {}, {}
+    for setting, names in (("bi_max_length", [m.start for m in cfg.members]),
+                           ("cross_max_length", [m.cross_init for m in cfg.members])):
+        lengths, caps = [], []
+        for name in dict.fromkeys(names):
+            tok = models.tokenizer(name)
+            lengths.append(_token_lengths(tok, sentences) if setting == "bi_max_length" else _token_lengths(tok, s1, s2))
+            caps.append(models.max_positions(name))
+        given = getattr(cfg, setting)
+        if cfg.lengths == "auto" and task != "sts":
+            fit = max(-(-int(np.percentile(n, 99)) // 8) * 8 for n in lengths)
+            given = min([fit] + [c for c in caps if c])
+        fitted[setting], shown[setting] = given, lengths[0]  # the first member's tokenizer is reported
+    for setting, what in (("bi_max_length", "sentences"), ("cross_max_length", "pairs")):
+        n, lens = fitted[setting], shown[setting]
+        cut = float(np.mean(lens > n))
+        p50, p95, p99 = (int(np.percentile(lens, q)) for q in (50, 95, 99))
+        source = "fitted to the pool" if (cfg.lengths == "auto" and task != "sts") else "as set"
+        line = (f"{setting}={n} ({source}): {cut:.1%} of the pool's {len(lens)} {what} are cut "
+                f"(tokens p50 {p50}, p95 {p95}, p99 {p99})")
+        if cut > TRUNCATION_WARNING:
+            line = f"warning: {line}; raise {setting}" + (" or set lengths=auto" if task != "sts" else "")
+        log(line)
+    return replace(cfg, **fitted)
+
+
+def _token_lengths(tokenizer, s1: list[str], s2: list[str] | None = None) -> np.ndarray:
+    enc = tokenizer(s1, s2, add_special_tokens=True, truncation=False, verbose=False) if s2 is not None else \
+        tokenizer(s1, add_special_tokens=True, truncation=False, verbose=False)
+    return np.array([len(ids) for ids in enc["input_ids"]])
 
 
 def fix_pool(folder: Path, task, log=print) -> pd.DataFrame:

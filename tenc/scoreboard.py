@@ -10,6 +10,10 @@ Example::
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RESULT_COLUMNS = ["model", "kind", "stage", "STS12", "STS13", "STS14", "STS15", "STS16", "STS-B", "SICK-R", "avg",
                   "protocol"]
@@ -109,3 +113,44 @@ def summary_table(summary: dict) -> str:
     table = pd.DataFrame([{c: row.get(c) for c in head} for row in summary["cycles"]], columns=head)
     sel = ", ".join(f"{k}: cycle {v['cycle']} ({v['rule']})" for k, v in summary["selected"].items())
     return markdown(table) + f"\nselected: {sel}"
+
+
+def seed_rows(run_dirs: list[str | Path]) -> "pd.DataFrame":
+    """One row per run and encoder type: the seed, the start's and the selected cycle's 7-set average and
+    the gain (repeats of one job with different seeds: the spread of their gains is the job's noise)."""
+    import json
+
+    import pandas as pd
+
+    rows = []
+    for run in run_dirs:
+        summary = json.loads((Path(run) / "summary.json").read_text())
+        start = next(r["avg"] for r in summary["cycles"] if r["cycle"] == 0 and r["kind"] == "bi")
+        for kind, pick in summary["selected"].items():
+            rows.append({"seed": summary["config"]["seed"], "kind": kind, "cycle": pick["cycle"], "start": start,
+                         "selected": pick["row"]["avg"], "gain": round(pick["row"]["avg"] - start, 2)})
+    return pd.DataFrame(rows)
+
+
+def gain_report(summary: dict, repeats: str | Path = "", sds: float = 3.0) -> str:
+    """The selected encoders against the start (7-set average), each gain set against the spread (sample
+    standard deviation) of the gains in ``repeats``, a CSV of the same job run with other seeds
+    (`seed_rows`): "beyond noise" when the gain exceeds ``sds`` of them. Empty for a run with no evaluated
+    start or no 7-set average (another task)."""
+    import pandas as pd
+
+    start = next((r.get("avg") for r in summary["cycles"] if r["cycle"] == 0 and r["kind"] == "bi"), None)
+    if start is None or any("avg" not in pick["row"] for pick in summary["selected"].values()):
+        return ""
+    seeds = pd.read_csv(repeats) if repeats and Path(repeats).is_file() else None
+    lines = [f"start (cycle 0 bi-encoder): {start:.2f}"]
+    for kind, pick in summary["selected"].items():
+        gain = pick["row"]["avg"] - start
+        line = f"{kind}-encoder, cycle {pick['cycle']}: {pick['row']['avg']:.2f} ({gain:+.2f} over the start)"
+        if seeds is not None and (seeds["kind"] == kind).sum() >= 2:
+            g = seeds.loc[seeds["kind"] == kind, "gain"]
+            verdict = "beyond noise" if gain > sds * g.std() else "NOT beyond noise"
+            line += (f"; {len(g)} seeds: gain {g.mean():+.2f} mean, sd {g.std():.2f}, range {g.min():+.2f} to "
+                     f"{g.max():+.2f} -> {verdict} (gain > {sds:g} sd)")
+        lines.append(line)
+    return "\n".join(lines)

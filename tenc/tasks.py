@@ -6,10 +6,13 @@
 | `qqp`    | 10k train + 1k dev + 10k test pairs     | 1k from validation   | 10k from validation         | ROC-AUC x100  |
 | `qnli`   | 10k train (one order: question, sentence) | half of validation | other half of validation    | ROC-AUC x100  |
 | `mrpc`   | all splits                              | validation           | test                        | ROC-AUC x100  |
+| `trecqa` | all splits (one order: question, answer) | dev.csv             | test.csv                    | ROC-AUC x100  |
 | `custom` | ``--pairs FILE``                        | ``--dev FILE``       | ``--test FILE ...``         | by labels     |
 
 QQP, QNLI and MRPC come from local files (``DIR/{train,dev,test}.{tsv,csv,jsonl}`` with sentence1,
-sentence2, label) or, online, from the GLUE sets through ``datasets``. A labelled file whose labels
+sentence2, label) or, online, from the GLUE sets through ``datasets``. TrecQA (answer-sentence selection,
+``qtext,label,atext`` CSVs) comes from ``--task-data DIR`` or ``data/binary/trecqa`` or
+``../shared/data/binary/trecqa``; it has no hub fallback. A labelled file whose labels
 are all 0/1 is scored by ROC-AUC, otherwise by Spearman. Unlike the reference code, a custom task is
 never selected or evaluated on STS-B: with no dev file the label-free rule is used, and said so.
 """
@@ -25,6 +28,7 @@ import pandas as pd
 from . import data as tdata
 from .data import DataError
 
+ORDERED = ("qnli", "trecqa")  # (question, sentence) tasks: one order throughout
 GLUE = {"qqp": ("glue", "qqp", "question1", "question2"), "qnli": ("glue", "qnli", "question", "sentence"),
         "mrpc": ("glue", "mrpc", "sentence1", "sentence2")}
 
@@ -114,18 +118,52 @@ def glue_task(name: str, folder: str | Path | None = None, max_pairs: int | None
     if name not in GLUE:
         raise DataError(f"unknown task {name!r}: use sts, qqp, qnli, mrpc or custom")
     splits = _local_splits(Path(folder)) if folder else _hub_splits(name, seed)
+    return _binary_task(name, splits, folder or "the hub", max_pairs, seed)
+
+
+def trecqa_task(folder: str | Path | None = None, max_pairs: int | None = None, seed: int = 0) -> Task:
+    """TrecQA answer selection: (question, candidate sentence) pairs, label 1 when the sentence answers."""
+    folder = _binary_dir("trecqa", folder)
+    splits = {}
+    for split in ("train", "dev", "test"):
+        path = folder / f"{split}.csv"
+        if not path.is_file():
+            raise DataError(f"{folder}: no {split}.csv for task trecqa")
+        try:
+            df = pd.read_csv(path, dtype={"qtext": str, "atext": str}, keep_default_na=False)
+        except (ValueError, pd.errors.ParserError) as err:
+            raise DataError(f"{path}: not a readable CSV ({str(err).splitlines()[0]})") from None
+        missing = [c for c in ("qtext", "label", "atext") if c not in df.columns]
+        if missing:
+            raise DataError(f"{path}: no {', '.join(missing)} column (TrecQA files have qtext,label,atext)")
+        splits[split] = pd.DataFrame({"sentence1": df["qtext"], "sentence2": df["atext"],
+                                      "label": pd.to_numeric(df["label"], errors="coerce").astype(float)})
+    return _binary_task("trecqa", splits, folder, max_pairs, seed)
+
+
+def _binary_dir(name: str, folder: str | Path | None) -> Path:
+    """A binary task's folder: explicit > ./data/binary/NAME > ../shared/data/binary/NAME."""
+    candidates = [folder] if folder else [f"data/binary/{name}", f"../shared/data/binary/{name}"]
+    for c in candidates:
+        if Path(c).is_dir():
+            return Path(c)
+    raise DataError(f"task {name}: no data folder (tried {', '.join(str(c) for c in candidates)}); "
+                    "pass --task-data DIR with train/dev/test files")
+
+
+def _binary_task(name: str, splits: dict[str, pd.DataFrame], where, max_pairs: int | None, seed: int) -> Task:
     for split in ("train", "dev", "test"):
         if split not in splits:
-            raise DataError(f"{folder}: no {split} file ({split}.tsv, .csv or .jsonl) for task {name}")
+            raise DataError(f"{where}: no {split} file ({split}.tsv, .csv or .jsonl) for task {name}")
         labels = splits[split]["label"]
         if not set(np.unique(labels)) <= {0.0, 1.0}:
-            raise DataError(f"{folder}/{split}: task {name} needs binary 0/1 labels")
+            raise DataError(f"{where}/{split}: task {name} needs binary 0/1 labels")
         if split != "train":
-            check_varies(labels.to_numpy(), "auc", f"{folder}/{split}")
+            check_varies(labels.to_numpy(), "auc", f"{where}/{split}")
     pool = pd.concat([splits["train"], splits["dev"], splits["test"]])  # every pair, labels unused (PAPER.md)
-    pool = _dedup(pool[["sentence1", "sentence2"]], max_pairs, seed, ordered=name == "qnli")
+    pool = _dedup(pool[["sentence1", "sentence2"]], max_pairs, seed, ordered=name in ORDERED)
     return Task(name, pool, LabelledSet(f"{name}-dev", splits["dev"], "auc"),
-                [LabelledSet(f"{name}-test", splits["test"], "auc")], both_orders=name != "qnli")
+                [LabelledSet(f"{name}-test", splits["test"], "auc")], both_orders=name not in ORDERED)
 
 
 def _local_splits(folder: Path) -> dict[str, pd.DataFrame]:

@@ -71,3 +71,22 @@ def test_committed_notebooks_are_what_the_generator_writes(tmp_path):
     assert made == sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
     for name in made:
         assert (tmp_path / name).read_text() == (ROOT / "notebooks" / name).read_text(), name
+
+
+def test_prime_notebook_defaults_are_primeconfigs_so_a_yaml_config_is_not_undone():
+    """10_prime passes on top of its YAML `config` only the parameters set away from PrimeConfig's defaults:
+    its declared defaults must therefore be PrimeConfig's (a notebook default lr once undid a YAML's 3e-4)."""
+    import ast
+
+    from tenc import notebook as tnb
+    from tenc.prime import PrimeConfig
+
+    declared = pm.inspect_notebook(str(ROOT / "notebooks" / "10_prime.ipynb"))
+    reference = PrimeConfig()
+    for name, p in declared.items():
+        if hasattr(reference, name):
+            assert ast.literal_eval(p["default"]) == getattr(reference, name), name
+    yaml_values = {"layers": 2, "lr": 3e-4, "pooling": "mean"}
+    notebook_values = {"layers": 0, "lr": 3e-5, "pooling": "cls", "steps": 40, "out_dir": "x"}  # defaults, one change
+    assert {**yaml_values, **tnb.overrides(notebook_values, PrimeConfig)} == {"layers": 2, "lr": 3e-4, "pooling": "mean",
+                                                                               "steps": 40}

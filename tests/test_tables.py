@@ -82,3 +82,37 @@ def test_the_paper_table_shows_missing_rows_as_not_run():
     text = tables.paper_table(board, spec)
     assert "| start | 50.00 | 50.00 |" in text and "| self cross | not run |" in text
     assert "| paper |  |" in text and "| 80.40 |" in text
+
+
+def _summary(seed, start, bi, cross):
+    row = lambda cycle, kind, avg: {"cycle": cycle, "kind": kind, "member": "model", "avg": avg}  # noqa: E731
+    return {"config": {"seed": seed}, "cycles": [row(0, "bi", start), row(1, "bi", bi), row(1, "cross", cross)],
+            "selected": {"bi": {"cycle": 1, "rule": "dev", "row": row(1, "bi", bi)},
+                         "cross": {"cycle": 1, "rule": "dev", "row": row(1, "cross", cross)}}}
+
+
+def test_seed_rows_and_the_gain_report_set_each_gain_against_the_seeds_spread(tmp_path):
+    import json
+
+    from tenc.scoreboard import gain_report, seed_rows
+
+    runs = []
+    for seed, (bi, cross) in enumerate([(60.0, 64.0), (61.0, 64.5), (59.0, 65.0)]):
+        (tmp_path / f"s{seed}").mkdir()
+        (tmp_path / f"s{seed}" / "summary.json").write_text(json.dumps(_summary(seed, 59.5, bi, cross)))
+        runs.append(tmp_path / f"s{seed}")
+    rows = seed_rows(runs)
+    assert rows[rows["kind"] == "cross"]["gain"].tolist() == [4.5, 5.0, 5.5]
+    assert rows[rows["kind"] == "bi"]["gain"].tolist() == [0.5, 1.5, -0.5]
+    rows.to_csv(tmp_path / "seeds.csv", index=False)
+    text = gain_report(_summary(0, 59.5, 60.0, 64.0), tmp_path / "seeds.csv")
+    lines = text.splitlines()
+    assert lines[0] == "start (cycle 0 bi-encoder): 59.50"
+    # cross: +4.50 against sd 0.50 of its seeds' gains -> beyond 3 sd; bi: +0.50 against sd 1.00 -> not
+    assert lines[2].startswith("cross-encoder, cycle 1: 64.00 (+4.50 over the start); 3 seeds: gain +5.00 mean, sd 0.50")
+    assert lines[2].endswith("-> beyond noise (gain > 3 sd)")
+    assert lines[1].endswith("-> NOT beyond noise (gain > 3 sd)")
+    assert "seeds" not in gain_report(_summary(0, 59.5, 60.0, 64.0), tmp_path / "missing.csv")
+    no_start = _summary(0, 59.5, 60.0, 64.0)
+    no_start["cycles"] = no_start["cycles"][1:]
+    assert gain_report(no_start) == ""                                          # cycle 0 not evaluated: nothing to set against

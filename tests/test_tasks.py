@@ -94,3 +94,51 @@ def test_custom_task_through_the_distill_notebook(tiny_bert, tmp_path):
                                     "run_dir": str(run_dir)}, cwd=str(ROOT), progress_bar=False, kernel_name="python3")
     rows = json.loads((run_dir / "metrics.json").read_text())["metrics"]
     assert {r["kind"] for r in rows} == {"bi", "cross"} and all(0 <= r["dev"] <= 100 for r in rows)
+
+
+TRECQA = __import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / "data" / "binary" / "trecqa"
+
+
+@pytest.mark.skipif(not TRECQA.is_dir(), reason="../shared/data/binary/trecqa is not present")
+def test_trecqa_task_reads_the_real_files_in_one_order():
+    task = tasks.trecqa_task(TRECQA)
+    assert (len(task.dev), len(task.tests[0])) == (1148, 1517) and not task.both_orders
+    assert task.dev.metric == "auc" and set(task.dev.frame["label"]) == {0.0, 1.0}
+    assert int(task.tests[0].frame["label"].sum()) == 284                  # the README's positives
+    # every (question, sentence) pair of the three files, order kept: a question is always sentence1
+    assert len(task.pool) == 7382 and task.pool["sentence1"].str.endswith("?").mean() > 0.95
+    assert task.dev.frame.iloc[0]["sentence1"] == "What ethnic group / race are Crip members ?"
+
+
+def test_trecqa_task_errors_are_one_line(tmp_path):
+    with pytest.raises(DataError, match="no data folder"):
+        tasks.trecqa_task(tmp_path / "nowhere")
+    for split in ("train", "dev", "test"):
+        (tmp_path / f"{split}.csv").write_text('qtext,label,atext\n"q ?",1,"a"\n"q ?",0,"b"\n')
+    (tmp_path / "dev.csv").write_text("question,label,answer\nq,1,a\n")
+    with pytest.raises(DataError, match=r"dev.csv: no qtext, atext column"):
+        tasks.trecqa_task(tmp_path)
+
+
+def test_lengths_follow_the_pool_off_sts_and_a_cutting_limit_is_flagged(tiny_bert):
+    import pandas as pd
+
+    from tenc import runfolder
+    from tenc.config import DistillConfig
+
+    words = [a.split() for a, _, _ in fixture_pairs(48)]
+    long = [" ".join((w * 8)[:40]) for w in words]                             # 40 words: about 42 tokens
+    pool = pd.DataFrame({"sentence1": long, "sentence2": [" ".join(w) for w in words]})
+    logged = []
+    cfg = DistillConfig(start=tiny_bert, task="custom")
+    fitted = runfolder.fit_lengths(cfg, pool, "custom", logged.append)
+    assert fitted.bi_max_length % 8 == 0 and fitted.bi_max_length >= 42 and fitted.cross_max_length > fitted.bi_max_length
+    assert not any(line.startswith("warning") for line in logged)
+    logged.clear()
+    kept = runfolder.fit_lengths(DistillConfig(start=tiny_bert, task="custom", lengths="fixed"), pool, "custom", logged.append)
+    assert (kept.bi_max_length, kept.cross_max_length) == (32, 64)            # as set
+    assert logged[0].startswith("warning: bi_max_length=32 (as set): 50.0% of the pool's")
+    logged.clear()
+    sts = runfolder.fit_lengths(DistillConfig(start=tiny_bert), pool, "sts", logged.append)
+    assert (sts.bi_max_length, sts.cross_max_length) == (32, 64)              # STS keeps the paper's limits
+    assert "raise bi_max_length" in logged[0] and "lengths=auto" not in logged[0]

@@ -74,14 +74,14 @@ write("10_prime.ipynb", [
        "`start` to `20_distill`."),
     code(HEAD),
     params('''
-config: str = ""  # optional YAML of PrimeConfig settings (e.g. params/prime-rampart.yaml); keys below override it
+config: str = ""  # optional YAML of PrimeConfig settings (e.g. params/prime-rampart.yaml); a key below set away from its default overrides it
 model: str = "rampart"  # language model to prime
 layers: int = 0  # keep only the first N transformer layers; 0 keeps all
 method: str = "simcse"  # simcse or mirror
-pooling: str = "mean"  # cls or mean
-steps: int = 400  # optimisation steps
+pooling: str = "cls"  # cls or mean
+steps: int = 500  # optimisation steps
 batch_size: int = 64  # sentences per step
-lr: float = 0.0001  # learning rate
+lr: float = 3e-05  # learning rate
 max_sentences: int = 0  # subsample the pool's sentences; 0 keeps all
 data: str = ""  # STS data folder (empty: default resolution)
 evaluate_test: bool = True  # 7-task evaluation of the primed model
@@ -92,7 +92,7 @@ P = tnb.parameters(globals(), _before)
 from tenc import prime
 from tenc.config import load_yaml
 values = load_yaml(config) if config else {}
-values.update({k: v for k, v in P.items() if k not in ("config", "out_dir")})
+values.update(tnb.overrides(P, prime.PrimeConfig))  # the defaults above are PrimeConfig's: only changed keys override the YAML
 cfg = prime.PrimeConfig.from_dict(values)
 tnb.seed_all(cfg.seed)
 cfg
@@ -111,7 +111,7 @@ write("20_distill.ipynb", [
        "cross-encoder, train a bi-encoder. Every stage is resumable; cycle 0 evaluates the start checkpoint."),
     code(HEAD),
     params('''
-preset: str = "quick"  # paper, quick or smoke
+preset: str = "quick"  # paper, main, quick or smoke
 config: str = ""  # optional YAML of DistillConfig overrides (params/*.yaml)
 start: str = "minilm-l6"  # start bi-encoder (alias or folder; a primed model from 10_prime)
 cross_init: str = ""  # cross-encoder initialisation; empty means the start model
@@ -119,6 +119,7 @@ data: str = ""  # STS data folder (empty: default resolution)
 cycle: int = 1  # which cycle to run; 0 evaluates the start only
 direction: str = "both"  # both, cross (bi to cross) or bi (cross to bi)
 run_dir: str = "papermill_runs/20_distill/quick"  # the run folder shared by the cycles of one run
+repeats: str = ""  # CSV of this job run with other seeds (results/main_seeds.csv): gains are set against their spread
 '''),
     code('''
 P = tnb.parameters(globals(), _before)
@@ -127,7 +128,8 @@ from tenc import distill
 from tenc.cli import summary_table
 from tenc.config import DistillConfig
 from tenc.io import run_lock
-cfg = DistillConfig.from_sources(preset, config, start=start, cross_init=cross_init, data=data)
+# start, cross_init and data override the YAML only when set away from DistillConfig's defaults
+cfg = DistillConfig.from_sources(preset, config, **tnb.overrides({"start": start, "cross_init": cross_init, "data": data}, DistillConfig))
 tnb.seed_all(cfg.seed)
 cfg
 '''),
@@ -141,6 +143,8 @@ with run_lock(run_dir):
         run.run_cycle(cycle, direction)
     summary = run.summarise()
 print(summary_table(summary))
+from tenc.scoreboard import gain_report
+print(gain_report(summary, repeats) if cycle > 0 else "")
 '''),
     md("## Pseudo-labels of this cycle"),
     code('''
