@@ -34,6 +34,7 @@ class Member(typing.NamedTuple):
 class DistillConfig:
     start: str = "minilm-l6"          # bi-encoder start checkpoint (alias, folder or hub id); comma list = mutual members
     cross_init: str = ""              # cross-encoder initialisation per member; "" = same as start
+    teachers: str = ""                # frozen bi-encoders (comma list): their cosines join every bi -> cross label mean
     pooling: str = ""                 # bi pooling for a plain LM start: "cls" (paper) or "mean"; "" keeps the saved one
     cycles: int = 3                   # T, bi -> cross -> bi cycles (paper: 3)
     cross_layers: int = 0             # keep only the first N layers of cross_init (0 = all; rampart: its top layers tag PII)

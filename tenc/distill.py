@@ -130,6 +130,9 @@ class Run(Students):
         for start, cross in self.members:
             models.check_lengths(start, cfg.bi_max_length, "bi_max_length")
             models.check_lengths(cross, cfg.cross_max_length, "cross_max_length")
+        self.teachers = [t.strip() for t in cfg.teachers.split(",") if t.strip()]
+        for teacher in self.teachers:
+            models.check_lengths(teacher, cfg.bi_max_length, "bi_max_length")
         self.folder.mkdir(parents=True, exist_ok=True)
         # under torchrun rank 0 writes, the others read
         tdist.then_others(lambda: runfolder.check_config(self.folder, cfg, log))
@@ -156,16 +159,18 @@ class Run(Students):
         return self.pool["sentence2"].tolist()
 
     # -- stages -------------------------------------------------------------------------------------
-    def _labels(self, cycle: int, stage: str, compute) -> np.ndarray:
+    def _labels(self, cycle: int, stage: str, compute, per_pair: int = 1) -> np.ndarray:
         folder = self.cycle_dir(cycle)
         marker = read_marker(folder, stage)
         path = folder / f"{stage.replace('label_', 'labels_')}.npy"
         if marker is not None:
-            return load_npy_checked(path, marker["sha256"], len(self.pool), folder / f"{stage}.done.json")
+            return load_npy_checked(path, marker["sha256"], per_pair * len(self.pool), folder / f"{stage}.done.json")
         t = time.perf_counter()
+        folder.mkdir(parents=True, exist_ok=True)
         values = tdist.sharded(compute, [self.s1, self.s2])  # one process: compute(s1, s2)
         if not np.isfinite(values).all():  # a teacher with NaN weights: stop before a student learns from it
-            teacher = f"cycle {cycle - 1}'s bi-encoder" if stage == "label_bi" else f"cycle {cycle}'s cross-encoder"
+            teacher = {"label_bi": f"cycle {cycle - 1}'s bi-encoder", "label_cross": f"cycle {cycle}'s cross-encoder",
+                       "label_teachers": "a frozen teacher"}[stage]
             raise CorruptRun(f"{folder}: {stage}: {int((~np.isfinite(values)).sum())} of {len(values)} pseudo-labels "
                              f"are not finite: {teacher} is broken (non-finite weights?)")
         if tdist.is_main():
@@ -179,13 +184,26 @@ class Run(Students):
         return values
 
     def label_bi(self, cycle: int) -> np.ndarray:
-        """Teacher bi cosines on the pool for ``cycle`` (from the bi-encoders of cycle - 1)."""
+        """Teacher bi cosines on the pool for ``cycle``: the mean over the members' bi-encoders of cycle - 1
+        and the frozen teachers (each weighted as one member)."""
         def compute(s1, s2):
             out = [encode.pair_cosines(self.load_bi(cycle - 1, m), s1, s2,
                                        max_length=self.cfg.bi_max_length, progress=self.progress)
                    for m in range(len(self.members))]
+            if self.teachers:
+                out += list(self.teacher_cosines())
             return np.mean(out, axis=0)
         return self._labels(cycle, "label_bi", compute)
+
+    def teacher_cosines(self) -> np.ndarray:
+        """The frozen teachers' pool cosines, one row per teacher (computed once a run, kept in start/)."""
+        def compute(s1, s2):  # pair-major (pair, teacher) order, so that ranks' slices gather in order
+            return np.stack([encode.pair_cosines(models.bi_encoder(t, max_seq_length=self.cfg.bi_max_length,
+                                                                   device=self.device), s1, s2,
+                                                 max_length=self.cfg.bi_max_length, progress=self.progress)
+                             for t in self.teachers], axis=1).ravel()
+        values = self._labels(0, "label_teachers", compute, per_pair=len(self.teachers))
+        return values.reshape(-1, len(self.teachers)).T
 
     def label_cross(self, cycle: int) -> np.ndarray:
         def compute(s1, s2):
