@@ -42,7 +42,7 @@ def cmd_evaluate(args) -> int:
     from . import data, evaluation, models
 
     torch.set_num_threads(args.threads)
-    pairs = data.load_sts(args.data)
+    pairs = data.load_sts(args.data) if args.task == "sts" else None
     members = []
     for name in args.model:
         if args.kind == "bi":
@@ -50,6 +50,8 @@ def cmd_evaluate(args) -> int:
                                              layers=args.layers))
         else:
             members.append(models.cross_encoder(name, max_length=args.max_length or 64))
+    if args.task != "sts":
+        return _evaluate_task(args, members)
     import time
 
     t = time.perf_counter()
@@ -68,6 +70,24 @@ def cmd_evaluate(args) -> int:
                                  **({"cross": protocol} if args.kind == "cross" else {}))
     if args.results:
         record_result(args.results, label, args.kind, args.stage, evaluation.paper_row(table), protocol)
+    return 0
+
+
+def _evaluate_task(args, members) -> int:
+    """`tenc evaluate --task trecqa|qqp|qnli|mrpc`: ROC-AUC x 100 on the task's dev and test sets."""
+    from . import evaluation, tasks
+    from .scoreboard import record_task_row
+
+    task = (tasks.trecqa_task(args.task_data) if args.task == "trecqa"
+            else tasks.glue_task(args.task, args.task_data))
+    orders = args.cross_orders if task.both_orders else "one"
+    results, _ = evaluation.score_sets(members, args.kind, task.dev, task.tests, False, orders, not args.quiet)
+    main = results.get("ensemble", results["model"])
+    label = args.name or "+".join(args.model)
+    row = {"dev": main["dev"], **main["test"]}
+    print(f"{label} ({args.kind}, {args.task}): " + ", ".join(f"{k} {v:.2f}" for k, v in row.items()))
+    if args.results:
+        record_task_row(args.results, {"task": args.task, "model": label, "kind": args.kind, "stage": args.stage, **row})
     return 0
 
 
@@ -200,7 +220,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--cross-orders", choices=["one", "both"], default="one",
                    help="cross-encoders: score (s1, s2) as stored (the paper) or the mean over both orders")
     e.add_argument("--data", help="STS data folder (default: $TENC_DATA, ./data/sts, ../shared/data/sts, hub)")
-    e.add_argument("--out", help="write metrics.json here")
+    e.add_argument("--task", choices=["sts", "trecqa", "qqp", "qnli", "mrpc"], default="sts",
+                   help="sts (the 7 sets, default) or a binary task: ROC-AUC on its dev and test sets")
+    e.add_argument("--task-data", dest="task_data", help="the binary task's folder (train/dev/test files)")
+    e.add_argument("--out", help="write metrics.json here (STS)")
     e.add_argument("--results", help="insert/replace this row in a results CSV (e.g. results/sts.csv)")
     e.add_argument("--name", help="model name in the table / results row")
     e.add_argument("--stage", default="packaged", help="stage column of the results row")

@@ -86,19 +86,24 @@ def write_summary_rows(summary: dict, results: str, name: str) -> None:
 
 def write_task_rows(summary: dict, results: str, name: str) -> None:
     """Per-task table: model, kind, stage, dev and one column per test set (Spearman or ROC-AUC x 100)."""
+    for row in summary["cycles"]:
+        model, stage = _row_name(row, name)
+        record_task_row(results, {"task": summary["config"]["task"], "model": model, "kind": row["kind"], "stage": stage,
+                                  **{k: v for k, v in row.items() if k not in ("cycle", "kind", "member")}})
+
+
+def record_task_row(results: str | Path, new: dict) -> None:
+    """Insert or replace the (task, model, kind, stage) row of the task table (``results/tasks.csv``)."""
     import pandas as pd
 
     from .io import atomic_write_text
 
     path = Path(results)
     df = _read_board(path, ["task", "model", "kind", "stage"]) if path.is_file() else pd.DataFrame()
-    for row in summary["cycles"]:
-        model, stage = _row_name(row, name)
-        new = {"task": summary["config"]["task"], "model": model, "kind": row["kind"], "stage": stage,
-               **{k: v for k, v in row.items() if k not in ("cycle", "kind", "member")}}
-        if len(df):
-            df = df[~((df["model"] == model) & (df["kind"] == row["kind"]) & (df["stage"] == stage))]
-        df = pd.concat([df, pd.DataFrame([new])], ignore_index=True)
+    if len(df):
+        df = df[~((df["task"] == new["task"]) & (df["model"] == new["model"]) & (df["kind"] == new["kind"])
+                  & (df["stage"] == new["stage"]))]
+    df = pd.concat([df, pd.DataFrame([new])], ignore_index=True)
     atomic_write_text(path, df.to_csv(index=False, float_format="%.2f"))
 
 

@@ -142,3 +142,18 @@ def test_lengths_follow_the_pool_off_sts_and_a_cutting_limit_is_flagged(tiny_ber
     sts = runfolder.fit_lengths(DistillConfig(start=tiny_bert), pool, "sts", logged.append)
     assert (sts.bi_max_length, sts.cross_max_length) == (32, 64)              # STS keeps the paper's limits
     assert "raise bi_max_length" in logged[0] and "lengths=auto" not in logged[0]
+
+
+def test_evaluate_scores_a_binary_task_and_replaces_its_row(tiny_bert, binary_folder, tmp_path, capsys):
+    import pandas as pd
+
+    board = tmp_path / "tasks.csv"
+    for max_length in ("32", "8"):
+        args = ["evaluate", "--model", tiny_bert, "--task", "qqp", "--task-data", str(binary_folder), "--quiet",
+                "--max-length", max_length, "--name", "tiny", "--stage", f"start {max_length}", "--results", str(board)]
+        assert main(args) == 0
+        assert main(args) == 0                                                 # the same row again: replaced
+    assert "tiny (bi, qqp): dev " in capsys.readouterr().out
+    df = pd.read_csv(board)
+    assert df["stage"].tolist() == ["start 32", "start 8"] and set(df["task"]) == {"qqp"}
+    assert df["qqp-test"].between(0, 100).all() and df["dev"].between(0, 100).all()
