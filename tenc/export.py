@@ -28,7 +28,7 @@ from .io import atomic_dir, link_or_copy
 
 SETTINGS = ("task", "pool", "max_pairs", "cycles", "cross_epochs", "cross_lr", "cross_max_length", "bi_epochs",
             "bi_lr", "bi_max_length", "bi_loss", "cross_loss", "label_both_orders", "cross_orders", "selection",
-            "cross_init_mode", "bi_init_mode", "teachers", "seed")
+            "cross_init_mode", "bi_init_mode", "teachers", "eval_steps", "patience", "seed")
 
 
 def model_card(kind: str, source: str, cycle: int, member: str, row: dict, config: dict, params: dict,

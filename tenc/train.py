@@ -47,6 +47,7 @@ class TrainStats:
     dev: list[tuple[int, float]] = field(default_factory=list)
     best_step: int | None = None
     resumed_from: int | None = None  # the step a mid-stage checkpoint resumed from
+    stopped_at: int | None = None    # the step early stopping ended the stage at (None: every step trained)
 
     @property
     def padding(self) -> float:
@@ -60,7 +61,8 @@ class TrainStats:
                 "examples_per_second": round(self.examples / max(self.seconds, 1e-9), 2),
                 "loss_first": self.losses[0] if self.losses else None,
                 "loss_last": float(np.mean(self.losses[-20:])) if self.losses else None,
-                "dev": self.dev, "best_step": self.best_step, "resumed_from_step": self.resumed_from}
+                "dev": self.dev, "best_step": self.best_step, "resumed_from_step": self.resumed_from,
+                "stopped_at_step": self.stopped_at}
 
 
 def length_bucketed_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator,
@@ -137,9 +139,11 @@ class Checkpoint:
 
 def _loop(model, batches_per_epoch, epochs: int, lr: float, warmup: float, weight_decay: float,
           step_fn, dev_fn, eval_steps: int, seed: int, desc: str, progress: bool,
-          checkpoint: Checkpoint | None = None, grad_accum: int = 1, amp: str = "") -> TrainStats:
+          checkpoint: Checkpoint | None = None, grad_accum: int = 1, amp: str = "", patience: int = 0) -> TrainStats:
     """Shared optimisation loop; keeps the best dev state when ``dev_fn`` and ``eval_steps`` are given and
     resumes from ``checkpoint`` (same seed, so the same batches) when it holds a matching state.
+    ``patience`` > 0 ends the stage early once that many dev checks in a row have not beaten the best
+    (early stopping on a dev plateau; the best state is kept either way).
 
     Under torchrun the model is wrapped in ``DistributedDataParallel`` and each global batch is split
     across ranks (`tenc.distributed`); ``grad_accum`` cuts each rank's share into that many
@@ -222,11 +226,16 @@ def _loop(model, batches_per_epoch, epochs: int, lr: float, warmup: float, weigh
                 stats.dev.append((stats.steps, round(score, 4)))
                 if score > best:
                     best, best_state, stats.best_step = score, copy.deepcopy(model.state_dict()), stats.steps
+                if patience and sum(step > (stats.best_step or 0) for step, _ in stats.dev) >= patience:
+                    stats.stopped_at = stats.steps
+                    break
             if checkpoint and stats.steps < total and time.perf_counter() - last_save >= 60 * checkpoint.minutes:
                 stats.seconds = time.perf_counter() - start
                 checkpoint.save(model, opt, sched, stats, best, best_state)
                 last_save = time.perf_counter()
         done = 0
+        if stats.stopped_at is not None:
+            break
     bar.close()
     stats.seconds = time.perf_counter() - start
     if best_state is not None and stats.best_step != stats.steps:
@@ -239,7 +248,8 @@ def train_cross(model, s1: list[str], s2: list[str], targets: np.ndarray, *, epo
                 batch_size: int = 32, lr: float = 2e-5, warmup: float = 0.1, weight_decay: float = 0.01,
                 max_length: int = 64, loss: str = "bce", both_orders: bool = True, seed: int = 0,
                 dev_fn=None, eval_steps: int = 0, progress: bool = True,
-                checkpoint: Checkpoint | None = None, grad_accum: int = 1, amp: str = "") -> TrainStats:
+                checkpoint: Checkpoint | None = None, grad_accum: int = 1, amp: str = "",
+                patience: int = 0) -> TrainStats:
     """Train a one-logit CrossEncoder in place on soft targets in [0, 1]."""
     targets = np.asarray(targets, dtype=np.float32)
     if len(s1) != len(s2) or len(s1) != len(targets):
@@ -273,7 +283,8 @@ def train_cross(model, s1: list[str], s2: list[str], targets: np.ndarray, *, epo
         return value, int(lengths[idx].sum()), int(lengths[idx].max()) * len(idx)
 
     return _loop(backbone, lambda rng: length_bucketed_batches(lengths, batch_size, rng), epochs, lr, warmup,
-                 weight_decay, step, dev_fn, eval_steps, seed, "train cross", progress, checkpoint, grad_accum, amp)
+                 weight_decay, step, dev_fn, eval_steps, seed, "train cross", progress, checkpoint, grad_accum, amp,
+                 patience)
 
 
 def cosent_loss(cos: torch.Tensor, y: torch.Tensor, scale: float = 20.0) -> torch.Tensor:
@@ -288,7 +299,7 @@ def train_bi(model, s1: list[str], s2: list[str], targets: np.ndarray, *, epochs
              batch_size: int = 128, lr: float = 5e-5, warmup: float = 0.0, weight_decay: float = 0.01,
              max_length: int = 32, loss: str = "mse", seed: int = 0, dev_fn=None, eval_steps: int = 0,
              progress: bool = True, checkpoint: Checkpoint | None = None, grad_accum: int = 1,
-             amp: str = "", chunks: int = 4) -> TrainStats:
+             amp: str = "", chunks: int = 4, patience: int = 0) -> TrainStats:
     """Train a SentenceTransformer in place so that cos(u, v) matches the targets."""
     targets = np.asarray(targets, dtype=np.float32)
     if len(s1) != len(s2) or len(s1) != len(targets):
@@ -331,4 +342,5 @@ def train_bi(model, s1: list[str], s2: list[str], targets: np.ndarray, *, epochs
         return value, real, padded
 
     return _loop(model, lambda rng: length_bucketed_batches(pair_len, batch_size, rng), epochs, lr, warmup,
-                 weight_decay, step, dev_fn, eval_steps, seed, "train bi", progress, checkpoint, grad_accum, amp)
+                 weight_decay, step, dev_fn, eval_steps, seed, "train bi", progress, checkpoint, grad_accum, amp,
+                 patience)

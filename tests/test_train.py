@@ -123,3 +123,23 @@ def test_gradient_accumulation_matches_the_full_batch_and_bf16_runs(tiny_bert):
     assert np.isfinite(stats.losses).all()
     with pytest.raises(ValueError, match="CUDA"):
         fit(amp="fp16")
+
+
+def test_early_stopping_ends_a_stage_on_a_dev_plateau_and_keeps_the_best_state(tiny_bert):
+    s1, s2, y = _pairs()
+    bi = models.bi_encoder(tiny_bert, pooling="mean")
+    scores = iter([50.0, 60.0, 59.0, 58.0, 70.0] + [0.0] * 100)   # best at the 2nd check, then two worse ones
+    states = []
+
+    def dev():
+        states.append({k: v.clone() for k, v in bi.state_dict().items()})
+        return next(scores)
+
+    stats = train.train_bi(bi, s1, s2, y, epochs=8, batch_size=8, lr=1e-3, progress=False, dev_fn=dev,
+                           eval_steps=2, patience=2)                  # 48 steps without early stopping
+    assert stats.dev == [(2, 50.0), (4, 60.0), (6, 59.0), (8, 58.0)] and stats.steps == 8
+    assert stats.stopped_at == 8 and stats.best_step == 4 and stats.summary()["stopped_at_step"] == 8
+    assert all(torch.equal(v, states[1][k]) for k, v in bi.state_dict().items())   # the weights dev saw at step 4
+    full = train.train_bi(models.bi_encoder(tiny_bert, pooling="mean"), s1, s2, y, epochs=1, batch_size=8, lr=1e-3,
+                          progress=False, dev_fn=lambda: 1.0, eval_steps=2)      # patience 0: every step trained
+    assert full.steps == 6 and full.stopped_at is None
