@@ -92,3 +92,21 @@ def test_cycle_time_counts_every_stage_and_its_floor(tiny_bert, fake_sts, tmp_pa
     assert (work["gflop"] > 0).all() and np.allclose(work["floor_seconds"], work["gflop"] / 0.01, rtol=1e-3)
     missing = run_tool("benchmarks/cycle_time.py", "--run", str(tmp_path), ok=False)
     assert missing.returncode != 0 and "stages not finished" in missing.stderr
+
+
+def test_selection_check_sets_agreement_and_dev_against_the_test_oracle(tiny_bert, fake_sts, tmp_path):
+    from tenc import distill
+    from tenc.config import DistillConfig
+
+    distill.run(DistillConfig.from_preset("smoke", start=tiny_bert, data=fake_sts, cycles=2), tmp_path / "run",
+                progress=False, log=lambda *_: None)
+    out = tmp_path / "selection.csv"
+    done = run_tool("tools/selection_check.py", str(tmp_path / "run"), "--out", str(out))
+    df = pd.read_csv(out)
+    assert df["kind"].tolist() == ["bi", "cross"] and (df["cycles"] == 2).all()
+    for rule in ("dev", "agreement", "oracle"):
+        assert df[f"{rule}_cycle"].isin([1, 2]).all()
+    assert (df["dev_loss"] >= 0).all() and (df["agreement_loss"] >= 0).all()
+    assert ((df["oracle_test"] - df["agreement_test"]).round(2) == df["agreement_loss"]).all()
+    assert (tmp_path / "run" / "cycle_2" / "agreement.done.json").is_file()        # kept for the next look
+    assert "agreement: picks the oracle's cycle in" in done.stdout
