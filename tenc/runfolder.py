@@ -120,10 +120,12 @@ def fit_lengths(cfg: DistillConfig, pool: pd.DataFrame, task: str, log=print) ->
         n, lens = fitted[setting], shown[setting]
         cut = float(np.mean(lens > n))
         p50, p95, p99 = (int(np.percentile(lens, q)) for q in (50, 95, 99))
-        source = "fitted to the pool" if (cfg.lengths == "auto" and task != "sts") else "as set"
+        fitted_here = cfg.lengths == "auto" and task != "sts"
+        paper = task == "sts" and n == getattr(DistillConfig, setting)
+        source = "fitted to the pool" if fitted_here else "the paper's" if paper else "as set"
         line = (f"{setting}={n} ({source}): {cut:.1%} of the pool's {len(lens)} {what} are cut "
                 f"(tokens p50 {p50}, p95 {p95}, p99 {p99})")
-        if cut > TRUNCATION_WARNING:
+        if cut > TRUNCATION_WARNING and not paper:  # the paper's STS limits are the protocol, not a mistake
             line = f"warning: {line}; raise {setting}" + (" or set lengths=auto" if task != "sts" else "")
         log(line)
     return replace(cfg, **fitted)

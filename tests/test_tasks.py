@@ -141,7 +141,10 @@ def test_lengths_follow_the_pool_off_sts_and_a_cutting_limit_is_flagged(tiny_ber
     logged.clear()
     sts = runfolder.fit_lengths(DistillConfig(start=tiny_bert), pool, "sts", logged.append)
     assert (sts.bi_max_length, sts.cross_max_length) == (32, 64)              # STS keeps the paper's limits
-    assert "raise bi_max_length" in logged[0] and "lengths=auto" not in logged[0]
+    assert logged[0].startswith("bi_max_length=32 (the paper's): 50.0% of the pool's")  # reported, not a warning
+    logged.clear()
+    runfolder.fit_lengths(DistillConfig(start=tiny_bert, bi_max_length=24), pool, "sts", logged.append)
+    assert logged[0].startswith("warning: bi_max_length=24 (as set)") and "lengths=auto" not in logged[0]
 
 
 def test_evaluate_scores_a_binary_task_and_replaces_its_row(tiny_bert, binary_folder, tmp_path, capsys):
