@@ -110,3 +110,27 @@ def test_selection_check_sets_agreement_and_dev_against_the_test_oracle(tiny_ber
     assert ((df["oracle_test"] - df["agreement_test"]).round(2) == df["agreement_loss"]).all()
     assert (tmp_path / "run" / "cycle_2" / "agreement.done.json").is_file()        # kept for the next look
     assert "agreement: picks the oracle's cycle in" in done.stdout
+
+
+def test_label_quality_scores_each_cycles_labels_against_the_pools_gold(tiny_bert, fake_sts, tmp_path):
+    from scipy.stats import spearmanr
+
+    from tenc import data, distill
+    from tenc.config import DistillConfig
+    from tenc.data import _pair_keys
+    from tenc.runfolder import read_pool
+
+    distill.run(DistillConfig.from_preset("smoke", start=tiny_bert, data=fake_sts, max_pairs=0), tmp_path / "run",
+                progress=False, log=lambda *_: None)
+    out = tmp_path / "quality.csv"
+    run_tool("tools/label_quality.py", str(tmp_path / "run"), "--data", fake_sts, "--out", str(out))
+    df = pd.read_csv(out)
+    assert df[["cycle", "labels"]].values.tolist() == [[1, "label_bi"], [1, "label_cross"]]
+    # recomputed by hand for one set: the labels of the pool pairs that STS12's test pairs are
+    sts = data.load_sts(fake_sts)
+    gold = data.eval_sets(sts)["STS12"]
+    pool = read_pool(tmp_path / "run")
+    at = {k: i for i, k in reversed(list(enumerate(_pair_keys(pool))))}
+    labels = np.load(tmp_path / "run" / "cycle_1" / "labels_bi.npy")[[at[k] for k in _pair_keys(gold)]]
+    assert math.isclose(df.loc[0, "STS12"], round(100 * spearmanr(labels, gold["score"]).statistic, 2), abs_tol=0.01)
+    assert df.loc[0, "STS12 pairs"] == len(gold)

@@ -1,0 +1,87 @@
+"""How good each cycle's pseudo-labels are: their Spearman x 100 with the gold scores of the pool pairs
+that carry one (an STS run's transductive pool holds the test and dev pairs, unlabelled).
+
+For every cycle of each run and both labelling steps — ``label_bi`` (the bi-encoders' cosines that teach
+the cross-encoder) and ``label_cross`` (the cross-encoders' scores that teach the bi-encoder) — the
+Spearman with STS-B dev gold and with each of the seven test sets' gold, and their mean: where the loop
+gains information and where it loses it. Reads only the run folder (pool.tsv, labels_*.npy) and the STS
+data; no model runs. A pair scored in several sets (or twice in one) is matched by its unordered text.
+
+    python tools/label_quality.py RUN [RUN ...] --out results/label_quality.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tenc import data  # noqa: E402
+from tenc.data import EVAL_SETS, _pair_keys  # noqa: E402
+from tenc.runfolder import read_pool  # noqa: E402
+
+
+def quality(run: Path, sts: pd.DataFrame) -> list[dict]:
+    pool = read_pool(run)
+    index = pd.Series(np.arange(len(pool)), index=_pair_keys(pool))
+    index = index[~index.index.duplicated()]
+    gold = {"STS-B dev": data.dev_set(sts), **data.eval_sets(sts)}
+    rows = []
+    for cycle_dir in sorted(run.glob("cycle_*"), key=lambda p: int(p.name.split("_")[1])):
+        for stage in ("label_bi", "label_cross"):
+            path = cycle_dir / f"{stage.replace('label_', 'labels_')}.npy"
+            if not path.is_file():
+                continue
+            labels = np.load(path)
+            row = {"run": run.name, "cycle": int(cycle_dir.name.split("_")[1]), "labels": stage}
+            for name, frame in gold.items():
+                where = index.reindex(_pair_keys(frame))
+                found = where.notna().to_numpy()
+                if found.sum() < 10:
+                    row[name] = None
+                    continue
+                row[name] = round(100 * spearmanr(labels[where[found].astype(int)], frame["score"][found]).statistic, 2)
+                row[f"{name} pairs"] = int(found.sum())
+            tests = [row[n] for n in EVAL_SETS if row.get(n) is not None]
+            row["test avg"] = round(float(np.mean(tests)), 2) if len(tests) == len(EVAL_SETS) else None
+            rows.append(row)
+    return rows
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("runs", nargs="+", help="STS run folders")
+    p.add_argument("--data", help="STS data folder (default resolution otherwise)")
+    p.add_argument("--out", help="write the table here (CSV)")
+    args = p.parse_args()
+    sts = data.load_sts(args.data)
+    rows = []
+    for run in map(Path, args.runs):
+        config = json.loads((run / "config.json").read_text()) if (run / "config.json").is_file() else {}
+        if config.get("task", "sts") != "sts":
+            print(f"{run}: not an STS run, skipped")
+            continue
+        rows += quality(run, sts)
+    if not rows:
+        print("no pseudo-labels found")
+        return 1
+    df = pd.DataFrame(rows)
+    shown = ["run", "cycle", "labels", "STS-B dev"] + list(EVAL_SETS) + ["test avg"]
+    with pd.option_context("display.width", 220, "display.max_columns", 20):
+        print(df[shown].to_string(index=False))
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        df.to_csv(args.out, index=False, float_format="%.2f")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
