@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from .scoreboard import record_result, summary_table, write_summary_rows, write_task_rows  # noqa: F401
+from .config import PRESETS
 
 NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
@@ -121,7 +122,7 @@ def cmd_distill(args) -> int:
 
 
 def _loop_args(parser) -> None:
-    parser.add_argument("--preset", default="quick", choices=["quick", "paper", "smoke"])
+    parser.add_argument("--preset", default="quick", choices=list(PRESETS))
     parser.add_argument("--config", help="YAML file of settings (may name a preset)")
     parser.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a setting (repeatable)")
     parser.add_argument("--out", help="run folder (default: papermill_runs/distill/<preset>)")

@@ -51,3 +51,13 @@ def test_nan_gold_score_names_the_line(capsys, tmp_path, fake_sts):
     root = tmp_path / "sts"
     with_gold_line(fake_sts, root, "STS13-en-test/STS.gs.FNWN.txt", 5, "nan")
     _fails(capsys, ["evaluate", "--model", "minilm-l6", "--data", str(root)], r"STS.gs.FNWN.txt:5")
+
+
+def test_every_preset_is_a_cli_choice():
+    """`make main-seeds` once failed: --preset main was refused by a hard-coded list of choices."""
+    from tenc.cli import build_parser
+    from tenc.config import PRESETS
+
+    for preset in PRESETS:
+        assert build_parser().parse_args(["distill", "--preset", preset]).preset == preset
+        assert build_parser().parse_args(["mutual", "--preset", preset, "--members", "a,b"]).preset == preset
