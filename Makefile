@@ -16,7 +16,7 @@ export TOKENIZERS_PARALLELISM ?= false
 
 setup: .venv/.installed
 
-# main job (about 40 min here): rampart primed (10), one paper-track cycle on 8k pairs (20), tables and figures (90/91)
+# main job (about 25 min here on a fresh clone, setup included): rampart primed (10), one paper-track cycle on 8k pairs (20), tables and figures (90/91)
 run: setup
 	$(PY) -m tenc run params/plans/main.yaml
 
@@ -31,7 +31,7 @@ test-all: setup
 quick: setup
 	$(PY) -m tenc run params/plans/quick.yaml
 
-# the main job's distillation with seeds 0, 1, 2 from the same primed start -> results/main_seeds.csv (about 100 min)
+# the main job's distillation with seeds 0, 1, 2 from make run's primed start -> results/main_seeds.csv (about 11 min a seed here)
 main-seeds: setup
 	PY=$(PY) bash tools/main_seeds.sh
 

@@ -177,7 +177,7 @@ def validate(cls, values: dict) -> dict:
 # The reference scripts' settings (PAPER.md), and two reduced budgets for this 2-core CPU.
 PRESETS: dict[str, dict] = {
     "paper": {"cycles": 3, "cross_epochs": 1, "bi_epochs": 10, "eval_steps": 200, "selection": "dev"},
-    # make run (about 40 min here with priming): the paper's settings on an 8k-pair pool, one cycle, 4 bi epochs
+    # make run (about 25 min here with priming and setup): the paper's settings on an 8k-pair pool, one cycle, 4 bi epochs
     "main": {"cycles": 1, "max_pairs": 8000, "cross_epochs": 1, "bi_epochs": 4, "eval_steps": 100, "selection": "dev"},
     # ~20 min a cycle here: 4k pairs, one epoch each, cross labels in one order, dev checked at the end
     "quick": {"cycles": 1, "max_pairs": 4000, "cross_epochs": 1, "bi_epochs": 1, "eval_steps": 0},

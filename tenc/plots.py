@@ -108,16 +108,17 @@ def _wrap(text: str, width: int) -> list[str]:
 def gains_figure(board: pd.DataFrame, spec: dict, reference: dict | None = None):
     """The README's figure: per track of ``spec`` (params/paper_table.yaml), each trained row's 7-task
     average minus the track's start, as bars on one shared scale, with the paper's BERT-base gains
-    (``reference``: {"bi": …, "cross": …}) as lines. Rows the scoreboard lacks are left out."""
+    (``reference``: {"bi": …, "cross": …}) as lines. Rows the scoreboard lacks, and rows marked
+    ``reference: true`` (another model shown for comparison), are left out."""
     from matplotlib.figure import Figure
 
     tracks = spec.get("tracks", [])
-    fig = Figure(figsize=(5.2 * max(len(tracks), 1), 3.6), layout="constrained")
+    fig = Figure(figsize=(3.6 * max(len(tracks), 1), 3.8), layout="constrained")
     axes = []
     for i, track in enumerate(tracks):
         ax = fig.add_subplot(1, len(tracks), i + 1, sharey=axes[0] if axes else None)
         axes.append(ax)
-        hits = [(row, board_row(board, row)) for row in track["rows"]]
+        hits = [(row, board_row(board, row)) for row in track["rows"] if not row.get("reference")]  # no gain to draw
         found = [(row, float(hit["avg"])) for row, hit in hits if hit is not None]
         if not found:
             continue
@@ -126,16 +127,17 @@ def gains_figure(board: pd.DataFrame, spec: dict, reference: dict | None = None)
         x = np.arange(len(rest))
         gains = np.array([v - start for _, v in rest])
         bars = ax.bar(x, np.clip(gains, FLOOR, None), color=[colors[r["kind"]] for r, _ in rest])
-        ax.bar_label(bars, [f"{g:+.2f}" + (" (cut)" if g < FLOOR else "") for g in gains], fontsize=7, padding=1)
+        ax.bar_label(bars, [f"{g:+.2f}" + (" (cut)" if g < FLOOR else "") for g in gains], fontsize=8, padding=1)
         ax.axhline(0, color="0.3", lw=0.8)
         for kind, gain in (reference or {}).items():
             ax.axhline(gain, color=colors[kind], ls="--", lw=0.9, label=f"paper, BERT-base {kind}: {gain:+.2f}")
-        ax.set_xticks(x, ["\n".join(_wrap(r["label"].replace("Trans-Encoder ", ""), 22)) for r, _ in rest], fontsize=6.5)
-        ax.set_title("\n".join(_wrap(track["name"], 60)) + f"\nstart {start:.2f}", fontsize=8)
+        ax.set_xticks(x, ["\n".join(_wrap(r["label"].replace("Trans-Encoder ", ""), 13)) for r, _ in rest], fontsize=7)
+        ax.set_title("\n".join(_wrap(track["name"].split(":")[0], 40)) + f"\nstart {start:.2f}", fontsize=9)
         if i == 0:
             ax.set_ylabel("7-task avg − start (points)", fontsize=8)
         ax.tick_params(axis="y", labelsize=7)
-        ax.legend(fontsize=6.5, loc="lower left")
+        if i == 0:
+            ax.legend(fontsize=7, loc="lower left")
     if axes:
         axes[0].set_ylim(FLOOR - 1, max(8.0, max(abs(bar.get_height()) for a in axes for bar in a.patches) + 1.5))
     return fig

@@ -18,7 +18,9 @@ def test_gains_figure_bars_are_the_gains_on_one_scale():
                                                 {"label": "cross", "model": "r", "kind": "cross", "stage": "cycle 1"},
                                                 {"label": "absent", "model": "x", "kind": "bi", "stage": "cycle 1"}]},
                        {"name": "two", "rows": [{"label": "start", "model": "a", "kind": "bi", "stage": "start"},
-                                                {"label": "bi", "model": "b", "kind": "bi", "stage": "cycle 1"}]}]}
+                                                {"label": "bi", "model": "b", "kind": "bi", "stage": "cycle 1"},
+                                                {"label": "another model", "model": "r", "kind": "bi", "stage": "cycle 1",
+                                                 "reference": True}]}]}  # compared in the table, no gain bar
     fig = plots.gains_figure(_board(), spec, {"bi": 4.2})
     one, two = fig.axes
     assert [round(p.get_height(), 2) for p in one.patches] == [5.0, plots.FLOOR]  # -30 is drawn on the floor

@@ -1,7 +1,7 @@
 #!/bin/bash
 # The main job's noise: its distillation (preset main: one paper-track cycle on 8,000 pool pairs) repeated with
 # seeds 0, 1, 2 from make run's primed start (rampart, SimCSE on 2 layers, seed 0) -> results/main_seeds.csv, which
-# make run's gain report reads. About 35 min a seed here; seed 0 is make run's own run when it is there (--reuse
+# make run's gain report reads. About 11 min a seed here; seed 0 is make run's own run when it is there (--reuse
 # takes a finished sibling with the same settings), an interrupted seed resumes.
 #   make main-seeds        (or: PY=.venv/bin/python bash tools/main_seeds.sh)
 set -euo pipefail
