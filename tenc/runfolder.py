@@ -177,8 +177,10 @@ def checkpoint(folder: Path, stage: str, init: str, seed: int, targets: np.ndarr
 
 def save_trained(model, target: Path, stage: str, info: dict, ckpt: Checkpoint | None) -> None:
     """Save a trained student atomically, then its marker (rank 0 under torchrun); drop the checkpoint."""
+    from .models import quiet_loading
+
     if tdist.is_main():
-        with atomic_dir(target) as tmp:
+        with atomic_dir(target) as tmp, quiet_loading():  # no shard-writing progress bar in a run's log
             model.save(str(tmp))
         write_marker(target.parent, stage, {**info, "files": folder_digest(target), "ranks": tdist.world()})
         if ckpt:
