@@ -249,6 +249,23 @@ def board_row(board: pd.DataFrame, row: dict) -> pd.Series | None:
     return hit.iloc[0] if len(hit) else None
 
 
+def binary_table(tasks_board: pd.DataFrame, spec: dict) -> str:
+    """The binary-task part of results/paper_table.md: per entry of ``spec["binary"]`` (``{name, task,
+    rows: [{label, model, kind, stage}]}``) the dev and test ROC-AUC x 100 of each named row of the task
+    table (results/tasks.csv); a row it lacks is shown as not run."""
+    lines = []
+    for track in spec.get("binary", []):
+        test = f"{track['task']}-test"
+        lines += [f"### {track['name']}", "", f"|  | dev | {test} |", "|---|---|---|"]
+        for row in track["rows"]:
+            hit = tasks_board[(tasks_board["task"] == track["task"]) & (tasks_board["model"] == row["model"])
+                              & (tasks_board["kind"] == row["kind"]) & (tasks_board["stage"] == row["stage"])]
+            cells = ["not run", ""] if hit.empty else [f"{hit.iloc[0]['dev']:.2f}", f"{hit.iloc[0][test]:.2f}"]
+            lines.append("| " + " | ".join([row["label"], *cells]) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def paper_table(board: pd.DataFrame, spec: dict) -> str:
     """results/paper_table.md: per track, the rows ``spec`` names from the scoreboard (results/sts.csv)
     in the paper's layout (seven sets and their mean), then the published reference rows.

@@ -116,3 +116,17 @@ def test_seed_rows_and_the_gain_report_set_each_gain_against_the_seeds_spread(tm
     no_start = _summary(0, 59.5, 60.0, 64.0)
     no_start["cycles"] = no_start["cycles"][1:]
     assert gain_report(no_start) == ""                                          # cycle 0 not evaluated: nothing to set against
+
+
+def test_binary_table_quotes_the_task_rows_and_marks_the_missing():
+    import pandas as pd
+
+    from tenc.tables import binary_table
+
+    board = pd.DataFrame([{"task": "trecqa", "model": "m", "kind": "bi", "stage": "start", "dev": 81.3, "trecqa-test": 80.61},
+                          {"task": "qqp", "model": "m", "kind": "bi", "stage": "start", "dev": 1.0, "qqp-test": 2.0}])
+    spec = {"binary": [{"name": "TrecQA", "task": "trecqa",
+                        "rows": [{"label": "start", "model": "m", "kind": "bi", "stage": "start"},
+                                 {"label": "mutual", "model": "x", "kind": "bi", "stage": "cycle 1"}]}]}
+    assert binary_table(board, spec).splitlines() == ["### TrecQA", "", "|  | dev | trecqa-test |", "|---|---|---|",
+                                                      "| start | 81.30 | 80.61 |", "| mutual | not run |  |"]

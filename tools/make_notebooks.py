@@ -337,7 +337,10 @@ import pandas as pd
 from tenc.config import load_yaml
 board = Path(out_dir) / "sts.csv"
 if board.is_file():
-    paper = tables.paper_table(pd.read_csv(board), load_yaml(paper_spec))
+    spec = load_yaml(paper_spec)
+    paper = tables.paper_table(pd.read_csv(board), spec)
+    if (Path(out_dir) / "tasks.csv").is_file():  # the binary tasks (ROC-AUC), when such rows exist
+        paper += "\\n" + tables.binary_table(pd.read_csv(Path(out_dir) / "tasks.csv"), spec)
     head = f"# The paper's layout (notebooks/90_tables.ipynb; rows named in {paper_spec})"
     atomic_write_text(Path(out_dir) / "paper_table.md", head + "\\n\\n" + paper)
     print(paper)
