@@ -23,10 +23,8 @@ from __future__ import annotations
 
 import argparse
 import copy
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +35,7 @@ from scipy.stats import spearmanr
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from run import timed  # noqa: E402  (benchmarks/run.py: median wall time of repeated calls)
 from tenc import data, encode, evaluation, models  # noqa: E402
 
 
@@ -108,15 +107,6 @@ def ort_pass(session, tokenizer, kind: str, s1, s2, max_length: int) -> np.ndarr
     emb = run(encode.tokenize_sentences(tokenizer, uniq, max_length))
     emb = emb / np.linalg.norm(emb, axis=1, keepdims=True)
     return np.array([emb[pos[a]] @ emb[pos[b]] for a, b in zip(s1, s2)], dtype=np.float32)
-
-
-def timed(fn, repeats: int):
-    times, out = [], None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
 
 
 def main() -> int:
