@@ -77,7 +77,7 @@ def cmd_evaluate(args) -> int:
 def _evaluate_task(args, members) -> int:
     """`tenc evaluate --task trecqa|qqp|qnli|mrpc`: ROC-AUC x 100 on the task's dev and test sets."""
     from . import evaluation, tasks
-    from .scoreboard import record_task_row
+    from .scoreboard import record_task_rows
 
     task = (tasks.trecqa_task(args.task_data) if args.task == "trecqa"
             else tasks.glue_task(args.task, args.task_data))
@@ -88,7 +88,7 @@ def _evaluate_task(args, members) -> int:
     row = {"dev": main["dev"], **main["test"]}
     print(f"{label} ({args.kind}, {args.task}): " + ", ".join(f"{k} {v:.2f}" for k, v in row.items()))
     if args.results:
-        record_task_row(args.results, {"task": args.task, "model": label, "kind": args.kind, "stage": args.stage, **row})
+        record_task_rows(args.results, [{"task": args.task, "model": label, "kind": args.kind, "stage": args.stage, **row}])
     return 0
 
 

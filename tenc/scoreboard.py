@@ -86,24 +86,28 @@ def write_summary_rows(summary: dict, results: str, name: str) -> None:
 
 def write_task_rows(summary: dict, results: str, name: str) -> None:
     """Per-task table: model, kind, stage, dev and one column per test set (Spearman or ROC-AUC x 100)."""
+    rows = []
     for row in summary["cycles"]:
         model, stage = _row_name(row, name)
-        record_task_row(results, {"task": summary["config"]["task"], "model": model, "kind": row["kind"], "stage": stage,
-                                  **{k: v for k, v in row.items() if k not in ("cycle", "kind", "member")}})
+        rows.append({"task": summary["config"]["task"], "model": model, "kind": row["kind"], "stage": stage,
+                     **{k: v for k, v in row.items() if k not in ("cycle", "kind", "member")}})
+    record_task_rows(results, rows)
 
 
-def record_task_row(results: str | Path, new: dict) -> None:
-    """Insert or replace the (task, model, kind, stage) row of the task table (``results/tasks.csv``)."""
+def record_task_rows(results: str | Path, rows: list[dict]) -> None:
+    """Insert or replace (task, model, kind, stage) rows of the task table (``results/tasks.csv``): one
+    read and one atomic write."""
     import pandas as pd
 
     from .io import atomic_write_text
 
     path = Path(results)
     df = _read_board(path, ["task", "model", "kind", "stage"]) if path.is_file() else pd.DataFrame()
-    if len(df):
-        df = df[~((df["task"] == new["task"]) & (df["model"] == new["model"]) & (df["kind"] == new["kind"])
-                  & (df["stage"] == new["stage"]))]
-    df = pd.concat([df, pd.DataFrame([new])], ignore_index=True)
+    for new in rows:
+        if len(df):
+            df = df[~((df["task"] == new["task"]) & (df["model"] == new["model"]) & (df["kind"] == new["kind"])
+                      & (df["stage"] == new["stage"]))]
+        df = pd.concat([df, pd.DataFrame([new])], ignore_index=True)
     atomic_write_text(path, df.to_csv(index=False, float_format="%.2f"))
 
 
@@ -120,6 +124,11 @@ def summary_table(summary: dict) -> str:
     return markdown(table) + f"\nselected: {sel}"
 
 
+def _start_avg(summary: dict) -> float | None:
+    """The 7-set average of a run's evaluated start (its cycle-0 bi-encoder), or None."""
+    return next((r.get("avg") for r in summary["cycles"] if r["cycle"] == 0 and r["kind"] == "bi"), None)
+
+
 def seed_rows(run_dirs: list[str | Path]) -> "pd.DataFrame":
     """One row per run and encoder type: the seed, the start's and the selected cycle's 7-set average and
     the gain (repeats of one job with different seeds: the spread of their gains is the job's noise)."""
@@ -130,7 +139,7 @@ def seed_rows(run_dirs: list[str | Path]) -> "pd.DataFrame":
     rows = []
     for run in run_dirs:
         summary = json.loads((Path(run) / "summary.json").read_text())
-        start = next(r["avg"] for r in summary["cycles"] if r["cycle"] == 0 and r["kind"] == "bi")
+        start = _start_avg(summary)
         for kind, pick in summary["selected"].items():
             rows.append({"seed": summary["config"]["seed"], "kind": kind, "cycle": pick["cycle"], "start": start,
                          "selected": pick["row"]["avg"], "gain": round(pick["row"]["avg"] - start, 2)})
@@ -144,7 +153,7 @@ def gain_report(summary: dict, repeats: str | Path = "", sds: float = 3.0) -> st
     start or no 7-set average (another task)."""
     import pandas as pd
 
-    start = next((r.get("avg") for r in summary["cycles"] if r["cycle"] == 0 and r["kind"] == "bi"), None)
+    start = _start_avg(summary)
     if start is None or any("avg" not in pick["row"] for pick in summary["selected"].values()):
         return ""
     seeds = pd.read_csv(repeats) if repeats and Path(repeats).is_file() else None

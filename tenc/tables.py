@@ -258,9 +258,8 @@ def binary_table(tasks_board: pd.DataFrame, spec: dict) -> str:
         test = f"{track['task']}-test"
         lines += [f"### {track['name']}", "", f"|  | dev | {test} |", "|---|---|---|"]
         for row in track["rows"]:
-            hit = tasks_board[(tasks_board["task"] == track["task"]) & (tasks_board["model"] == row["model"])
-                              & (tasks_board["kind"] == row["kind"]) & (tasks_board["stage"] == row["stage"])]
-            cells = ["not run", ""] if hit.empty else [f"{hit.iloc[0]['dev']:.2f}", f"{hit.iloc[0][test]:.2f}"]
+            hit = board_row(tasks_board[tasks_board["task"] == track["task"]], row)
+            cells = ["not run", ""] if hit is None else [f"{hit['dev']:.2f}", f"{hit[test]:.2f}"]
             lines.append("| " + " | ".join([row["label"], *cells]) + " |")
         lines.append("")
     return "\n".join(lines)
