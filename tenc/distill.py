@@ -186,13 +186,15 @@ class Run(Students):
     def label_bi(self, cycle: int) -> np.ndarray:
         """Teacher bi cosines on the pool for ``cycle``: the mean over the members' bi-encoders of cycle - 1
         and the frozen teachers (each weighted as one member)."""
+        # the teachers' cosines cover the whole pool (once a run), so they are read before the sharded pass
+        # and each rank takes its own slice of them
+        teachers = self.teacher_cosines() if self.teachers else np.empty((0, len(self.pool)), dtype=np.float32)
+
         def compute(s1, s2):
             out = [encode.pair_cosines(self.load_bi(cycle - 1, m), s1, s2,
                                        max_length=self.cfg.bi_max_length, progress=self.progress)
                    for m in range(len(self.members))]
-            if self.teachers:
-                out += list(self.teacher_cosines())
-            return np.mean(out, axis=0)
+            return np.mean(out + list(teachers[:, tdist.shard(len(self.pool))]), axis=0)
         return self._labels(cycle, "label_bi", compute)
 
     def teacher_cosines(self) -> np.ndarray:

@@ -103,6 +103,7 @@ def fit_lengths(cfg: DistillConfig, pool: pd.DataFrame, task: str, log=print) ->
 
     s1, s2 = pool["sentence1"].tolist(), pool["sentence2"].tolist()
     sentences = list(dict.fromkeys(s1 + s2))
+    fit_here = cfg.lengths == "auto" and task != "sts"
     fitted, shown = {}, {}
     for setting, names in (("bi_max_length", [m.start for m in cfg.members]),
                            ("cross_max_length", [m.cross_init for m in cfg.members])):
@@ -112,7 +113,7 @@ def fit_lengths(cfg: DistillConfig, pool: pd.DataFrame, task: str, log=print) ->
             lengths.append(_token_lengths(tok, sentences) if setting == "bi_max_length" else _token_lengths(tok, s1, s2))
             caps.append(models.max_positions(name))
         given = getattr(cfg, setting)
-        if cfg.lengths == "auto" and task != "sts":
+        if fit_here:
             fit = max(-(-int(np.percentile(n, 99)) // 8) * 8 for n in lengths)
             given = min([fit] + [c for c in caps if c])
         fitted[setting], shown[setting] = given, lengths[0]  # the first member's tokenizer is reported
@@ -120,9 +121,8 @@ def fit_lengths(cfg: DistillConfig, pool: pd.DataFrame, task: str, log=print) ->
         n, lens = fitted[setting], shown[setting]
         cut = float(np.mean(lens > n))
         p50, p95, p99 = (int(np.percentile(lens, q)) for q in (50, 95, 99))
-        fitted_here = cfg.lengths == "auto" and task != "sts"
         paper = task == "sts" and n == getattr(DistillConfig, setting)
-        source = "fitted to the pool" if fitted_here else "the paper's" if paper else "as set"
+        source = "fitted to the pool" if fit_here else "the paper's" if paper else "as set"
         line = (f"{setting}={n} ({source}): {cut:.1%} of the pool's {len(lens)} {what} are cut "
                 f"(tokens p50 {p50}, p95 {p95}, p99 {p99})")
         if cut > TRUNCATION_WARNING and not paper:  # the paper's STS limits are the protocol, not a mistake
