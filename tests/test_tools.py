@@ -134,3 +134,17 @@ def test_label_quality_scores_each_cycles_labels_against_the_pools_gold(tiny_ber
     labels = np.load(tmp_path / "run" / "cycle_1" / "labels_bi.npy")[[at[k] for k in _pair_keys(gold)]]
     assert math.isclose(df.loc[0, "STS12"], round(100 * spearmanr(labels, gold["score"]).statistic, 2), abs_tol=0.01)
     assert df.loc[0, "STS12 pairs"] == len(gold)
+
+
+def test_lengths_effect_scores_the_start_at_the_sts_and_the_fitted_limit(tiny_bert, shared_sts, tmp_path):
+    out = tmp_path / "lengths.csv"
+    run_tool("tools/lengths_effect.py", "--models", tiny_bert, "--data", shared_sts, "--out", str(out))
+    df = pd.read_csv(out)
+    assert df["corpus"].tolist() == ["trecqa", "trecqa", "custom msrpar", "custom msrpar"]
+    assert df["metric"].tolist() == ["auc", "auc", "spearman", "spearman"]
+    sts, fitted = df.iloc[::2].reset_index(drop=True), df.iloc[1::2].reset_index(drop=True)
+    assert (sts["bi_max_length"] == 32).all() and (fitted["bi_max_length"] % 8 == 0).all()
+    assert (fitted["bi_max_length"] > 32).all()  # both corpora have sentences longer than the STS limit
+    # (the tiny BERT's word-piece-poor vocabulary makes long sequences: its cap of 128 positions still cuts)
+    assert (fitted["sentences_cut_pct"] < sts["sentences_cut_pct"]).all()
+    assert df[["dev", "test"]].apply(lambda c: c.between(-100, 100)).all().all()
