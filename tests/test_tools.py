@@ -106,6 +106,7 @@ def test_selection_check_sets_agreement_and_dev_against_the_test_oracle(tiny_ber
     assert df["kind"].tolist() == ["bi", "cross"] and (df["cycles"] == 2).all()
     for rule in ("dev", "agreement", "oracle"):
         assert df[f"{rule}_cycle"].isin([1, 2]).all()
+    assert (df["last_cycle"] == 2).all()  # the baseline: the final cycle
     assert (df["dev_loss"] >= 0).all() and (df["agreement_loss"] >= 0).all()
     assert ((df["oracle_test"] - df["agreement_test"]).round(2) == df["agreement_loss"]).all()
     assert (tmp_path / "run" / "cycle_2" / "agreement.done.json").is_file()        # kept for the next look

@@ -4,7 +4,7 @@ For every run folder with at least two trained cycles, per encoder type (the mem
 the cycle the paper's ``dev`` rule picks, the cycle ``agreement`` picks (the Spearman between the cycle's
 cross-encoder scores and bi-encoder cosines on the unlabelled pool: no gold label read), and the cycle
 with the best test score (the oracle, which no rule may use), each with its test score and its loss
-against the oracle. The summary line says how often each rule hits the oracle and what it loses on average.
+against the oracle; ``last`` (the final cycle) is the baseline a label-free rule has to beat. The summary line says how often each rule hits the oracle and what it loses on average.
 
     python tools/selection_check.py RUN [RUN ...] --out results/selection.csv
     python tools/selection_check.py --roots runs,papermill_runs --out results/selection.csv   # every run found
@@ -52,7 +52,8 @@ def check_run(folder: Path) -> list[dict]:
             continue
         oracle = max(score, key=lambda c: (score[c], -c))
         picks = {"dev": selection.pick(rows, kind, member, "dev"),
-                 "agreement": selection.pick(rows, kind, member, "agreement", run.agreement)}
+                 "agreement": selection.pick(rows, kind, member, "agreement", run.agreement),
+                 "last": selection.pick(rows, kind, member, "last")}
         row = {"run": folder.name, "kind": kind, "cycles": len(score), "oracle_cycle": oracle,
                "oracle_test": score[oracle]}
         for rule, cycle in picks.items():
@@ -79,7 +80,7 @@ def main() -> int:
     df = pd.DataFrame(rows)
     with pd.option_context("display.width", 220, "display.max_columns", 20):
         print(df.to_string(index=False))
-    for rule in ("dev", "agreement"):
+    for rule in ("dev", "agreement", "last"):
         hits = (df[f"{rule}_cycle"] == df["oracle_cycle"]).mean()
         print(f"{rule}: picks the oracle's cycle in {hits:.0%} of {len(df)}; mean loss {df[f'{rule}_loss'].mean():.2f}, "
               f"worst {df[f'{rule}_loss'].max():.2f}")
