@@ -4,7 +4,8 @@ For every run folder with at least two trained cycles, per encoder type (the mem
 the cycle the paper's ``dev`` rule picks, the cycle ``agreement`` picks (the Spearman between the cycle's
 cross-encoder scores and bi-encoder cosines on the unlabelled pool: no gold label read), and the cycle
 with the best test score (the oracle, which no rule may use), each with its test score and its loss
-against the oracle; ``last`` (the final cycle) is the baseline a label-free rule has to beat. The summary line says how often each rule hits the oracle and what it loses on average.
+against the oracle; ``last`` (the final cycle) is the baseline a label-free rule has to beat. The summary
+line says how often each rule hits the oracle and what it loses on average.
 
     python tools/selection_check.py RUN [RUN ...] --out results/selection.csv
     python tools/selection_check.py --roots runs,papermill_runs --out results/selection.csv   # every run found
