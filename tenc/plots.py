@@ -131,7 +131,8 @@ def gains_figure(board: pd.DataFrame, spec: dict, reference: dict | None = None)
         ax.axhline(0, color="0.3", lw=0.8)
         for kind, gain in (reference or {}).items():
             ax.axhline(gain, color=colors[kind], ls="--", lw=0.9, label=f"paper, BERT-base {kind}: {gain:+.2f}")
-        ax.set_xticks(x, ["\n".join(_wrap(r["label"].replace("Trans-Encoder ", ""), 13)) for r, _ in rest], fontsize=7)
+        width = 13 if len(rest) <= 4 else 8  # a crowded panel wraps its labels narrower
+        ax.set_xticks(x, ["\n".join(_wrap(r["label"].replace("Trans-Encoder ", ""), width)) for r, _ in rest], fontsize=7)
         ax.set_title("\n".join(_wrap(track["name"].split(":")[0], 40)) + f"\nstart {start:.2f}", fontsize=9)
         if i == 0:
             ax.set_ylabel("7-task avg − start (points)", fontsize=8)
