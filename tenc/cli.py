@@ -75,18 +75,33 @@ def cmd_evaluate(args) -> int:
 
 
 def _evaluate_task(args, members) -> int:
-    """`tenc evaluate --task trecqa|qqp|qnli|mrpc`: ROC-AUC x 100 on the task's dev and test sets."""
+    """`tenc evaluate --task trecqa|qqp|qnli|mrpc|custom`: the task's dev and test sets, each by its metric
+    (ROC-AUC x 100 for binary labels, Spearman x 100 for graded ones); custom takes --dev / --test files."""
     from . import evaluation, tasks
     from .scoreboard import record_task_rows
 
-    task = (tasks.trecqa_task(args.task_data) if args.task == "trecqa"
-            else tasks.glue_task(args.task, args.task_data))
-    orders = args.cross_orders if task.both_orders else "one"
-    results, _ = evaluation.score_sets(members, args.kind, task.dev, task.tests, False, orders, not args.quiet)
+    if args.task == "custom":
+        from .config import ConfigError
+
+        if not args.dev and not args.test:
+            raise ConfigError("--task custom scores your labelled files: give --dev FILE and/or --test FILE ...")
+        files = [Path(f) for f in [args.dev] * bool(args.dev) + list(args.test or [])]
+        if len({f.resolve() for f in files}) < len(files):
+            raise ConfigError("a file is given twice among --dev and --test")
+        names = tasks._unique_names(files)
+        dev = tasks.labelled(names[0], args.dev) if args.dev else None
+        tests = [tasks.labelled(n, f) for n, f in zip(names[1 if dev else 0:], args.test or [])]
+        both_orders = True  # as a custom run scores them
+    else:
+        task = (tasks.trecqa_task(args.task_data) if args.task == "trecqa"
+                else tasks.glue_task(args.task, args.task_data))
+        dev, tests, both_orders = task.dev, task.tests, task.both_orders
+    orders = args.cross_orders if both_orders else "one"
+    results, _ = evaluation.score_sets(members, args.kind, dev, tests, False, orders, not args.quiet)
     main = results.get("ensemble", results["model"])
     label = args.name or "+".join(args.model)
-    row = {"dev": main["dev"], **main["test"]}
-    print(f"{label} ({args.kind}, {args.task}): " + ", ".join(f"{k} {v:.2f}" for k, v in row.items()))
+    row = {"dev": main["dev"], **main.get("test", {})}
+    print(f"{label} ({args.kind}, {args.task}): " + ", ".join(f"{k} {v:.2f}" for k, v in row.items() if v is not None))
     if args.results:
         record_task_rows(args.results, [{"task": args.task, "model": label, "kind": args.kind, "stage": args.stage, **row}])
     return 0
@@ -221,9 +236,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--cross-orders", choices=["one", "both"], default="one",
                    help="cross-encoders: score (s1, s2) as stored (the paper) or the mean over both orders")
     e.add_argument("--data", help="STS data folder (default: $TENC_DATA, ./data/sts, ../shared/data/sts, hub)")
-    e.add_argument("--task", choices=["sts", "trecqa", "qqp", "qnli", "mrpc"], default="sts",
-                   help="sts (the 7 sets, default) or a binary task: ROC-AUC on its dev and test sets")
+    e.add_argument("--task", choices=["sts", "trecqa", "qqp", "qnli", "mrpc", "custom"], default="sts",
+                   help="sts (the 7 sets, default), a binary task (ROC-AUC on its dev and test sets) or custom "
+                        "(your labelled --dev / --test files)")
     e.add_argument("--task-data", dest="task_data", help="the binary task's folder (train/dev/test files)")
+    e.add_argument("--dev", help="custom task: a labelled dev file (.txt, .tsv, .csv, .jsonl)")
+    e.add_argument("--test", nargs="+", help="custom task: labelled test file(s)")
     e.add_argument("--out", help="write metrics.json here (STS)")
     e.add_argument("--results", help="insert/replace this row in a results CSV (e.g. results/sts.csv)")
     e.add_argument("--name", help="model name in the table / results row")

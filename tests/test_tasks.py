@@ -160,3 +160,35 @@ def test_evaluate_scores_a_binary_task_and_replaces_its_row(tiny_bert, binary_fo
     df = pd.read_csv(board)
     assert df["stage"].tolist() == ["start 32", "start 8"] and set(df["task"]) == {"qqp"}
     assert df["qqp-test"].between(0, 100).all() and df["dev"].between(0, 100).all()
+
+
+def test_evaluate_scores_a_users_labelled_files(tiny_bert, tmp_path, capsys):
+    import pandas as pd
+    from scipy.stats import spearmanr
+
+    pairs = [p for p in fixture_pairs(60) if p[0] != p[1]][:40]  # no identical pair: no cosine ties of 1.0
+    dev, test = tmp_path / "dev.tsv", tmp_path / "mine.jsonl"
+    pd.DataFrame(pairs[:20], columns=["sentence1", "sentence2", "score"]).to_csv(dev, sep="\t", index=False)
+    pd.DataFrame(pairs[20:], columns=["sentence1", "sentence2", "label"]).to_json(test, orient="records", lines=True)
+    board = tmp_path / "tasks.csv"
+    assert main(["evaluate", "--model", tiny_bert, "--pooling", "mean", "--task", "custom", "--dev", str(dev),
+                 "--test", str(test), "--quiet", "--name", "tiny", "--stage", "start", "--results", str(board)]) == 0
+    assert "tiny (bi, custom): dev " in capsys.readouterr().out
+    row = pd.read_csv(board).iloc[0]
+    # recomputed by hand: Spearman x 100 of the tiny model's cosines with the file's graded labels
+    from tenc import models
+
+    model = models.bi_encoder(tiny_bert, pooling="mean")
+    a = model.encode([p[0] for p in pairs[20:]], normalize_embeddings=True)
+    b = model.encode([p[1] for p in pairs[20:]], normalize_embeddings=True)
+    expected = 100 * spearmanr((a * b).sum(1), [p[2] for p in pairs[20:]]).statistic
+    assert abs(row["mine"] - expected) < 0.01 and row["task"] == "custom"
+
+
+def test_evaluate_custom_refuses_no_files_and_a_file_twice(tiny_bert, tmp_path, capsys):
+    dev = tmp_path / "dev.txt"
+    dev.write_text("a b||a b||1\nc d||e f||0\n")
+    assert main(["evaluate", "--model", tiny_bert, "--task", "custom"]) != 0
+    assert "--dev FILE" in capsys.readouterr().err
+    assert main(["evaluate", "--model", tiny_bert, "--task", "custom", "--dev", str(dev), "--test", str(dev)]) != 0
+    assert "given twice" in capsys.readouterr().err
