@@ -135,6 +135,9 @@ def test_label_quality_scores_each_cycles_labels_against_the_pools_gold(tiny_ber
     labels = np.load(tmp_path / "run" / "cycle_1" / "labels_bi.npy")[[at[k] for k in _pair_keys(gold)]]
     assert math.isclose(df.loc[0, "STS12"], round(100 * spearmanr(labels, gold["score"]).statistic, 2), abs_tol=0.01)
     assert df.loc[0, "STS12 pairs"] == len(gold)
+    every = np.load(tmp_path / "run" / "cycle_1" / "labels_bi.npy")
+    assert math.isclose(df.loc[0, "sd"], round(float(every.std()), 3), abs_tol=1e-3)
+    assert math.isclose(df.loc[0, "share above 0.9"], round(float((every > 0.9).mean()), 3), abs_tol=1e-3)
 
 
 def test_lengths_effect_scores_the_start_at_the_sts_and_the_fitted_limit(tiny_bert, shared_sts, tmp_path):

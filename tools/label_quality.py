@@ -4,7 +4,8 @@ that carry one (an STS run's transductive pool holds the test and dev pairs, unl
 For every cycle of each run and both labelling steps — ``label_bi`` (the bi-encoders' cosines that teach
 the cross-encoder) and ``label_cross`` (the cross-encoders' scores that teach the bi-encoder) — the
 Spearman with STS-B dev gold and with each of the seven test sets' gold, and their mean: where the loop
-gains information and where it loses it. Reads only the run folder (pool.tsv, labels_*.npy) and the STS
+gains information and where it loses it — and each label set's mean, sd and share above 0.9 over the
+whole pool (a range that narrows cycle by cycle gives the next student less to learn from). Reads only the run folder (pool.tsv, labels_*.npy) and the STS
 data; no model runs. A pair scored in several sets (or twice in one) is matched by its unordered text.
 
     python tools/label_quality.py RUN [RUN ...] --out results/label_quality.csv
@@ -52,6 +53,9 @@ def quality(run: Path, sts: pd.DataFrame) -> list[dict]:
                 row[f"{name} pairs"] = int(found.sum())
             tests = [row[n] for n in EVAL_SETS if row.get(n) is not None]
             row["test avg"] = round(float(np.mean(tests)), 2) if len(tests) == len(EVAL_SETS) else None
+            # the labels' own spread over the whole pool: a range that shrinks cycle by cycle is a weaker signal
+            row |= {"mean": round(float(labels.mean()), 3), "sd": round(float(labels.std()), 3),
+                    "share above 0.9": round(float((labels > 0.9).mean()), 3)}
             rows.append(row)
     return rows
 
@@ -74,12 +78,12 @@ def main() -> int:
         print("no pseudo-labels found")
         return 1
     df = pd.DataFrame(rows)
-    shown = ["run", "cycle", "labels", "STS-B dev"] + list(EVAL_SETS) + ["test avg"]
+    shown = ["run", "cycle", "labels", "STS-B dev"] + list(EVAL_SETS) + ["test avg", "mean", "sd", "share above 0.9"]
     with pd.option_context("display.width", 220, "display.max_columns", 20):
         print(df[shown].to_string(index=False))
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        df.to_csv(args.out, index=False, float_format="%.2f")
+        df.to_csv(args.out, index=False)
     return 0
 
 
