@@ -58,6 +58,7 @@ class DistillConfig:
     cross_orders: str = "one"         # cross scoring for dev, test and dev checks: "one" (s1, s2) (paper) or "both" (mean)
     eval_steps: int = 0               # STS-B dev check every N training steps, keep the best (paper: 200); 0 = off
     patience: int = 0                 # end a stage after this many dev checks without a new best (0: train every step)
+    min_delta: float = 0.0            # with patience: a dev check counts as a new best only if it gains more than this
     selection: str = "dev"            # per encoder, member: "dev" (best trained cycle, paper), "dev+start", "last", "agreement"
     task: str = "sts"                 # "sts" (paper), "qqp", "qnli", "mrpc", "trecqa" (ROC-AUC) or "custom"
     pairs: str = ""                   # custom task: the unlabelled pair file (.txt sent1||sent2, .tsv, .csv, .jsonl)

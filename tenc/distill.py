@@ -252,7 +252,7 @@ class Run(Students):
         ckpt = runfolder.checkpoint(folder, stage, init, seed, targets, c)
         stats = fit(model, self.s1, self.s2, targets, **c.student(kind), seed=seed, dev_fn=self._dev_fn(model, kind),
                     eval_steps=c.eval_steps, progress=self.progress and tdist.is_main(), checkpoint=ckpt,
-                    grad_accum=c.grad_accum, amp=c.amp, patience=c.patience, **extra)
+                    grad_accum=c.grad_accum, amp=c.amp, patience=c.patience, min_delta=c.min_delta, **extra)
         target = folder / f"{kind}{self.suffixes[m]}"
         runfolder.save_trained(model, target, stage, {"init": init, "train": stats.summary()}, ckpt)
         self.log(f"cycle {cycle}: {stage} done in {stats.seconds:.0f}s "

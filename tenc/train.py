@@ -137,13 +137,23 @@ class Checkpoint:
         self.path.unlink(missing_ok=True)
 
 
+def checks_without_gain(dev: list[tuple[int, float]], min_delta: float = 0.0) -> int:
+    """How many of the latest dev checks in a row failed to beat the best so far by more than ``min_delta``
+    (the count early stopping compares with ``patience``; 0 right after a gain)."""
+    best, since = -math.inf, 0
+    for _, score in dev:
+        best, since = (score, 0) if score > best + min_delta else (best, since + 1)
+    return since
+
+
 def _loop(model, batches_per_epoch, epochs: int, lr: float, warmup: float, weight_decay: float,
           step_fn, dev_fn, eval_steps: int, seed: int, desc: str, progress: bool,
-          checkpoint: Checkpoint | None = None, grad_accum: int = 1, amp: str = "", patience: int = 0) -> TrainStats:
+          checkpoint: Checkpoint | None = None, grad_accum: int = 1, amp: str = "", patience: int = 0,
+          min_delta: float = 0.0) -> TrainStats:
     """Shared optimisation loop; keeps the best dev state when ``dev_fn`` and ``eval_steps`` are given and
     resumes from ``checkpoint`` (same seed, so the same batches) when it holds a matching state.
-    ``patience`` > 0 ends the stage early once that many dev checks in a row have not beaten the best
-    (early stopping on a dev plateau; the best state is kept either way).
+    ``patience`` > 0 ends the stage early once that many dev checks in a row have not beaten the best by
+    more than ``min_delta`` (early stopping on a dev plateau; the best state is kept either way).
 
     Under torchrun the model is wrapped in ``DistributedDataParallel`` and each global batch is split
     across ranks (`tenc.distributed`); ``grad_accum`` cuts each rank's share into that many
@@ -226,7 +236,7 @@ def _loop(model, batches_per_epoch, epochs: int, lr: float, warmup: float, weigh
                 stats.dev.append((stats.steps, round(score, 4)))
                 if score > best:
                     best, best_state, stats.best_step = score, copy.deepcopy(model.state_dict()), stats.steps
-                if patience and sum(step > (stats.best_step or 0) for step, _ in stats.dev) >= patience:
+                if patience and checks_without_gain(stats.dev, min_delta) >= patience:
                     stats.stopped_at = stats.steps
                     break
             if checkpoint and stats.steps < total and time.perf_counter() - last_save >= 60 * checkpoint.minutes:
@@ -249,7 +259,7 @@ def train_cross(model, s1: list[str], s2: list[str], targets: np.ndarray, *, epo
                 max_length: int = 64, loss: str = "bce", both_orders: bool = True, seed: int = 0,
                 dev_fn=None, eval_steps: int = 0, progress: bool = True,
                 checkpoint: Checkpoint | None = None, grad_accum: int = 1, amp: str = "",
-                patience: int = 0) -> TrainStats:
+                patience: int = 0, min_delta: float = 0.0) -> TrainStats:
     """Train a one-logit CrossEncoder in place on soft targets in [0, 1]."""
     targets = np.asarray(targets, dtype=np.float32)
     if len(s1) != len(s2) or len(s1) != len(targets):
@@ -284,7 +294,7 @@ def train_cross(model, s1: list[str], s2: list[str], targets: np.ndarray, *, epo
 
     return _loop(backbone, lambda rng: length_bucketed_batches(lengths, batch_size, rng), epochs, lr, warmup,
                  weight_decay, step, dev_fn, eval_steps, seed, "train cross", progress, checkpoint, grad_accum, amp,
-                 patience)
+                 patience, min_delta)
 
 
 def cosent_loss(cos: torch.Tensor, y: torch.Tensor, scale: float = 20.0) -> torch.Tensor:
@@ -299,7 +309,7 @@ def train_bi(model, s1: list[str], s2: list[str], targets: np.ndarray, *, epochs
              batch_size: int = 128, lr: float = 5e-5, warmup: float = 0.0, weight_decay: float = 0.01,
              max_length: int = 32, loss: str = "mse", seed: int = 0, dev_fn=None, eval_steps: int = 0,
              progress: bool = True, checkpoint: Checkpoint | None = None, grad_accum: int = 1,
-             amp: str = "", chunks: int = 4, patience: int = 0) -> TrainStats:
+             amp: str = "", chunks: int = 4, patience: int = 0, min_delta: float = 0.0) -> TrainStats:
     """Train a SentenceTransformer in place so that cos(u, v) matches the targets."""
     targets = np.asarray(targets, dtype=np.float32)
     if len(s1) != len(s2) or len(s1) != len(targets):
@@ -343,4 +353,4 @@ def train_bi(model, s1: list[str], s2: list[str], targets: np.ndarray, *, epochs
 
     return _loop(model, lambda rng: length_bucketed_batches(pair_len, batch_size, rng), epochs, lr, warmup,
                  weight_decay, step, dev_fn, eval_steps, seed, "train bi", progress, checkpoint, grad_accum, amp,
-                 patience)
+                 patience, min_delta)

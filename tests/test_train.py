@@ -143,3 +143,18 @@ def test_early_stopping_ends_a_stage_on_a_dev_plateau_and_keeps_the_best_state(t
     full = train.train_bi(models.bi_encoder(tiny_bert, pooling="mean"), s1, s2, y, epochs=1, batch_size=8, lr=1e-3,
                           progress=False, dev_fn=lambda: 1.0, eval_steps=2)      # patience 0: every step trained
     assert full.steps == 6 and full.stopped_at is None
+
+
+def test_min_delta_lets_early_stopping_ignore_gains_too_small_to_matter(tiny_bert):
+    # a real cross-encoder dev curve (the mpnet-teacher adaptation run: 86.30 at step 1200, then +0.09 at most)
+    curve = [(200, 78.61), (400, 84.04), (600, 84.65), (800, 85.04), (1000, 85.59), (1200, 86.30), (1400, 86.10),
+             (1600, 86.34), (1800, 86.34), (2000, 86.38), (2200, 86.38), (2273, 86.38)]
+    assert [train.checks_without_gain(curve[:n]) for n in (6, 7, 8, 12)] == [0, 1, 0, 2]   # strict: any gain counts
+    assert [train.checks_without_gain(curve[:n], 0.1) for n in (6, 7, 8, 9)] == [0, 1, 2, 3]  # patience 3 ends at 1800
+    s1, s2, y = _pairs()
+    bi = models.bi_encoder(tiny_bert, pooling="mean")
+    scores = iter([50.0, 60.0, 60.05, 60.08] + [0.0] * 100)   # gains after the 2nd check are below 0.1
+
+    stats = train.train_bi(bi, s1, s2, y, epochs=8, batch_size=8, lr=1e-3, progress=False, dev_fn=lambda: next(scores),
+                           eval_steps=2, patience=2, min_delta=0.1)
+    assert stats.stopped_at == 8 and stats.best_step == 8   # stopped on the plateau, kept the (marginally) best state
