@@ -85,12 +85,7 @@ def _evaluate_task(args, members) -> int:
 
         if not args.dev and not args.test:
             raise ConfigError("--task custom scores your labelled files: give --dev FILE and/or --test FILE ...")
-        files = [Path(f) for f in [args.dev] * bool(args.dev) + list(args.test or [])]
-        if len({f.resolve() for f in files}) < len(files):
-            raise ConfigError("a file is given twice among --dev and --test")
-        names = tasks._unique_names(files)
-        dev = tasks.labelled(names[0], args.dev) if args.dev else None
-        tests = [tasks.labelled(n, f) for n, f in zip(names[1 if dev else 0:], args.test or [])]
+        dev, tests = tasks.labelled_files(args.dev, args.test)
         both_orders = True  # as a custom run scores them
     else:
         task = (tasks.trecqa_task(args.task_data) if args.task == "trecqa"

@@ -86,16 +86,23 @@ def custom_task(pairs: str | Path, dev: str | Path | None = None, tests: list[st
     """A user corpus: unlabelled (or labelled, labels ignored) pairs, optional dev and test files."""
     pool, dropped = tdata.read_pairs(pairs)
     pool = _dedup(pool[["sentence1", "sentence2"]], max_pairs, seed)
+    dev_set, test_sets = labelled_files(dev, tests)
+    return Task(name, pool, dev_set, test_sets, both_orders)
+
+
+def labelled_files(dev: str | Path | None, tests: list[str | Path] | None) -> tuple[LabelledSet | None, list[LabelledSet]]:
+    """A user's labelled dev file and test files, each named by its stem; a file given twice (above all,
+    the dev file as a test file) is refused."""
     files = ([Path(dev)] if dev else []) + [Path(t) for t in tests or []]
     resolved = [f.resolve() for f in files]
     if dev and resolved[0] in resolved[1:]:
-        raise DataError(f"{dev}: given as the dev file and as a test file; selecting on the test set is not allowed")
+        raise DataError(f"{dev}: given twice, as the dev file and as a test file; selecting on the test set "
+                        "is not allowed")
     if len(set(resolved)) < len(resolved):
         raise DataError(f"a test file is given twice: {', '.join(str(t) for t in tests)}")
     names = _unique_names(files)
     dev_set = labelled(names[0], dev) if dev else None
-    test_sets = [labelled(n, t) for n, t in zip(names[1 if dev else 0:], tests or [])]
-    return Task(name, pool, dev_set, test_sets, both_orders)
+    return dev_set, [labelled(n, t) for n, t in zip(names[1 if dev else 0:], tests or [])]
 
 
 def _unique_names(files: list[Path]) -> list[str]:

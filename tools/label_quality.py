@@ -5,8 +5,9 @@ For every cycle of each run and both labelling steps — ``label_bi`` (the bi-en
 the cross-encoder) and ``label_cross`` (the cross-encoders' scores that teach the bi-encoder) — the
 Spearman with STS-B dev gold and with each of the seven test sets' gold, and their mean: where the loop
 gains information and where it loses it — and each label set's mean, sd and share above 0.9 over the
-whole pool (a range that narrows cycle by cycle gives the next student less to learn from). Reads only the
-run folder (pool.tsv, labels_*.npy) and the STS data; no model runs. A pair scored in several sets (or twice in one) is matched by its unordered text.
+whole pool (a range that narrows cycle by cycle gives the next student less to learn from). Reads only
+the run folder (pool.tsv, labels_*.npy) and the STS data; no model runs. A pair scored in several sets
+(or twice in one) is matched by its unordered text.
 
     python tools/label_quality.py RUN [RUN ...] --out results/label_quality.csv
 """

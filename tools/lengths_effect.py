@@ -51,23 +51,20 @@ def msrpar_files(folder: Path, sts_root: Path) -> dict[str, Path]:
     return out
 
 
-def cut_share(model: str, sentences: list[str], limit: int) -> float:
-    lengths = runfolder._token_lengths(models.tokenizer(model), sentences)
-    return float(np.mean(lengths > limit))
-
-
 def rows_for(task: tasks.Task, label: str, model: str) -> list[dict]:
     cfg = DistillConfig.from_preset("paper", start=model, task="custom", lengths="auto")
     fitted = runfolder.fit_lengths(cfg, task.pool, "custom", log=lambda line: print(f"  {label}: {line}"))
     sentences = list(dict.fromkeys(task.pool["sentence1"].tolist() + task.pool["sentence2"].tolist()))
+    lengths = runfolder._token_lengths(models.tokenizer(model), sentences)  # once; both limits are read off it
+    encoder = models.bi_encoder(model)
     out = []
     for source, limit in (("STS limit", STS_LIMIT), ("fitted (lengths=auto)", fitted.bi_max_length)):
-        encoder = models.bi_encoder(model, max_seq_length=limit)
+        encoder.max_seq_length = limit
         results, _ = evaluation.score_sets([encoder], "bi", task.dev, task.tests, False, "one")
         res = results["model"]
         test = next(iter(res["test"].values()))
         out.append({"corpus": label, "model": model, "metric": task.tests[0].metric, "limit": source,
-                    "bi_max_length": limit, "sentences_cut_pct": round(100 * cut_share(model, sentences, limit), 1),
+                    "bi_max_length": limit, "sentences_cut_pct": round(100 * float(np.mean(lengths > limit)), 1),
                     "dev": round(res["dev"], 2), "test": round(test, 2)})
         print(f"  {label}, {model}, {limit} tokens ({source}): dev {out[-1]['dev']:.2f}, test {out[-1]['test']:.2f}, "
               f"{out[-1]['sentences_cut_pct']}% of pool sentences cut")
