@@ -15,6 +15,7 @@ could train more in the same time); it is not run separately.
 
     python benchmarks/trainers.py --pairs 1000 --seeds 3     # ~40 min here
     python benchmarks/trainers.py --pairs 64                 # smoke, ~2 min
+    python benchmarks/trainers.py --pairs 1000 --seeds 3 --bi-chunks 2,1   # + tenc's bi step in 2 and 1 passes
 
 Writes ``results/bench_trainers.csv`` and adds ``ratio_trainer`` / ``ratio_trainer_grouped`` to the
 training rows of ``results/bench.csv`` with the same pair count (the legacy ``fit`` ratio is ``ratio``).
@@ -121,6 +122,8 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--pairs", type=int, default=1000)
     p.add_argument("--seeds", type=int, default=1)
+    p.add_argument("--bi-chunks", default="", help="also time tenc's bi step with these forward-pass counts "
+                   "(comma-separated; tenc's default is 4), e.g. 2,1")
     p.add_argument("--out", default=str(ROOT / "results" / "bench_trainers.csv"))
     p.add_argument("--bench", default=str(ROOT / "results" / "bench.csv"), help="add the ratio columns here")
     args = p.parse_args()
@@ -137,16 +140,18 @@ def main() -> int:
     rows = []
     for kind, targets in (("cross", cross_t), ("bi", bi_t)):
         for seed in range(args.seeds):
-            for peer in ("tenc", "trainer", "trainer+grouped"):
-                if peer == "tenc":
+            extra = [f"tenc chunks={c}" for c in args.bi_chunks.split(",") if c] if kind == "bi" else []
+            for peer in ["tenc", *extra, "trainer", "trainer+grouped"]:
+                if peer.startswith("tenc"):
                     if kind == "cross":
                         model = models.cross_encoder("minilm-l6", max_length=64, seed=seed)
                         stats = train.train_cross(model, s1, s2, targets, batch_size=32, lr=2e-5, warmup=0.1,
                                                   max_length=64, seed=seed, progress=False)
                     else:
                         model = models.bi_encoder("minilm-l6", max_seq_length=32)
+                        chunks = int(peer.split("=")[1]) if "=" in peer else 4
                         stats = train.train_bi(model, s1, s2, targets, batch_size=128, lr=5e-5, max_length=32,
-                                               seed=seed, progress=False)
+                                               seed=seed, progress=False, chunks=chunks)
                     rate = stats.examples / stats.seconds
                 else:
                     fit = trainer_cross if kind == "cross" else trainer_bi
