@@ -7,7 +7,9 @@ Same model (minilm-l6), pairs, targets, hyperparameters and seed, one process, o
   (`CosineSimilarityLoss`) with their defaults (random batches; their default optimiser);
 * ``trainer+grouped`` — the same Trainers with the best batching a user can configure: a
   length-grouped ``batch_sampler`` (`LengthGroupedBatchSampler` below: mega-batches of 50 batches
-  sorted by character length, then shuffled batch order, the same scheme tenc uses).
+  sorted by character length, then shuffled batch order, the same scheme tenc uses);
+* ``tenc on trainer`` — tenc's own Trainer path (`tenc.st_train`, ``--set trainer=st``): the Trainers
+  replaying exactly the batches of tenc's loop, with tenc's dev checks and stats.
 
 Each row: examples/s, the STS-B dev Spearman the trained model reaches (equal examples: one epoch each)
 and the ratio of tenc's throughput to the peer's. Dev at equal time follows from the two (a faster side
@@ -118,10 +120,29 @@ def trainer_bi(s1, s2, targets, seed: int, grouped: bool):
     return model, len(ds) / seconds
 
 
+def trainer_path_cross(s1, s2, targets, seed: int):
+    from tenc import st_train
+
+    model = models.cross_encoder("minilm-l6", max_length=64, seed=seed)
+    stats = st_train.train_cross(model, s1, s2, targets, batch_size=32, lr=2e-5, warmup=0.1, max_length=64, seed=seed,
+                                 progress=False)
+    return model, stats.examples / stats.seconds
+
+
+def trainer_path_bi(s1, s2, targets, seed: int):
+    from tenc import st_train
+
+    model = models.bi_encoder("minilm-l6", max_seq_length=32)
+    stats = st_train.train_bi(model, s1, s2, targets, batch_size=128, lr=5e-5, max_length=32, seed=seed, progress=False)
+    return model, stats.examples / stats.seconds
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--pairs", type=int, default=1000)
     p.add_argument("--seeds", type=int, default=1)
+    p.add_argument("--peers", default="tenc,trainer,trainer+grouped,tenc on trainer",
+                   help="comma-separated subset of the peers to time (tenc is always timed: the ratios need it)")
     p.add_argument("--bi-chunks", default="", help="also time tenc's bi step with these forward-pass counts "
                    "(comma-separated; tenc's default is 4), e.g. 2,1")
     p.add_argument("--out", default=str(ROOT / "results" / "bench_trainers.csv"))
@@ -141,8 +162,11 @@ def main() -> int:
     for kind, targets in (("cross", cross_t), ("bi", bi_t)):
         for seed in range(args.seeds):
             extra = [f"tenc chunks={c}" for c in args.bi_chunks.split(",") if c] if kind == "bi" else []
-            for peer in ["tenc", *extra, "trainer", "trainer+grouped"]:
-                if peer.startswith("tenc"):
+            others = [q for q in ("trainer", "trainer+grouped", "tenc on trainer") if q in args.peers.split(",")]
+            for peer in ["tenc", *extra, *others]:
+                if peer == "tenc on trainer":
+                    model, rate = (trainer_path_cross if kind == "cross" else trainer_path_bi)(s1, s2, targets, seed)
+                elif peer.startswith("tenc"):
                     if kind == "cross":
                         model = models.cross_encoder("minilm-l6", max_length=64, seed=seed)
                         stats = train.train_cross(model, s1, s2, targets, batch_size=32, lr=2e-5, warmup=0.1,

@@ -59,6 +59,7 @@ class DistillConfig:
     eval_steps: int = 0               # STS-B dev check every N training steps, keep the best (paper: 200); 0 = off
     patience: int = 0                 # end a stage after this many dev checks without a new best (0: train every step)
     min_delta: float = 0.0            # with patience: a dev check counts as a new best only if it gains more than this
+    trainer: str = "tenc"             # student training loop: "tenc" (tenc.train) or "st" (sentence-transformers' Trainers)
     selection: str = "dev"            # per encoder, member: "dev" (best trained cycle, paper), "dev+start", "last", "agreement"
     task: str = "sts"                 # "sts" (paper), "qqp", "qnli", "mrpc", "trecqa" (ROC-AUC) or "custom"
     pairs: str = ""                   # custom task: the unlabelled pair file (.txt sent1||sent2, .tsv, .csv, .jsonl)
@@ -124,7 +125,7 @@ CHOICES = {
     "cross_loss": ("bce", "mse"), "bi_loss": ("mse", "cosent"), "target_map": ("clip", "minmax"),
     "selection": SELECTION_RULES, "pool": ("transductive", "inductive"),
     "method": ("simcse", "mirror"), "amp": ("", "bf16", "fp16"), "lengths": ("auto", "fixed"),
-    "task": ("sts", "qqp", "qnli", "mrpc", "trecqa", "custom"),
+    "task": ("sts", "qqp", "qnli", "mrpc", "trecqa", "custom"), "trainer": ("tenc", "st"),
 }
 FRACTIONS = {"cross_warmup", "bi_warmup"}   # fractions of a stage's steps
 RATES = {"cross_lr", "bi_lr", "lr"}           # learning rates: finite and above 0

@@ -47,7 +47,7 @@ from . import distributed as tdist
 from . import encode, evaluation, models, runfolder, selection
 from .config import ConfigError, DistillConfig
 from .io import (CorruptRun, atomic_save_npy, check_folder, load_npy_checked, read_marker, run_lock, write_marker)
-from .train import seed_everything, train_bi, train_cross
+from .train import seed_everything
 
 
 
@@ -241,14 +241,18 @@ class Run(Students):
         targets = self.to_unit(self.label_bi(cycle)) if kind == "cross" else self.label_cross(cycle)
         seed = student_seed(c.seed, cycle, m, kind)
         seed_everything(seed)  # data order, dropout and any new head come from this seed alone
+        if c.trainer == "st":
+            from . import st_train as loops
+        else:
+            from . import train as loops
         if kind == "cross":
             init = self.cross_init(cycle, m)
             model = models.cross_encoder(init, max_length=c.cross_max_length, device=self.device,
                                          layers=c.cross_layers, seed=seed)
-            fit, extra = train_cross, {"both_orders": self.task.both_orders}
+            fit, extra = loops.train_cross, {"both_orders": self.task.both_orders}
         else:
             init, model = self.bi_init(cycle, m)
-            fit, extra = train_bi, {}
+            fit, extra = loops.train_bi, {}
         ckpt = runfolder.checkpoint(folder, stage, init, seed, targets, c)
         stats = fit(model, self.s1, self.s2, targets, **c.student(kind), seed=seed, dev_fn=self._dev_fn(model, kind),
                     eval_steps=c.eval_steps, progress=self.progress and tdist.is_main(), checkpoint=ckpt,
