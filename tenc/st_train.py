@@ -7,8 +7,10 @@ losses: `BinaryCrossEntropyLoss` on soft targets (or `MSELoss` on the sigmoid) f
 Trainers take a ``batch_sampler`` that yields exactly the batches `tenc.train` would (length-bucketed,
 from the same seed), so the two paths differ only in the loop that runs them.
 
-The Trainers bring their tested AMP and torchrun paths, logging integrations and checkpoints. On this
-CPU they are measured against tenc's loop in ``benchmarks/trainers.py`` (docs/performance.md).
+The Trainers bring their tested AMP path, logging integrations and checkpoints. Not under torchrun: DDP
+over a CrossEncoder fails inside the Trainer here, so a distributed run keeps tenc's loop (a one-line
+error says so). On this CPU the Trainers are measured against tenc's loop in ``benchmarks/trainers.py``
+(docs/performance.md).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from .train import Checkpoint, TrainingDiverged, TrainStats, checks_without_gain
 
 class ReplayBatchSampler(DefaultBatchSampler):
     """Yields the batches of ``epoch_batches`` (one list per epoch), each cut into ``parts`` micro-batches
-    (ranks x gradient accumulation: consecutive micro-batches make up one of tenc's batches)."""
+    (gradient accumulation: consecutive micro-batches make up one of tenc's batches)."""
 
     def __init__(self, dataset, epoch_batches: list[list[np.ndarray]], parts: int, batch_size: int, drop_last: bool,
                  *args, **kwargs):
@@ -121,10 +123,11 @@ def _run(kind: str, model, s1, s2, targets, lengths, token_counts, *, epochs, ba
 
     if amp == "fp16" and next(model.parameters()).device.type != "cuda":
         raise ValueError("amp='fp16' needs a CUDA device; use 'bf16' on a CPU")
-    world = tdist.world() if tdist.active() else 1
-    parts = world * grad_accum
+    if tdist.active():  # measured: DDP over a CrossEncoder fails in the Trainer here ("marked ready twice")
+        raise ValueError("trainer='st' runs in one process; under torchrun use trainer='tenc' (tenc's own DDP path)")
+    parts = grad_accum
     if batch_size % parts:
-        raise ValueError(f"the {kind} batch size {batch_size} must divide into {world} rank(s) x grad_accum {grad_accum}")
+        raise ValueError(f"the {kind} batch size {batch_size} must divide into grad_accum {grad_accum} micro-batches")
     rng = np.random.default_rng(seed)  # the batches tenc's own loop draws from this seed
     epoch_batches = [length_bucketed_batches(lengths, batch_size, rng) for _ in range(epochs)]
     total = sum(len(b) for b in epoch_batches)

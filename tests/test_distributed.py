@@ -42,6 +42,19 @@ def test_two_processes_label_like_one_and_train(tiny_bert, fake_sts, tmp_path):
     CrossEncoder(str(two / "cycle_1" / "cross"), device="cpu")
 
 
+def test_the_trainer_path_refuses_torchrun_in_one_line(tiny_bert, fake_sts, tmp_path):
+    """trainer=st under torchrun: DDP over a CrossEncoder fails inside the Trainer, so the run stops at its
+    start, before any labelling, with a one-line reason instead of a DDP traceback."""
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    cmd = launcher + ["-m", "tenc", "distill", "--preset", "smoke", "--quiet", "--out", str(tmp_path / "two"),
+                      "--set", f"start={tiny_bert}", "--set", f"data={fake_sts}", "--set", "threads=1",
+                      "--set", "trainer=st"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert res.returncode != 0 and "under torchrun use trainer='tenc'" in res.stderr
+    assert "marked as ready twice" not in res.stderr
+
+
 def test_shards_cover_everything_once(monkeypatch):
     for world in (1, 2, 3, 7):
         monkeypatch.setattr(distributed, "world", lambda w=world: w)
