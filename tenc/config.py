@@ -35,6 +35,8 @@ class DistillConfig:
     start: str = "minilm-l6"          # bi-encoder start checkpoint (alias, folder or hub id); comma list = mutual members
     cross_init: str = ""              # cross-encoder initialisation per member; "" = same as start
     teachers: str = ""                # frozen bi-encoders (comma list): their cosines join every bi -> cross label mean
+    teachers_teach: str = "cross"     # "cross": the teachers label for the cross student only; "both": their cosines
+                                      # (mapped to [0, 1] like the bi labels) also join the cross -> bi label mean
     pooling: str = ""                 # bi pooling for a plain LM start: "cls" (paper) or "mean"; "" keeps the saved one
     cycles: int = 3                   # T, bi -> cross -> bi cycles (paper: 3)
     cross_layers: int = 0             # keep only the first N layers of cross_init (0 = all; rampart: its top layers tag PII)
@@ -126,6 +128,7 @@ CHOICES = {
     "selection": SELECTION_RULES, "pool": ("transductive", "inductive"),
     "method": ("simcse", "mirror"), "amp": ("", "bf16", "fp16"), "lengths": ("auto", "fixed"),
     "task": ("sts", "qqp", "qnli", "mrpc", "trecqa", "custom"), "trainer": ("tenc", "st"),
+    "teachers_teach": ("cross", "both"),
 }
 FRACTIONS = {"cross_warmup", "bi_warmup"}   # fractions of a stage's steps
 RATES = {"cross_lr", "bi_lr", "lr"}           # learning rates: finite and above 0

@@ -133,6 +133,8 @@ class Run(Students):
             models.check_lengths(start, cfg.bi_max_length, "bi_max_length")
             models.check_lengths(cross, cfg.cross_max_length, "cross_max_length")
         self.teachers = [t.strip() for t in cfg.teachers.split(",") if t.strip()]
+        if cfg.teachers_teach == "both" and not self.teachers:
+            raise ConfigError("teachers_teach='both' needs frozen teachers: set teachers=MODEL[,MODEL]")
         for teacher in self.teachers:
             models.check_lengths(teacher, cfg.bi_max_length, "bi_max_length")
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -210,12 +212,16 @@ class Run(Students):
         return values.reshape(-1, len(self.teachers)).T
 
     def label_cross(self, cycle: int) -> np.ndarray:
+        """Cross scores on the pool for ``cycle``'s bi students: the mean over the members' cross-encoders and,
+        with ``teachers_teach="both"``, the frozen teachers' cosines mapped to [0, 1] (each weighted as one member)."""
+        teachers = [self.to_unit(t) for t in self.teacher_cosines()] if self.cfg.teachers_teach == "both" else []
+
         def compute(s1, s2):
             out = [encode.cross_scores(self.load_cross(cycle, m), s1, s2,
                                        both_orders=self.cfg.label_both_orders and self.task.both_orders,
                                        max_length=self.cfg.cross_max_length, progress=self.progress)
                    for m in range(len(self.members))]
-            return np.mean(out, axis=0)
+            return np.mean(out + [t[tdist.shard(len(self.pool))] for t in teachers], axis=0)
         return self._labels(cycle, "label_cross", compute)
 
     def to_unit(self, cosines: np.ndarray) -> np.ndarray:

@@ -6,6 +6,7 @@
 | only ``cycles``                         | every finished cycle (cycle k never depends on T) |
 | only the init modes                     | cycle 1 (the modes first act in cycle 2)        |
 | only the bi student's training settings | cycle 1 up to its bi student                    |
+| only whom the frozen teachers teach     | cycle 1 up to its cross labels (relabelled)     |
 
 Files are hard-linked where the file system allows (every stage output is replaced, never edited).
 
@@ -34,6 +35,8 @@ EXTENDABLE = ("cycles",)  # a rerun may ask for more (or fewer) cycles in the sa
 # evaluation and its labels) is the same.
 FROM_CYCLE_2 = ("cross_init_mode", "bi_init_mode")
 BI_STUDENT = ("bi_epochs", "bi_batch_size", "bi_lr", "bi_warmup", "bi_loss")
+CROSS_LABELS = ("teachers_teach",)  # what goes into the cross -> bi labels, not into the cross-encoder
+LABEL_CROSS_FILES = ("label_cross.", "labels_cross.")
 CROSS_HALF_FILES = ("label_bi.", "labels_bi.", "cross", "train_cross", "eval_cross.", "preds_cross",
                     "label_cross.", "labels_cross.")  # a cycle's files before its bi student
 
@@ -43,6 +46,7 @@ class Loan(typing.NamedTuple):
     cycles: int       # whole finished cycles
     cross_half: bool  # and the next cycle's stages before its bi student
     same: bool        # the same settings and cycles: its results can be reused as they are
+    cross_labels: bool = True  # the cross half includes the cross-encoder's labels (not when they are made otherwise)
 
 
 def finished_siblings(cfg: DistillConfig, search: str | Path, exclude: str | Path | None = None) -> dict[Path, Loan]:
@@ -61,10 +65,12 @@ def finished_siblings(cfg: DistillConfig, search: str | Path, exclude: str | Pat
         except (OSError, ValueError, TypeError):
             continue  # not a run this one can borrow from (unreadable config.json)
         diff = {k for k, v in mine.items() if saved[k] != v}
-        if not diff <= set(FROM_CYCLE_2 + BI_STUDENT):
+        if not diff <= set(FROM_CYCLE_2 + BI_STUDENT + CROSS_LABELS):
             continue
-        if diff & set(BI_STUDENT):
-            loan = Loan(0, all(read_marker(folder / "cycle_1", s) for s in ("eval_cross", "label_cross")), False)
+        if diff & set(BI_STUDENT + CROSS_LABELS):
+            relabel = bool(diff & set(CROSS_LABELS))
+            needed = ("eval_cross",) if relabel else ("eval_cross", "label_cross")
+            loan = Loan(0, all(read_marker(folder / "cycle_1", s) for s in needed), False, not relabel)
         else:
             done = 0  # whole cycles, both evaluations marked
             while done < saved["cycles"] and all(read_marker(folder / f"cycle_{done + 1}", f"eval_{kind}")
@@ -87,9 +93,10 @@ def _summarised(folder: Path, cycles: int) -> bool:
 
 
 def seed_cycles(folder: str | Path, donor: str | Path, cycles: int, cfg: DistillConfig | None = None,
-                cross_half: bool = False) -> None:
+                cross_half: bool = False, cross_labels: bool = True) -> None:
     """Start ``folder`` from the pool, start metrics and first ``cycles`` finished cycles of ``donor`` (cycle k
-    never depends on T), and with ``cross_half`` the next cycle's stages before its bi student too.
+    never depends on T), and with ``cross_half`` the next cycle's stages before its bi student too (without
+    its cross labels unless ``cross_labels``).
     Files are hard-linked where the file system allows (every stage output is replaced, never edited).
     config.json (``cfg``'s settings, or the donor's) comes last: a folder without it is seeded again."""
 
@@ -98,7 +105,8 @@ def seed_cycles(folder: str | Path, donor: str | Path, cycles: int, cfg: Distill
 
     def skip(path, names):
         if Path(path) == half:  # the cross half only: its outputs, markers and predictions
-            return [n for n in names if not n.startswith(CROSS_HALF_FILES) or n.endswith(".ckpt")]
+            return [n for n in names if not n.startswith(CROSS_HALF_FILES) or n.endswith(".ckpt")
+                    or (not cross_labels and n.startswith(LABEL_CROSS_FILES))]
         return [n for n in names if n.endswith(".ckpt")]
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -133,9 +141,10 @@ def run_or_reuse(cfg: DistillConfig, folder: str | Path, tags: dict, search=None
         if siblings:
             donor = max(siblings, key=lambda f: (siblings[f].cycles, siblings[f].cross_half))  # lends the most
             loan = siblings[donor]
-            seed_cycles(folder, donor, loan.cycles, cfg, loan.cross_half)
+            seed_cycles(folder, donor, loan.cycles, cfg, loan.cross_half, loan.cross_labels)
             lent = [f"cycles 1-{loan.cycles}"] if loan.cycles else []
-            lent += [f"cycle {loan.cycles + 1} up to its bi student"] if loan.cross_half else []
+            upto = "its bi student" if loan.cross_labels else "its cross labels"
+            lent += [f"cycle {loan.cycles + 1} up to {upto}"] if loan.cross_half else []
             log(f"{folder.name}: {' and '.join(lent)} taken from the run {donor}")
     from .distill import run
 

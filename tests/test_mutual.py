@@ -6,7 +6,7 @@ import pytest
 
 from conftest import make_tiny_bert
 from tenc import distill, encode, models
-from tenc.config import DistillConfig
+from tenc.config import ConfigError, DistillConfig
 
 
 @pytest.fixture(scope="module")
@@ -50,3 +50,24 @@ def test_a_frozen_teacher_joins_the_labels_and_trains_nothing(two_tiny, fake_sts
     assert np.allclose(np.load(tmp_path / "run" / "start" / "labels_teachers.npy"), cos[1], atol=1e-5)
     assert np.allclose(np.load(tmp_path / "run" / "cycle_1" / "labels_bi.npy"), np.mean(cos, axis=0), atol=1e-5)
     assert sorted(p.name for p in (tmp_path / "run" / "cycle_1").iterdir() if p.is_dir()) == ["bi", "cross"]
+
+
+def test_frozen_teachers_can_teach_the_bi_student_too(two_tiny, fake_sts, tmp_path):
+    """teachers_teach="both": the teachers' cosines (clipped to [0, 1]) join the cross -> bi labels as one more
+    member; a finished teacher run beside it lends its cycle 1 up to the cross labels, which are made anew."""
+    a, b = two_tiny
+    quiet = dict(progress=False, log=lambda *_: None)
+    distill.run_or_reuse(DistillConfig.from_preset("smoke", start=a, teachers=b, data=fake_sts), tmp_path / "cross",
+                         {"name": "cross"}, **quiet)
+    lines = []
+    cfg = DistillConfig.from_preset("smoke", start=a, teachers=b, data=fake_sts, teachers_teach="both")
+    distill.run_or_reuse(cfg, tmp_path / "both", {"name": "both"}, progress=False, log=lines.append)
+    assert "cycle 1 up to its cross labels taken from the run" in lines[0]
+    assert [line.split(":")[1].split()[0] for line in lines if " done in " in line] == ["label_cross", "train_bi"]
+    cross_scores = np.load(tmp_path / "cross" / "cycle_1" / "labels_cross.npy")       # the cross-encoder alone
+    teacher = np.clip(np.load(tmp_path / "both" / "start" / "labels_teachers.npy"), 0, 1)
+    assert np.allclose(np.load(tmp_path / "both" / "cycle_1" / "labels_cross.npy"), (cross_scores + teacher) / 2,
+                       atol=1e-5)
+    with pytest.raises(ConfigError, match="needs frozen teachers"):
+        distill.Run(DistillConfig.from_preset("smoke", start=a, data=fake_sts, teachers_teach="both"), tmp_path / "x",
+                    progress=False)

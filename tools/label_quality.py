@@ -10,6 +10,7 @@ the run folder (pool.tsv, labels_*.npy) and the STS data; no model runs. A pair 
 (or twice in one) is matched by its unordered text.
 
     python tools/label_quality.py RUN [RUN ...] --out results/label_quality.csv
+    python tools/label_quality.py runs/adapt-mpnet-teacher --mix     # + a frozen teacher's labels and mixes
 """
 
 from __future__ import annotations
@@ -31,33 +32,45 @@ from tenc.data import EVAL_SETS, _pair_keys  # noqa: E402
 from tenc.runfolder import read_pool  # noqa: E402
 
 
-def quality(run: Path, sts: pd.DataFrame) -> list[dict]:
+def quality(run: Path, sts: pd.DataFrame, mix: bool = False) -> list[dict]:
+    """One row per labelling step and cycle of ``run``; with ``mix``, also its frozen teachers' cosines
+    (cycle 0, ``teachers``) and each cycle's cross labels averaged with them as ``teachers_teach=both``
+    would (``label_cross+teachers``: each teacher clipped to [0, 1] and weighted as one member)."""
     pool = read_pool(run)
     index = pd.Series(np.arange(len(pool)), index=_pair_keys(pool))
     index = index[~index.index.duplicated()]
     gold = {"STS-B dev": data.dev_set(sts), **data.eval_sets(sts)}
-    rows = []
+    found_labels = []
+    teachers_path = run / "start" / "labels_teachers.npy"
+    teachers = np.load(teachers_path).reshape(len(pool), -1).T if mix and teachers_path.is_file() else None
+    if teachers is not None:
+        found_labels.append((0, "teachers", teachers.mean(axis=0)))
     for cycle_dir in sorted(run.glob("cycle_*"), key=lambda p: int(p.name.split("_")[1])):
+        cycle = int(cycle_dir.name.split("_")[1])
         for stage in ("label_bi", "label_cross"):
             path = cycle_dir / f"{stage.replace('label_', 'labels_')}.npy"
-            if not path.is_file():
+            if path.is_file():
+                found_labels.append((cycle, stage, np.load(path)))
+                if stage == "label_cross" and teachers is not None:
+                    members = [found_labels[-1][2]] + list(np.clip(teachers, 0, 1))
+                    found_labels.append((cycle, "label_cross+teachers", np.mean(members, axis=0)))
+    rows = []
+    for cycle, stage, labels in found_labels:
+        row = {"run": run.name, "cycle": cycle, "labels": stage}
+        for name, frame in gold.items():
+            where = index.reindex(_pair_keys(frame))
+            found = where.notna().to_numpy()
+            if found.sum() < 10:
+                row[name] = None
                 continue
-            labels = np.load(path)
-            row = {"run": run.name, "cycle": int(cycle_dir.name.split("_")[1]), "labels": stage}
-            for name, frame in gold.items():
-                where = index.reindex(_pair_keys(frame))
-                found = where.notna().to_numpy()
-                if found.sum() < 10:
-                    row[name] = None
-                    continue
-                row[name] = round(100 * spearmanr(labels[where[found].astype(int)], frame["score"][found]).statistic, 2)
-                row[f"{name} pairs"] = int(found.sum())
-            tests = [row[n] for n in EVAL_SETS if row.get(n) is not None]
-            row["test avg"] = round(float(np.mean(tests)), 2) if len(tests) == len(EVAL_SETS) else None
-            # the labels' own spread over the whole pool: a range that shrinks cycle by cycle is a weaker signal
-            row |= {"mean": round(float(labels.mean()), 3), "sd": round(float(labels.std()), 3),
-                    "share above 0.9": round(float((labels > 0.9).mean()), 3)}
-            rows.append(row)
+            row[name] = round(100 * spearmanr(labels[where[found].astype(int)], frame["score"][found]).statistic, 2)
+            row[f"{name} pairs"] = int(found.sum())
+        tests = [row[n] for n in EVAL_SETS if row.get(n) is not None]
+        row["test avg"] = round(float(np.mean(tests)), 2) if len(tests) == len(EVAL_SETS) else None
+        # the labels' own spread over the whole pool: a range that shrinks cycle by cycle is a weaker signal
+        row |= {"mean": round(float(labels.mean()), 3), "sd": round(float(labels.std()), 3),
+                "share above 0.9": round(float((labels > 0.9).mean()), 3)}
+        rows.append(row)
     return rows
 
 
@@ -66,6 +79,8 @@ def main() -> int:
     p.add_argument("runs", nargs="+", help="STS run folders")
     p.add_argument("--data", help="STS data folder (default resolution otherwise)")
     p.add_argument("--out", help="write the table here (CSV)")
+    p.add_argument("--mix", action="store_true", help="also the frozen teachers' cosines and each cycle's cross "
+                   "labels averaged with them (what teachers_teach=both trains the bi student on)")
     args = p.parse_args()
     sts = data.load_sts(args.data)
     rows = []
@@ -74,7 +89,7 @@ def main() -> int:
         if config.get("task", "sts") != "sts":
             print(f"{run}: not an STS run, skipped")
             continue
-        rows += quality(run, sts)
+        rows += quality(run, sts, args.mix)
     if not rows:
         print("no pseudo-labels found")
         return 1
