@@ -31,7 +31,8 @@ from transformers import PrinterCallback, TrainerCallback
 
 from . import distributed as tdist
 from .encode import tokenize_pairs, tokenize_sentences
-from .train import Checkpoint, TrainingDiverged, TrainStats, checks_without_gain, length_bucketed_batches, seed_everything
+from .train import (Checkpoint, TrainingDiverged, TrainStats, bi_examples, checks_without_gain, cross_examples,
+                    length_bucketed_batches, seed_everything)
 
 
 class ReplayBatchSampler(DefaultBatchSampler):
@@ -194,15 +195,7 @@ def train_cross(model, s1: list[str], s2: list[str], targets: np.ndarray, *, epo
                 progress: bool = True, checkpoint: Checkpoint | None = None, grad_accum: int = 1, amp: str = "",
                 patience: int = 0, min_delta: float = 0.0) -> TrainStats:
     """`tenc.train.train_cross` on `CrossEncoderTrainer`: same arguments, same batches, same result type."""
-    targets = np.asarray(targets, dtype=np.float32)
-    if len(s1) != len(s2) or len(s1) != len(targets):
-        raise ValueError("s1, s2 and targets must have the same length")
-    if loss not in ("bce", "mse"):
-        raise ValueError(f"unknown cross loss {loss!r}: use 'bce' or 'mse'")
-    if targets.min() < 0 or targets.max() > 1:
-        raise ValueError("cross-encoder targets must lie in [0, 1]; map them first (see distill.to_unit)")
-    if both_orders:
-        s1, s2, targets = list(s1) + list(s2), list(s2) + list(s1), np.concatenate([targets, targets])
+    s1, s2, targets = cross_examples(s1, s2, targets, loss, both_orders)
     seed_everything(seed)
     model.max_length = max_length
     ids, _ = tokenize_pairs(model.tokenizer, s1, s2, max_length)
@@ -220,11 +213,7 @@ def train_bi(model, s1: list[str], s2: list[str], targets: np.ndarray, *, epochs
              patience: int = 0, min_delta: float = 0.0) -> TrainStats:
     """`tenc.train.train_bi` on `SentenceTransformerTrainer` (its loss embeds each column in one pass;
     ``chunks`` is accepted for the same signature and unused)."""
-    targets = np.asarray(targets, dtype=np.float32)
-    if len(s1) != len(s2) or len(s1) != len(targets):
-        raise ValueError("s1, s2 and targets must have the same length")
-    if loss not in ("mse", "cosent"):
-        raise ValueError(f"unknown bi loss {loss!r}: use 'mse' or 'cosent'")
+    targets = bi_examples(s1, s2, targets, loss)
     seed_everything(seed)
     model.max_seq_length = max_length
     la = np.fromiter((len(x) for x in tokenize_sentences(model.tokenizer, list(s1), max_length)), dtype=np.int64)

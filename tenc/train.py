@@ -254,13 +254,8 @@ def _loop(model, batches_per_epoch, epochs: int, lr: float, warmup: float, weigh
     return stats
 
 
-def train_cross(model, s1: list[str], s2: list[str], targets: np.ndarray, *, epochs: int = 1,
-                batch_size: int = 32, lr: float = 2e-5, warmup: float = 0.1, weight_decay: float = 0.01,
-                max_length: int = 64, loss: str = "bce", both_orders: bool = True, seed: int = 0,
-                dev_fn=None, eval_steps: int = 0, progress: bool = True,
-                checkpoint: Checkpoint | None = None, grad_accum: int = 1, amp: str = "",
-                patience: int = 0, min_delta: float = 0.0) -> TrainStats:
-    """Train a one-logit CrossEncoder in place on soft targets in [0, 1]."""
+def cross_examples(s1, s2, targets, loss: str, both_orders: bool):
+    """The cross student's checked inputs: (s1, s2, targets as float32), every pair in both orders if asked."""
     targets = np.asarray(targets, dtype=np.float32)
     if len(s1) != len(s2) or len(s1) != len(targets):
         raise ValueError("s1, s2 and targets must have the same length")
@@ -269,7 +264,28 @@ def train_cross(model, s1: list[str], s2: list[str], targets: np.ndarray, *, epo
     if targets.min() < 0 or targets.max() > 1:
         raise ValueError("cross-encoder targets must lie in [0, 1]; map them first (see distill.to_unit)")
     if both_orders:
-        s1, s2, targets = list(s1) + list(s2), list(s2) + list(s1), np.concatenate([targets, targets])
+        return list(s1) + list(s2), list(s2) + list(s1), np.concatenate([targets, targets])
+    return list(s1), list(s2), targets
+
+
+def bi_examples(s1, s2, targets, loss: str) -> np.ndarray:
+    """The bi student's checked targets (float32)."""
+    targets = np.asarray(targets, dtype=np.float32)
+    if len(s1) != len(s2) or len(s1) != len(targets):
+        raise ValueError("s1, s2 and targets must have the same length")
+    if loss not in ("mse", "cosent"):
+        raise ValueError(f"unknown bi loss {loss!r}: use 'mse' or 'cosent'")
+    return targets
+
+
+def train_cross(model, s1: list[str], s2: list[str], targets: np.ndarray, *, epochs: int = 1,
+                batch_size: int = 32, lr: float = 2e-5, warmup: float = 0.1, weight_decay: float = 0.01,
+                max_length: int = 64, loss: str = "bce", both_orders: bool = True, seed: int = 0,
+                dev_fn=None, eval_steps: int = 0, progress: bool = True,
+                checkpoint: Checkpoint | None = None, grad_accum: int = 1, amp: str = "",
+                patience: int = 0, min_delta: float = 0.0) -> TrainStats:
+    """Train a one-logit CrossEncoder in place on soft targets in [0, 1]."""
+    s1, s2, targets = cross_examples(s1, s2, targets, loss, both_orders)
     seed_everything(seed)
     tok = model.tokenizer
     backbone = model[0].auto_model
@@ -311,11 +327,7 @@ def train_bi(model, s1: list[str], s2: list[str], targets: np.ndarray, *, epochs
              progress: bool = True, checkpoint: Checkpoint | None = None, grad_accum: int = 1,
              amp: str = "", chunks: int = 4, patience: int = 0, min_delta: float = 0.0) -> TrainStats:
     """Train a SentenceTransformer in place so that cos(u, v) matches the targets."""
-    targets = np.asarray(targets, dtype=np.float32)
-    if len(s1) != len(s2) or len(s1) != len(targets):
-        raise ValueError("s1, s2 and targets must have the same length")
-    if loss not in ("mse", "cosent"):
-        raise ValueError(f"unknown bi loss {loss!r}: use 'mse' or 'cosent'")
+    targets = bi_examples(s1, s2, targets, loss)
     seed_everything(seed)
     tok = model.tokenizer
     uniq = list(dict.fromkeys(list(s1) + list(s2)))
