@@ -124,8 +124,9 @@ class Run(Students):
         self.device = cfg.device or str(tdist.device())
         torch.set_num_threads(cfg.threads)
         runfolder.check_out_folder(self.folder)
-        if cfg.trainer == "st" and tdist.active():  # DDP over a CrossEncoder fails inside the Trainer (tenc/st_train.py)
-            raise ConfigError("trainer='st' runs in one process; under torchrun use trainer='tenc' (tenc's own DDP path)")
+        if cfg.trainer == "st" and tdist.active():  # refused before any labelling, not at the first training stage
+            from .st_train import TORCHRUN_REFUSED
+            raise ConfigError(TORCHRUN_REFUSED)
         # inputs and models are checked before anything is written: a failed start leaves the folder usable
         self.members = cfg.members
         self.task, self.pairs = runfolder.load_task(cfg, log)

@@ -38,7 +38,7 @@ BI_STUDENT = ("bi_epochs", "bi_batch_size", "bi_lr", "bi_warmup", "bi_loss")
 CROSS_LABELS = ("teachers_teach",)  # what goes into the cross -> bi labels, not into the cross-encoder
 LABEL_CROSS_FILES = ("label_cross.", "labels_cross.")
 CROSS_HALF_FILES = ("label_bi.", "labels_bi.", "cross", "train_cross", "eval_cross.", "preds_cross",
-                    "label_cross.", "labels_cross.")  # a cycle's files before its bi student
+                    *LABEL_CROSS_FILES)  # a cycle's files before its bi student
 
 
 class Loan(typing.NamedTuple):

@@ -30,9 +30,11 @@ from sentence_transformers.base.sampler import DefaultBatchSampler
 from transformers import PrinterCallback, TrainerCallback
 
 from . import distributed as tdist
-from .encode import tokenize_pairs, tokenize_sentences
+from .encode import tokenize_pairs
 from .train import (Checkpoint, TrainingDiverged, TrainStats, bi_examples, checks_without_gain, cross_examples,
-                    length_bucketed_batches, seed_everything)
+                    length_bucketed_batches, seed_everything, unique_sentence_ids)
+
+TORCHRUN_REFUSED = "trainer='st' runs in one process; under torchrun use trainer='tenc' (tenc's own DDP path)"
 
 
 class ReplayBatchSampler(DefaultBatchSampler):
@@ -125,7 +127,7 @@ def _run(kind: str, model, s1, s2, targets, lengths, token_counts, *, epochs, ba
     if amp == "fp16" and next(model.parameters()).device.type != "cuda":
         raise ValueError("amp='fp16' needs a CUDA device; use 'bf16' on a CPU")
     if tdist.active():  # measured: DDP over a CrossEncoder fails in the Trainer here ("marked ready twice")
-        raise ValueError("trainer='st' runs in one process; under torchrun use trainer='tenc' (tenc's own DDP path)")
+        raise ValueError(TORCHRUN_REFUSED)
     parts = grad_accum
     if batch_size % parts:
         raise ValueError(f"the {kind} batch size {batch_size} must divide into grad_accum {grad_accum} micro-batches")
@@ -145,7 +147,7 @@ def _run(kind: str, model, s1, s2, targets, lengths, token_counts, *, epochs, ba
         from sentence_transformers.sentence_transformer import losses
         fn = losses.CosineSimilarityLoss(model) if loss == "mse" else losses.CoSENTLoss(model, scale=20.0)
 
-    out = Path(checkpoint.path.with_name(checkpoint.path.name + ".trainer")) if checkpoint else \
+    out = checkpoint.path.with_name(checkpoint.path.name + ".trainer") if checkpoint else \
         Path(tempfile.mkdtemp(prefix="tenc-st-"))
     resume = None
     if checkpoint:
@@ -180,8 +182,8 @@ def _run(kind: str, model, s1, s2, targets, lengths, token_counts, *, epochs, ba
     stats.steps = trainer.state.global_step
     done = [b for batches in epoch_batches for b in batches][:stats.steps]
     stats.examples = sum(len(b) for b in done)
-    stats.real_tokens = sum(int(token_counts(b)[0]) for b in done)
-    stats.padded_tokens = sum(int(token_counts(b)[1]) for b in done)
+    counts = np.array([token_counts(b) for b in done], dtype=np.int64).reshape(-1, 2)  # (real, padded) per batch
+    stats.real_tokens, stats.padded_tokens = (int(v) for v in counts.sum(axis=0))
     if callback.best_state is not None and stats.best_step != stats.steps:
         model.load_state_dict(callback.best_state)
     model.eval()
@@ -216,8 +218,9 @@ def train_bi(model, s1: list[str], s2: list[str], targets: np.ndarray, *, epochs
     targets = bi_examples(s1, s2, targets, loss)
     seed_everything(seed)
     model.max_seq_length = max_length
-    la = np.fromiter((len(x) for x in tokenize_sentences(model.tokenizer, list(s1), max_length)), dtype=np.int64)
-    lb = np.fromiter((len(x) for x in tokenize_sentences(model.tokenizer, list(s2), max_length)), dtype=np.int64)
+    ids, a, b = unique_sentence_ids(model.tokenizer, s1, s2, max_length)
+    slen = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+    la, lb = slen[a], slen[b]
     return _run("bi", model, s1, s2, targets, np.maximum(la, lb),
                 lambda b: (la[b].sum() + lb[b].sum(), (la[b].max() + lb[b].max()) * len(b)),
                 epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup, weight_decay=weight_decay, loss=loss,

@@ -278,6 +278,14 @@ def bi_examples(s1, s2, targets, loss: str) -> np.ndarray:
     return targets
 
 
+def unique_sentence_ids(tok, s1, s2, max_length: int):
+    """Token ids of the pairs' unique sentences (a pool repeats many, each is tokenised once) and, per pair,
+    the positions of its two sentences among them."""
+    uniq = list(dict.fromkeys(list(s1) + list(s2)))
+    pos = {s: i for i, s in enumerate(uniq)}
+    return tokenize_sentences(tok, uniq, max_length), np.array([pos[s] for s in s1]), np.array([pos[s] for s in s2])
+
+
 def train_cross(model, s1: list[str], s2: list[str], targets: np.ndarray, *, epochs: int = 1,
                 batch_size: int = 32, lr: float = 2e-5, warmup: float = 0.1, weight_decay: float = 0.01,
                 max_length: int = 64, loss: str = "bce", both_orders: bool = True, seed: int = 0,
@@ -330,11 +338,7 @@ def train_bi(model, s1: list[str], s2: list[str], targets: np.ndarray, *, epochs
     targets = bi_examples(s1, s2, targets, loss)
     seed_everything(seed)
     tok = model.tokenizer
-    uniq = list(dict.fromkeys(list(s1) + list(s2)))
-    pos = {s: i for i, s in enumerate(uniq)}
-    ids = tokenize_sentences(tok, uniq, max_length)
-    a = np.array([pos[s] for s in s1])
-    b = np.array([pos[s] for s in s2])
+    ids, a, b = unique_sentence_ids(tok, s1, s2, max_length)
     slen = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
     pair_len = np.maximum(slen[a], slen[b])
     keep_types = uses_token_types(model)
