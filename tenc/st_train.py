@@ -218,8 +218,7 @@ def train_bi(model, s1: list[str], s2: list[str], targets: np.ndarray, *, epochs
     targets = bi_examples(s1, s2, targets, loss)
     seed_everything(seed)
     model.max_seq_length = max_length
-    ids, a, b = unique_sentence_ids(model.tokenizer, s1, s2, max_length)
-    slen = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+    _, slen, a, b = unique_sentence_ids(model.tokenizer, s1, s2, max_length)
     la, lb = slen[a], slen[b]
     return _run("bi", model, s1, s2, targets, np.maximum(la, lb),
                 lambda b: (la[b].sum() + lb[b].sum(), (la[b].max() + lb[b].max()) * len(b)),

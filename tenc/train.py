@@ -279,11 +279,13 @@ def bi_examples(s1, s2, targets, loss: str) -> np.ndarray:
 
 
 def unique_sentence_ids(tok, s1, s2, max_length: int):
-    """Token ids of the pairs' unique sentences (a pool repeats many, each is tokenised once) and, per pair,
-    the positions of its two sentences among them."""
+    """Token ids of the pairs' unique sentences (a pool repeats many, each is tokenised once), their lengths
+    and, per pair, the positions of its two sentences among them."""
     uniq = list(dict.fromkeys(list(s1) + list(s2)))
     pos = {s: i for i, s in enumerate(uniq)}
-    return tokenize_sentences(tok, uniq, max_length), np.array([pos[s] for s in s1]), np.array([pos[s] for s in s2])
+    ids = tokenize_sentences(tok, uniq, max_length)
+    lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+    return ids, lengths, np.array([pos[s] for s in s1]), np.array([pos[s] for s in s2])
 
 
 def train_cross(model, s1: list[str], s2: list[str], targets: np.ndarray, *, epochs: int = 1,
@@ -338,8 +340,7 @@ def train_bi(model, s1: list[str], s2: list[str], targets: np.ndarray, *, epochs
     targets = bi_examples(s1, s2, targets, loss)
     seed_everything(seed)
     tok = model.tokenizer
-    ids, a, b = unique_sentence_ids(tok, s1, s2, max_length)
-    slen = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+    ids, slen, a, b = unique_sentence_ids(tok, s1, s2, max_length)
     pair_len = np.maximum(slen[a], slen[b])
     keep_types = uses_token_types(model)
     y_all = torch.from_numpy(targets)
