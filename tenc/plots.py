@@ -60,19 +60,35 @@ def label_distributions(run_dir: str | Path) -> Figure:
 FLOOR = -12.0  # figures of gains: a collapsed student (e.g. -64) would flatten every other difference
 
 
+# the cycles figure's tracks: a run belongs to the first whose prefix its name starts with
+TRACKS = (("paper", "paper track"), ("main", "main job"), ("adaptation", "adaptation"), ("quick", "quick budget"))
+
+
+def track_of(run: str) -> str:
+    """The track a run's name puts it on ("other" if none of `TRACKS` matches)."""
+    return next((name for prefix, name in TRACKS if run.startswith(prefix)), "other")
+
+
 def cycles_figure(df: pd.DataFrame):
     """Change of the 7-task average from each run's start, per cycle, bi and cross: one panel per
-    distillation run, four a row, one y scale for all (a +0.2 looks like a +0.2 everywhere); values
-    under `FLOOR` are drawn on it with their value written."""
-    from matplotlib.figure import Figure
-
-    runs = [r for r in dict.fromkeys(df.loc[df["cycle"].notna() & (df["ablation"].fillna("") == ""), "run"])]
-    cols = min(4, max(len(runs), 1))
-    rows = -(-max(len(runs), 1) // cols)
+    distillation run, the runs of a track (`TRACKS`) together, each track starting a row of at most
+    four, one y scale for all (a +0.2 looks like a +0.2 everywhere); values under `FLOOR` are drawn
+    on it with their value written."""
+    runs = list(dict.fromkeys(df.loc[df["cycle"].notna() & (df["ablation"].fillna("") == ""), "run"]))
+    order = [name for _, name in TRACKS] + ["other"]
+    by_track = {t: [r for r in runs if track_of(r) == t] for t in order}
+    places, row = [], 0  # (run, track, row, column): a track starts a new row
+    for track, members in by_track.items():
+        for j, run in enumerate(members):
+            places.append((run, track, row + j // 4, j % 4))
+        row += -(-len(members) // 4)
+    cols = min(4, max([c for *_, c in places], default=0) + 1)
+    rows = max(row, 1)
     fig = Figure(figsize=(3.1 * cols, 2.5 * rows + 0.4), layout="constrained")
+    grid = fig.add_gridspec(rows, cols)
     axes, lo, hi = [], 0.0, 0.0
-    for i, run in enumerate(runs):
-        ax = fig.add_subplot(rows, cols, i + 1, sharey=axes[0] if axes else None)
+    for run, track, r, c in places:
+        ax = fig.add_subplot(grid[r, c], sharey=axes[0] if axes else None)
         axes.append(ax)
         sub = df[(df["run"] == run) & df["member"].isin(["model", "ensemble"])]
         start = sub[(sub["cycle"] == 0) & (sub["kind"] == "bi")]["avg"]
@@ -82,16 +98,16 @@ def cycles_figure(df: pd.DataFrame):
             delta = k["avg"] - base
             shown = delta.clip(lower=FLOOR)  # a collapsed student sits on the floor, its value written beside it
             ax.plot(k["cycle"], shown, marker=marker, label=kind)
-            for c, d in zip(k["cycle"], delta):
+            for x, d in zip(k["cycle"], delta):
                 if d < FLOOR:
-                    ax.annotate(f"{d:+.1f}", (c, FLOOR), textcoords="offset points", xytext=(0, 5), ha="center", fontsize=7)
+                    ax.annotate(f"{d:+.1f}", (x, FLOOR), textcoords="offset points", xytext=(0, 5), ha="center", fontsize=7)
             lo, hi = min(lo, shown.min()), max(hi, shown.max())
         ax.axhline(0, color="0.4", ls=":", lw=0.8)
         ax.set_title("\n".join(_wrap(run, 34)) + f"\nstart {base:.2f}", fontsize=8)
         ax.set_xticks(sorted(sub["cycle"].dropna().unique()))
         ax.tick_params(labelsize=7)
-        if i % cols == 0:
-            ax.set_ylabel("7-task avg − start", fontsize=8)
+        if c == 0:
+            ax.set_ylabel(f"{track}\n7-task avg − start", fontsize=8)
     if axes:
         pad = 0.05 * (hi - lo or 1)
         axes[0].set_ylim(lo - pad, hi + pad)

@@ -40,6 +40,19 @@ def test_cycles_figure_draws_changes_from_each_start_on_one_scale():
     assert [round(y, 2) for y in b.lines[0].get_ydata()] == [0.0, 0.2] and a.get_ylim() == b.get_ylim()
 
 
+def test_cycles_figure_gives_each_track_its_own_rows():
+    names = ["quick q", "main job 1", "paper p", "main job 2", "main job 3", "main job 4", "main job 5", "zz"]
+    df = pd.DataFrame([{"run": r, "cycle": c, "kind": "bi", "member": "model", "avg": 50.0 + c, "ablation": ""}
+                       for r in names for c in (0, 1)])
+    fig = plots.cycles_figure(df)
+    places = [(ax.get_title().split("\n")[0], ax.get_subplotspec().rowspan.start, ax.get_subplotspec().colspan.start)
+              for ax in fig.axes]
+    assert places == [("paper p", 0, 0), ("main job 1", 1, 0), ("main job 2", 1, 1), ("main job 3", 1, 2),
+                      ("main job 4", 1, 3), ("main job 5", 2, 0), ("quick q", 3, 0), ("zz", 4, 0)]
+    assert fig.axes[1].get_ylabel().startswith("main job") and fig.axes[5].get_ylabel().startswith("main job")
+    assert fig.axes[2].get_ylabel() == ""
+
+
 def test_the_ablation_figure_zooms_to_its_values_four_panels_a_row():
     t = {f"a{i}": pd.DataFrame({"value": ["x", "y"], "start": [78.8, 78.8], "last bi": [76.3, 77.0],
                                 "last cross": [71.8, 72.5]}) for i in range(5)}
