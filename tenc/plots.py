@@ -60,13 +60,16 @@ def label_distributions(run_dir: str | Path) -> Figure:
 FLOOR = -12.0  # figures of gains: a collapsed student (e.g. -64) would flatten every other difference
 
 
-# the cycles figure's tracks: a run belongs to the first whose prefix its name starts with
-TRACKS = (("paper", "paper track"), ("main", "main job"), ("adaptation", "adaptation"), ("quick", "quick budget"))
+# the cycles figure's tracks, in row order, and the name prefixes that put a run on one (the first that
+# matches wins: "paper minilm-l6" is the adaptation track's full-pool run, not the paper track's)
+TRACKS = ("paper track", "main job", "adaptation", "quick budget")
+PREFIXES = (("paper minilm", "adaptation"), ("paper", "paper track"), ("main", "main job"),
+            ("adaptation", "adaptation"), ("quick", "quick budget"))
 
 
 def track_of(run: str) -> str:
-    """The track a run's name puts it on ("other" if none of `TRACKS` matches)."""
-    return next((name for prefix, name in TRACKS if run.startswith(prefix)), "other")
+    """The track a run's name puts it on ("other" if none of `PREFIXES` matches)."""
+    return next((name for prefix, name in PREFIXES if run.startswith(prefix)), "other")
 
 
 def cycles_figure(df: pd.DataFrame):
@@ -75,7 +78,7 @@ def cycles_figure(df: pd.DataFrame):
     four, one y scale for all (a +0.2 looks like a +0.2 everywhere); values under `FLOOR` are drawn
     on it with their value written."""
     runs = list(dict.fromkeys(df.loc[df["cycle"].notna() & (df["ablation"].fillna("") == ""), "run"]))
-    order = [name for _, name in TRACKS] + ["other"]
+    order = [*TRACKS, "other"]
     by_track = {t: [r for r in runs if track_of(r) == t] for t in order}
     places, row = [], 0  # (run, track, row, column): a track starts a new row
     for track, members in by_track.items():

@@ -41,14 +41,17 @@ def test_cycles_figure_draws_changes_from_each_start_on_one_scale():
 
 
 def test_cycles_figure_gives_each_track_its_own_rows():
-    names = ["quick q", "main job 1", "paper p", "main job 2", "main job 3", "main job 4", "main job 5", "zz"]
+    names = ["quick q", "main job 1", "paper p", "main job 2", "main job 3", "main job 4", "main job 5", "zz",
+             "paper minilm-l6"]
     df = pd.DataFrame([{"run": r, "cycle": c, "kind": "bi", "member": "model", "avg": 50.0 + c, "ablation": ""}
                        for r in names for c in (0, 1)])
     fig = plots.cycles_figure(df)
     places = [(ax.get_title().split("\n")[0], ax.get_subplotspec().rowspan.start, ax.get_subplotspec().colspan.start)
               for ax in fig.axes]
     assert places == [("paper p", 0, 0), ("main job 1", 1, 0), ("main job 2", 1, 1), ("main job 3", 1, 2),
-                      ("main job 4", 1, 3), ("main job 5", 2, 0), ("quick q", 3, 0), ("zz", 4, 0)]
+                      ("main job 4", 1, 3), ("main job 5", 2, 0), ("paper minilm-l6", 3, 0), ("quick q", 4, 0),
+                      ("zz", 5, 0)]
+    assert plots.track_of("paper minilm-l6") == "adaptation" and plots.track_of("paper rampart") == "paper track"
     assert fig.axes[1].get_ylabel().startswith("main job") and fig.axes[5].get_ylabel().startswith("main job")
     assert fig.axes[2].get_ylabel() == ""
 
