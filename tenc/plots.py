@@ -126,40 +126,46 @@ def _wrap(text: str, width: int) -> list[str]:
 
 def gains_figure(board: pd.DataFrame, spec: dict, reference: dict | None = None):
     """The README's figure: per track of ``spec`` (params/paper_table.yaml), each trained row's 7-task
-    average minus the track's start, as bars on one shared scale, with the paper's BERT-base gains
-    (``reference``: {"bi": …, "cross": …}) as lines. Rows the scoreboard lacks, and rows marked
+    average minus the track's start, as horizontal bars named by the table's labels, one panel a track
+    (its height follows its row count), one shared scale, with the paper's BERT-base gains
+    (``reference``: {"bi": …, "cross": …}) as dashed lines. Rows the scoreboard lacks, and rows marked
     ``reference: true`` (another model shown for comparison), are left out."""
     from matplotlib.figure import Figure
 
-    tracks = spec.get("tracks", [])
-    fig = Figure(figsize=(3.6 * max(len(tracks), 1), 3.8), layout="constrained")
-    axes = []
-    for i, track in enumerate(tracks):
-        ax = fig.add_subplot(1, len(tracks), i + 1, sharey=axes[0] if axes else None)
-        axes.append(ax)
+    panels = []
+    for track in spec.get("tracks", []):
         hits = [(row, board_row(board, row)) for row in track["rows"] if not row.get("reference")]  # no gain to draw
-        found = [(row, float(hit["avg"])) for row, hit in hits if hit is not None]
+        panels.append((track, [(row, float(hit["avg"])) for row, hit in hits if hit is not None]))
+    sizes = [max(len(found) - 1, 1) for _, found in panels] or [1]
+    fig = Figure(figsize=(9.0, 0.8 + 0.24 * sum(sizes) + 0.55 * len(sizes)), layout="constrained")
+    grid = fig.add_gridspec(len(sizes), 1, height_ratios=sizes)
+    colors = {"bi": "tab:blue", "cross": "tab:orange"}
+    axes = []
+    for i, (track, found) in enumerate(panels):
+        ax = fig.add_subplot(grid[i, 0], sharex=axes[0] if axes else None)
+        axes.append(ax)
         if not found:
             continue
         start, rest = found[0][1], found[1:]
-        colors = {"bi": "tab:blue", "cross": "tab:orange"}
-        x = np.arange(len(rest))
+        y = np.arange(len(rest))
         gains = np.array([v - start for _, v in rest])
-        bars = ax.bar(x, np.clip(gains, FLOOR, None), color=[colors[r["kind"]] for r, _ in rest])
-        ax.bar_label(bars, [f"{g:+.2f}" + (" (cut)" if g < FLOOR else "") for g in gains], fontsize=8, padding=1)
-        ax.axhline(0, color="0.3", lw=0.8)
+        bars = ax.barh(y, np.clip(gains, FLOOR, None), color=[colors[r["kind"]] for r, _ in rest], height=0.7)
+        ax.bar_label(bars, [f"{g:+.2f}" + (" (cut)" if g < FLOOR else "") for g in gains], fontsize=7, padding=2)
+        ax.axvline(0, color="0.3", lw=0.8)
         for kind, gain in (reference or {}).items():
-            ax.axhline(gain, color=colors[kind], ls="--", lw=0.9, label=f"paper, BERT-base {kind}: {gain:+.2f}")
-        width = 13 if len(rest) <= 4 else 8  # a crowded panel wraps its labels narrower
-        ax.set_xticks(x, ["\n".join(_wrap(r["label"].replace("Trans-Encoder ", ""), width)) for r, _ in rest], fontsize=7)
-        ax.set_title("\n".join(_wrap(track["name"].split(":")[0], 40)) + f"\nstart {start:.2f}", fontsize=9)
-        if i == 0:
-            ax.set_ylabel("7-task avg − start (points)", fontsize=8)
-        ax.tick_params(axis="y", labelsize=7)
-        if i == 0:
-            ax.legend(fontsize=7, loc="lower left")
+            ax.axvline(gain, color=colors[kind], ls="--", lw=0.9, label=f"paper, BERT-base {kind}: {gain:+.2f}")
+        ax.set_yticks(y, ["\n".join(_wrap(r["label"].replace("Trans-Encoder ", ""), 75)) for r, _ in rest], fontsize=7)
+        ax.invert_yaxis()  # the table's order, top to bottom
+        ax.set_title(track["name"].split(":")[0] + f" (start {start:.2f})", fontsize=9, loc="left")
+        ax.tick_params(axis="x", labelsize=7)
     if axes:
-        axes[0].set_ylim(FLOOR - 1, max(8.0, max(abs(bar.get_height()) for a in axes for bar in a.patches) + 1.5))
+        handles, labels = axes[0].get_legend_handles_labels()
+        if handles:  # under the panels, clear of every bar
+            fig.legend(handles, labels, fontsize=7, loc="outside lower center", ncols=len(handles))
+        axes[-1].set_xlabel("7-task avg − start (points)", fontsize=8)
+        widths = [bar.get_width() for a in axes for bar in a.patches]
+        cut = any(w <= FLOOR for w in widths)  # room on the left for a floored bar's "(cut)" label
+        axes[0].set_xlim(FLOOR - (4.5 if cut else 1), max([8.0, *widths]) + 1.5)
     return fig
 
 

@@ -23,11 +23,13 @@ def test_gains_figure_bars_are_the_gains_on_one_scale():
                                                  "reference": True}]}]}  # compared in the table, no gain bar
     fig = plots.gains_figure(_board(), spec, {"bi": 4.2})
     one, two = fig.axes
-    assert [round(p.get_height(), 2) for p in one.patches] == [5.0, plots.FLOOR]  # -30 is drawn on the floor
+    assert [round(p.get_width(), 2) for p in one.patches] == [5.0, plots.FLOOR]   # -30 is drawn on the floor
     assert "-30.00 (cut)" in [t.get_text() for t in one.texts]
-    assert [round(p.get_height(), 2) for p in two.patches] == [0.5]
-    assert one.get_ylim() == two.get_ylim()                                       # shared scale
-    assert any(line.get_ydata()[0] == 4.2 for line in one.lines)                  # the paper's gain as a line
+    assert [round(p.get_width(), 2) for p in two.patches] == [0.5]
+    assert one.get_xlim() == two.get_xlim()                                       # shared scale
+    assert any(line.get_xdata()[0] == 4.2 for line in one.lines)                  # the paper's gain as a line
+    assert [t.get_text() for t in one.get_yticklabels()] == ["bi", "cross"]       # bars named, in table order
+    assert one.get_subplotspec().get_gridspec().get_height_ratios() == [2, 1]     # a panel's height: its rows
 
 
 def test_cycles_figure_draws_changes_from_each_start_on_one_scale():
