@@ -55,7 +55,7 @@ class DistillConfig:
     bi_max_length: int = 32           # tokens per sentence (paper: 32)
     lengths: str = "auto"             # "auto": STS keeps the two limits above, other tasks fit them to the pool; "fixed"
     bi_loss: str = "mse"              # "mse" between cos and the cross score (paper) or "cosent" (ranking)
-    target_map: str = "clip"          # bi cosines -> BCE targets: "clip" to [0, 1] or "minmax" rescale
+    target_map: str = "clip"          # bi cosines -> BCE targets: "clip" to [0, 1], "minmax" rescale, "rank"
     label_both_orders: bool = False   # cross pseudo-labels averaged over (s1, s2) and (s2, s1) (paper: one order)
     cross_orders: str = "one"         # cross scoring for dev, test and dev checks: "one" (s1, s2) (paper) or "both" (mean)
     eval_steps: int = 0               # STS-B dev check every N training steps, keep the best (paper: 200); 0 = off
@@ -124,7 +124,7 @@ RUNTIME_ONLY = ("threads", "parallel", "checkpoint_minutes", "grad_accum", "devi
 
 CHOICES = {
     "pooling": ("", "cls", "mean"), "cross_init_mode": INIT_MODES, "bi_init_mode": INIT_MODES, "cross_orders": ("one", "both"),
-    "cross_loss": ("bce", "mse"), "bi_loss": ("mse", "cosent"), "target_map": ("clip", "minmax"),
+    "cross_loss": ("bce", "mse"), "bi_loss": ("mse", "cosent"), "target_map": ("clip", "minmax", "rank"),
     "selection": SELECTION_RULES, "pool": ("transductive", "inductive"),
     "method": ("simcse", "mirror"), "amp": ("", "bf16", "fp16"), "lengths": ("auto", "fixed"),
     "task": ("sts", "qqp", "qnli", "mrpc", "trecqa", "custom"), "trainer": ("tenc", "st"),

@@ -24,7 +24,8 @@ same averaged labels (PAPER.md, mutual distillation). N = 1 is self-distillation
 
 BCE targets: the paper feeds raw cosines to BCE; cosines below 0 are not probabilities, so
 ``target_map="clip"`` (default) clips them to [0, 1] (2.4 % of the pool's pairs for the 2-layer primed
-rampart) and ``"minmax"`` rescales the pool's range onto [0, 1].
+rampart), ``"minmax"`` rescales the pool's range onto [0, 1], and ``"rank"`` replaces each cosine by its
+rank in the pool, spread evenly over [0, 1] (the order alone: squeezed cosines still give spread targets).
 
 Example::
 
@@ -386,7 +387,11 @@ def to_unit(cosines: np.ndarray, how: str = "clip") -> np.ndarray:
     if how == "minmax":
         lo, hi = float(cosines.min()), float(cosines.max())
         return ((cosines - lo) / max(hi - lo, 1e-8)).astype(np.float32)
-    raise ConfigError(f"unknown target_map {how!r}: use 'clip' or 'minmax'")
+    if how == "rank":
+        from scipy.stats import rankdata
+
+        return ((rankdata(cosines) - 1) / max(len(cosines) - 1, 1)).astype(np.float32)  # ties share a rank
+    raise ConfigError(f"unknown target_map {how!r}: use 'clip', 'minmax' or 'rank'")
 
 
 def run(cfg: DistillConfig, folder: str | Path, progress: bool = True, log=print, tags: dict | None = None) -> dict:

@@ -260,3 +260,7 @@ def test_targets_outside_unit_interval():
     cos = np.array([-0.2, 0.3, 1.0])
     assert distill.to_unit(cos, "clip").tolist() == pytest.approx([0.0, 0.3, 1.0])
     assert distill.to_unit(cos, "minmax").tolist() == pytest.approx([0.0, 0.5 / 1.2, 1.0])
+    squeezed = np.array([0.97, 0.91, 0.99, 0.91, 0.2])                 # the order alone, ties share a rank
+    assert distill.to_unit(squeezed, "rank").tolist() == pytest.approx([0.75, 0.375, 1.0, 0.375, 0.0])
+    with pytest.raises(ConfigError, match="rank"):
+        distill.to_unit(cos, "percentile")
