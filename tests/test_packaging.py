@@ -49,6 +49,29 @@ def test_readme_results_table_is_the_scoreboard():
     assert set(board.loc[board["kind"] == "cross", "protocol"]) <= {"one-order", "two-order mean"}
 
 
+
+def _table_widths(text: str) -> list[tuple[int, list[int]]]:
+    """Each markdown table's first line number and its lines' cell counts (code spans and \\| not cells)."""
+    tables, block = [], []
+    for n, line in enumerate(text.split("\n") + [""], 1):
+        if line.startswith("|"):
+            plain = re.sub(r"`[^`]*`", "code", line.replace("\\|", ""))
+            block.append((n, plain.strip().strip("|").count("|") + 1))
+        elif block:
+            tables.append((block[0][0], [w for _, w in block]))
+            block = []
+    return tables
+
+
+def test_markdown_tables_keep_their_width():
+    """No table row has more or fewer cells than its header (rows appended to the wrong table render
+    as garbage: scoreboard rows once landed in the two-column commands table)."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "results").glob("*.md"))]
+    ragged = [f"{page.relative_to(ROOT)}:{line}" for page in pages
+              for line, widths in _table_widths(page.read_text()) if len(set(widths)) > 1]
+    assert _table_widths("| a | b |\n|---|---|\n| `x | y` | z |\n| 1 | 2 | 3 |\n") == [(1, [2, 2, 2, 3])]
+    assert ragged == []
+
 def test_readme_ablation_rows_are_the_tables_rows():
     """The results page's Ablations table quotes results/tables.md (rebuilt from metrics.json by `make tables`)."""
     text = (ROOT / "docs" / "results.md").read_text().split("## Ablations", 1)[1].split("\n#", 1)[0]
