@@ -49,7 +49,6 @@ def test_readme_results_table_is_the_scoreboard():
     assert set(board.loc[board["kind"] == "cross", "protocol"]) <= {"one-order", "two-order mean"}
 
 
-
 def _table_widths(text: str) -> list[tuple[int, list[int]]]:
     """Each markdown table's first line number and its lines' cell counts (code spans and \\| not cells)."""
     tables, block = [], []
@@ -71,6 +70,7 @@ def test_markdown_tables_keep_their_width():
               for line, widths in _table_widths(page.read_text()) if len(set(widths)) > 1]
     assert _table_widths("| a | b |\n|---|---|\n| `x | y` | z |\n| 1 | 2 | 3 |\n") == [(1, [2, 2, 2, 3])]
     assert ragged == []
+
 
 def test_readme_ablation_rows_are_the_tables_rows():
     """The results page's Ablations table quotes results/tables.md (rebuilt from metrics.json by `make tables`)."""
