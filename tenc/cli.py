@@ -283,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("pool", help="print the size of the unlabelled pool")
     q.add_argument("--data")
-    q.add_argument("--mode", default="transductive", choices=["transductive", "inductive"])
+    q.add_argument("--mode", default="transductive", choices=["transductive", "inductive", "disjoint"])
     q.add_argument("--max-pairs", type=int)
     q.set_defaults(func=cmd_pool)
     return p

@@ -19,6 +19,8 @@ from pathlib import Path
 
 from .selection import RULES as SELECTION_RULES
 
+POOL_MODES = ("transductive", "inductive", "disjoint")  # data.build_pool documents each
+
 
 class ConfigError(ValueError):
     """An unknown, mistyped or out-of-range setting."""
@@ -36,7 +38,9 @@ class DistillConfig:
     cross_init: str = ""              # cross-encoder initialisation per member; "" = same as start
     teachers: str = ""                # frozen bi-encoders (comma list): their cosines join every bi -> cross label mean
     teachers_teach: str = "cross"     # "cross": the teachers label for the cross student only; "both": their cosines
-                                      # (mapped to [0, 1] like the bi labels) also join the cross -> bi label mean
+                                      # (mapped to [0, 1] like the bi labels) also join the cross -> bi label mean;
+                                      # "bi": the teachers' raw cosines alone label the bi student and no cross-encoder
+                                      # is trained (the standard distillation baseline, not Trans-Encoder)
     pooling: str = ""                 # bi pooling for a plain LM start: "cls" (paper) or "mean"; "" keeps the saved one
     cycles: int = 3                   # T, bi -> cross -> bi cycles (paper: 3)
     cross_layers: int = 0             # keep only the first N layers of cross_init (0 = all; rampart: its top layers tag PII)
@@ -68,7 +72,7 @@ class DistillConfig:
     dev: str = ""                     # custom task: labelled dev file for selection; "" = label-free selection
     tests: str = ""                   # custom task: comma-separated labelled test files
     task_data: str = ""               # qqp/qnli/mrpc/trecqa: train/dev/test folder; "" = hub (trecqa: ../shared/data/binary)
-    pool: str = "transductive"        # "transductive" (paper) or "inductive" (no evaluation pair in training)
+    pool: str = "transductive"        # "transductive" (paper), "inductive" (no evaluation pair), "disjoint" (no test sentence)
     max_pairs: int = 0                # subsample the pool to this many unique pairs; 0 = all (~36k)
     seed: int = 0                     # seeds python, numpy and torch
     data: str = ""                    # STS data folder; "" = $TENC_DATA, ./data/sts, ../shared/data/sts, hub
@@ -125,10 +129,10 @@ RUNTIME_ONLY = ("threads", "parallel", "checkpoint_minutes", "grad_accum", "devi
 CHOICES = {
     "pooling": ("", "cls", "mean"), "cross_init_mode": INIT_MODES, "bi_init_mode": INIT_MODES, "cross_orders": ("one", "both"),
     "cross_loss": ("bce", "mse"), "bi_loss": ("mse", "cosent"), "target_map": ("clip", "minmax", "rank"),
-    "selection": SELECTION_RULES, "pool": ("transductive", "inductive"),
+    "selection": SELECTION_RULES, "pool": POOL_MODES,
     "method": ("simcse", "mirror"), "amp": ("", "bf16", "fp16"), "lengths": ("auto", "fixed"),
     "task": ("sts", "qqp", "qnli", "mrpc", "trecqa", "custom"), "trainer": ("tenc", "st"),
-    "teachers_teach": ("cross", "both"),
+    "teachers_teach": ("cross", "both", "bi"),
 }
 FRACTIONS = {"cross_warmup", "bi_warmup"}   # fractions of a stage's steps
 RATES = {"cross_lr", "bi_lr", "lr"}           # learning rates: finite and above 0
@@ -213,7 +217,7 @@ ABLATIONS: dict[str, tuple[tuple[str, ...], typing.Callable[[str], dict]]] = {
     "bi_loss": (("mse", "cosent"), lambda v: {"bi_loss": v}),
     "pooling": (("cls", "mean"), lambda v: {"pooling": v}),
     "pool_size": (("1000", "4000", "16000", "all"), lambda v: {"max_pairs": 0 if v == "all" else int(v)}),
-    "pool": (("transductive", "inductive"), lambda v: {"pool": v}),
+    "pool": (POOL_MODES, lambda v: {"pool": v}),
 }
 
 

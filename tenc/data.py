@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .config import POOL_MODES
+
 EVAL_SETS = ("STS12", "STS13", "STS14", "STS15", "STS16", "STS-B", "SICK-R")
 STS_YEARS = {
     "STS12": ("MSRpar", "MSRvid", "SMTeuroparl", "surprise.OnWN", "surprise.SMTnews"),
@@ -265,11 +267,12 @@ def build_pool(pairs: pd.DataFrame, mode: str = "transductive", max_pairs: int |
     ``transductive`` (the paper): every pair of STS12-16, STS-B (all splits) and SICK (all splits),
     scored or not; no label is used. ``inductive``: the same minus every scored pair of the seven
     test sets and of STS-B dev, so no evaluation or selection pair is ever seen in training (the
-    unscored STS15/16 pairs stay: nothing is measured on them).
+    unscored STS15/16 pairs stay: nothing is measured on them). ``disjoint``: the inductive pool
+    minus every pair that holds any sentence of the seven test sets, so no test sentence is seen.
     ``max_pairs`` subsamples (seeded) after de-duplication.
     """
-    if mode not in ("transductive", "inductive"):
-        raise DataError(f"unknown pool mode {mode!r}: use 'transductive' or 'inductive'")
+    if mode not in POOL_MODES:
+        raise DataError(f"unknown pool mode {mode!r}: use {', '.join(repr(m) for m in POOL_MODES)}")
     df = pairs[["sentence1", "sentence2"]]
     df = df[(df["sentence1"].str.len() > 0) & (df["sentence2"].str.len() > 0)]
     n_before = len(df)
@@ -279,6 +282,12 @@ def build_pool(pairs: pd.DataFrame, mode: str = "transductive", max_pairs: int |
         scored = pairs["score"].notna()
         held = pairs[scored & ((pairs["split"] == "test") | ((pairs["dataset"] == "STS-B") & (pairs["split"] == "dev")))]
         df = df.loc[~_pair_keys(df).isin(set(_pair_keys(held)))]
+    if mode == "disjoint":
+        held = pd.concat(list(eval_sets(pairs).values()))
+        test_sentences = set(held["sentence1"]) | set(held["sentence2"])
+        dev = dev_set(pairs)
+        df = df.loc[~_pair_keys(df).isin(set(_pair_keys(dev)))]
+        df = df.loc[~(df["sentence1"].isin(test_sentences) | df["sentence2"].isin(test_sentences))]
     if max_pairs is not None and max_pairs < len(df):
         df = df.sample(n=max_pairs, random_state=seed)
     return Pool(df.reset_index(drop=True), mode, n_before)

@@ -135,8 +135,8 @@ class Run(Students):
             models.check_lengths(start, cfg.bi_max_length, "bi_max_length")
             models.check_lengths(cross, cfg.cross_max_length, "cross_max_length")
         self.teachers = [t.strip() for t in cfg.teachers.split(",") if t.strip()]
-        if cfg.teachers_teach == "both" and not self.teachers:
-            raise ConfigError("teachers_teach='both' needs frozen teachers: set teachers=MODEL[,MODEL]")
+        if cfg.teachers_teach in ("both", "bi") and not self.teachers:
+            raise ConfigError(f"teachers_teach={cfg.teachers_teach!r} needs frozen teachers: set teachers=MODEL[,MODEL]")
         for teacher in self.teachers:
             models.check_lengths(teacher, cfg.bi_max_length, "bi_max_length")
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -217,6 +217,9 @@ class Run(Students):
         """Cross scores on the pool for ``cycle``'s bi students: the mean over the members' cross-encoders and,
         with ``teachers_teach="both"``, the frozen teachers' cosines mapped to [0, 1] (each weighted as one member)."""
         teachers = [self.to_unit(t) for t in self.teacher_cosines()] if self.cfg.teachers_teach == "both" else []
+        if self.cfg.teachers_teach == "bi":  # the standard distillation baseline: the teachers' cosines alone
+            cosines = self.teacher_cosines().mean(axis=0)
+            return self._labels(cycle, "label_cross", lambda s1, s2: cosines[tdist.shard(len(self.pool))])
 
         def compute(s1, s2):
             out = [encode.cross_scores(self.load_cross(cycle, m), s1, s2,
@@ -318,7 +321,7 @@ class Run(Students):
             raise ConfigError(f"cycle must be between 1 and the run's cycles={self.cfg.cycles}, got {cycle} "
                               "(set cycles higher to run more)")
         seed_everything(self.cfg.seed + cycle)
-        if direction in ("both", "cross"):
+        if direction in ("both", "cross") and self.cfg.teachers_teach != "bi":
             # bi -> cross: the bi-encoders of cycle - 1 score every pool pair (the mean over members) ...
             self.label_bi(cycle)
             # ... and each member's cross-encoder learns those scores (BCE on soft targets, both orders)

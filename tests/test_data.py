@@ -29,6 +29,8 @@ def test_pool_dedups_unordered_pairs_and_inductive_drops_eval_pairs():
     assert len(pool) == 3 and pool.n_before_dedup == 4                    # (a b, b a) == (b a, a b)
     ind = data.build_pool(pairs, "inductive")
     assert set(map(tuple, ind.pairs.values)) == {("c", "d"), ("a b", "e")}
+    disjoint = data.build_pool(pairs, "disjoint")                         # "a b" is a test sentence: (a b, e) goes
+    assert set(map(tuple, disjoint.pairs.values)) == {("c", "d")} and disjoint.mode == "disjoint"
     assert len(data.build_pool(pairs, max_pairs=2)) == 2
     with pytest.raises(DataError, match="unknown pool mode"):
         data.build_pool(pairs, "weird")
@@ -42,6 +44,9 @@ def test_real_data_sizes(shared_sts):
                      "STS-B": 1379, "SICK-R": 4927}
     pool = data.build_pool(df)
     assert 35_000 < len(pool) < 38_000 and 46_000 < len(pool.sentences) < 48_000
+    disjoint = data.build_pool(df, "disjoint")                            # no sentence of any of the seven test sets
+    test_sentences = {s for v in data.eval_sets(df).values() for s in (*v["sentence1"], *v["sentence2"])}
+    assert len(disjoint) == 9799 and not test_sentences & set(disjoint.sentences)
     raw = data.load_sts(shared_sts, layout="raw")                         # raw STS16 has 4 columns
     assert {k: len(v) for k, v in data.eval_sets(raw).items()} == sizes
 

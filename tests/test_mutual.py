@@ -71,3 +71,15 @@ def test_frozen_teachers_can_teach_the_bi_student_too(two_tiny, fake_sts, tmp_pa
     with pytest.raises(ConfigError, match="needs frozen teachers"):
         distill.Run(DistillConfig.from_preset("smoke", start=a, data=fake_sts, teachers_teach="both"), tmp_path / "x",
                     progress=False)
+
+
+def test_teachers_alone_teach_the_bi_student_as_the_standard_distillation_baseline(two_tiny, fake_sts, tmp_path):
+    """teachers_teach="bi": no cross-encoder is trained; the bi student learns the teachers' raw cosines."""
+    a, b = two_tiny
+    cfg = DistillConfig.from_preset("smoke", start=a, teachers=b, data=fake_sts, teachers_teach="bi")
+    summary = distill.run(cfg, tmp_path / "run", progress=False, log=lambda *_: None)
+    assert {r["kind"] for r in summary["cycles"]} == {"bi"} and set(summary["selected"]) == {"bi"}
+    c1 = tmp_path / "run" / "cycle_1"
+    teacher = np.load(tmp_path / "run" / "start" / "labels_teachers.npy")
+    assert np.allclose(np.load(c1 / "labels_cross.npy"), teacher, atol=1e-6)
+    assert sorted(p.name for p in c1.iterdir() if p.is_dir()) == ["bi"]
