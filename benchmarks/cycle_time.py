@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from run import matmul_peak, non_embedding_params  # noqa: E402
 
-from tenc.distill import read_pool  # noqa: E402
+from tenc.runfolder import read_pool  # noqa: E402
 
 STAGES = ("label_bi", "train_cross", "eval_cross", "label_cross", "train_bi", "eval_bi")
 
@@ -90,17 +90,31 @@ def main() -> int:
             seconds, tokens, passes = doc["seconds"], 0, 1
         flop = 2 * passes * params[kind] * tokens
         timed = tokens and seconds > 0  # a tiny stage on an idle machine can record 0.0 s: no rate then
-        rows.append({"run": str(run), "cycle": args.cycle, "stage": stage, "seconds": round(seconds, 1),
-                     "tokens": tokens, "tokens_per_second": sig(tokens / seconds) if timed else None,
-                     "gflop": sig(flop / 1e9), "gflop_per_second": sig(flop / seconds / 1e9) if timed else None,
-                     "floor_seconds": sig(flop / (peak * 1e9)) if tokens else None,
-                     "resumed": bool(doc.get("train", {}).get("resumed_from_step"))})
+        rows.append(
+            {
+                "run": str(run),
+                "cycle": args.cycle,
+                "stage": stage,
+                "seconds": round(seconds, 1),
+                "tokens": tokens,
+                "tokens_per_second": sig(tokens / seconds) if timed else None,
+                "gflop": sig(flop / 1e9),
+                "gflop_per_second": sig(flop / seconds / 1e9) if timed else None,
+                "floor_seconds": sig(flop / (peak * 1e9)) if tokens else None,
+                "resumed": bool(doc.get("train", {}).get("resumed_from_step")),
+            }
+        )
     table = pd.DataFrame(rows)
     work = table[table["tokens"] > 0]
     print(table.drop(columns=["run", "cycle"]).to_string(index=False))
-    print(f"non-embedding parameters: bi {params['bi'] / 1e6:.1f}M, cross {params['cross'] / 1e6:.1f}M; peak {peak:.1f} GFLOP/s")
-    print(f"cycle work (labelling + training): {work['seconds'].sum() / 60:.1f} min measured, "
-          f"{work['floor_seconds'].sum() / 60:.1f} min at the peak; with evaluation {table['seconds'].sum() / 60:.1f} min")
+    print(
+        f"non-embedding parameters: bi {params['bi'] / 1e6:.1f}M, cross {params['cross'] / 1e6:.1f}M; "
+        f"peak {peak:.1f} GFLOP/s"
+    )
+    print(
+        f"cycle work (labelling + training): {work['seconds'].sum() / 60:.1f} min measured, "
+        f"{work['floor_seconds'].sum() / 60:.1f} min at the peak; with evaluation {table['seconds'].sum() / 60:.1f} min"
+    )
     if args.csv:
         path = Path(args.csv)
         old = pd.read_csv(path) if path.is_file() else pd.DataFrame()

@@ -23,9 +23,27 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(out: Path, nproc: int, threads: int, pairs: int) -> dict:
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
-           "-m", "tenc", "distill", "--preset", "quick", "--quiet", "--out", str(out),
-           "--set", f"max_pairs={pairs}", "--set", "evaluate_test=false", "--set", f"threads={threads}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={nproc}",
+        "-m",
+        "tenc",
+        "distill",
+        "--preset",
+        "quick",
+        "--quiet",
+        "--out",
+        str(out),
+        "--set",
+        f"max_pairs={pairs}",
+        "--set",
+        "evaluate_test=false",
+        "--set",
+        f"threads={threads}",
+    ]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": str(threads)}
     res = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if res.returncode:
@@ -33,10 +51,17 @@ def run(out: Path, nproc: int, threads: int, pairs: int) -> dict:
     c = out / "cycle_1"
     marker = lambda s: json.loads((c / f"{s}.done.json").read_text())
     tc, tb = marker("train_cross")["train"], marker("train_bi")["train"]
-    return {"processes": nproc, "threads_each": threads, "pairs": pairs,
-            "label_bi_s": marker("label_bi")["seconds"], "label_cross_s": marker("label_cross")["seconds"],
-            "train_cross_s": tc["seconds"], "train_cross_examples_per_s": tc["examples"] / tc["seconds"],
-            "train_bi_s": tb["seconds"], "train_bi_examples_per_s": tb["examples"] / tb["seconds"]}
+    return {
+        "processes": nproc,
+        "threads_each": threads,
+        "pairs": pairs,
+        "label_bi_s": marker("label_bi")["seconds"],
+        "label_cross_s": marker("label_cross")["seconds"],
+        "train_cross_s": tc["seconds"],
+        "train_cross_examples_per_s": tc["examples"] / tc["seconds"],
+        "train_bi_s": tb["seconds"],
+        "train_bi_examples_per_s": tb["examples"] / tb["seconds"],
+    }
 
 
 def main() -> int:

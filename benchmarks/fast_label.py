@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from run import timed  # noqa: E402  (benchmarks/run.py: median wall time of repeated calls)
+
 from tenc import data, encode, evaluation, models  # noqa: E402
 
 
@@ -64,9 +65,19 @@ def ort_session(model, kind: str, folder: Path, quantised: bool):
     if not path.is_file():
         ids = torch.ones(2, 8, dtype=torch.long)
         names = ["input_ids", "attention_mask", "token_type_ids"]
-        axes = {n: {0: "batch", 1: "tokens"} for n in names} | {"out": {0: "batch"} if kind == "cross" else {0: "batch", 1: "tokens"}}
-        torch.onnx.export(Exported(backbone, kind).eval(), (ids, ids, torch.zeros_like(ids)), str(path), input_names=names,
-                          output_names=["out"], dynamic_axes=axes, opset_version=17, dynamo=False)
+        axes = {n: {0: "batch", 1: "tokens"} for n in names} | {
+            "out": {0: "batch"} if kind == "cross" else {0: "batch", 1: "tokens"}
+        }
+        torch.onnx.export(
+            Exported(backbone, kind).eval(),
+            (ids, ids, torch.zeros_like(ids)),
+            str(path),
+            input_names=names,
+            output_names=["out"],
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
+        )
         backbone.eval()  # export restores the wrapper's training flag on every submodule
     if quantised:
         from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -83,14 +94,19 @@ def ort_session(model, kind: str, folder: Path, quantised: bool):
 
 def ort_pass(session, tokenizer, kind: str, s1, s2, max_length: int) -> np.ndarray:
     """tenc's batching (unique sentences, token-budget batches) with ONNX Runtime doing the forward passes."""
+
     def run(ids, types=None):
         lengths = np.array([len(x) for x in ids])
         out = [None] * len(ids)
         for idx in encode.token_budget_batches(lengths, encode.DEFAULT_TOKENS):
-            b = encode.pad_batch([ids[i] for i in idx], tokenizer.pad_token_id or 0,
-                                 [types[i] for i in idx] if types else None)
-            feed = {"input_ids": b["input_ids"].numpy(), "attention_mask": b["attention_mask"].numpy(),
-                    "token_type_ids": b["token_type_ids"].numpy() if types else np.zeros_like(b["input_ids"].numpy())}
+            b = encode.pad_batch(
+                [ids[i] for i in idx], tokenizer.pad_token_id or 0, [types[i] for i in idx] if types else None
+            )
+            feed = {
+                "input_ids": b["input_ids"].numpy(),
+                "attention_mask": b["attention_mask"].numpy(),
+                "token_type_ids": b["token_type_ids"].numpy() if types else np.zeros_like(b["input_ids"].numpy()),
+            }
             res = session.run(None, feed)[0]
             if kind == "bi":  # mean pooling over real tokens, as the bi-encoder's Pooling module does
                 mask = feed["attention_mask"][..., None].astype(np.float32)
@@ -114,8 +130,12 @@ def main() -> int:
     p.add_argument("--pairs", type=int, default=2000)
     p.add_argument("--repeats", type=int, default=1)
     p.add_argument("--model", default="minilm-l6", help="the bi-encoder")
-    p.add_argument("--cross", default="", help="a trained cross-encoder folder (e.g. RUN/best/cross); default: --model "
-                   "with a new head, whose near-constant logits make the fidelity figure meaningless")
+    p.add_argument(
+        "--cross",
+        default="",
+        help="a trained cross-encoder folder (e.g. RUN/best/cross); default: --model "
+        "with a new head, whose near-constant logits make the fidelity figure meaningless",
+    )
     p.add_argument("--evaluate", action="store_true", help="also the 7-task average of each side")
     p.add_argument("--out", default=str(ROOT / "results" / "fast_label.csv"))
     args = p.parse_args()
@@ -131,17 +151,26 @@ def main() -> int:
         else:
             fp32 = models.cross_encoder(args.cross or args.model, max_length=64)
             run = lambda m: encode.cross_logits(m, s1, s2, max_length=64)  # noqa: E731
-        t32, ref = timed(lambda: run(fp32), args.repeats)
-        sides = {"int8": lambda m=int8(fp32): run(m)}
+        t32, ref = timed(lambda: run(fp32), args.repeats)  # noqa: B023 (called within this iteration)
+        quantised_model = int8(fp32)
+        sides = {"int8": lambda: run(quantised_model)}  # noqa: B023
         with tempfile.TemporaryDirectory() as tmp:
             for name, quantised in (("ort", False), ("ort-int8", True)):
                 session = ort_session(fp32, kind, Path(tmp), quantised)
-                sides[name] = lambda s=session: ort_pass(s, fp32.tokenizer, kind, s1, s2, 32 if kind == "bi" else 64)
+                sides[name] = lambda s=session: ort_pass(s, fp32.tokenizer, kind, s1, s2, 32 if kind == "bi" else 64)  # noqa: B023
             for name, fn in sides.items():
                 t, got = timed(fn, args.repeats)
-                row = {"model": args.model if kind == "bi" else (args.cross or args.model), "kind": kind, "side": name,
-                       "pairs": len(s1), "fp32_pairs_per_s": len(s1) / t32, "pairs_per_s": len(s1) / t, "ratio": t32 / t,
-                       "label_spearman": 100 * spearmanr(ref, got).statistic, "max_abs_diff": float(np.abs(ref - got).max())}
+                row = {
+                    "model": args.model if kind == "bi" else (args.cross or args.model),
+                    "kind": kind,
+                    "side": name,
+                    "pairs": len(s1),
+                    "fp32_pairs_per_s": len(s1) / t32,
+                    "pairs_per_s": len(s1) / t,
+                    "ratio": t32 / t,
+                    "label_spearman": 100 * spearmanr(ref, got).statistic,
+                    "max_abs_diff": float(np.abs(ref - got).max()),
+                }
                 if args.evaluate and name == "int8":
                     for side, m in (("fp32", fp32), ("int8", int8(fp32))):
                         row[f"{side}_avg"] = evaluation.paper_row(evaluation.evaluate([m], kind, sts)[0])["avg"]

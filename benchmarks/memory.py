@@ -41,8 +41,14 @@ def one(n: int, workdir: Path) -> dict:
     torch.set_num_threads(2)
     out = {"pairs": n, "rss_start_mb": rss_mb()}
     tok = AutoTokenizer.from_pretrained(models.resolve("minilm-l6"))
-    cfg = BertConfig(vocab_size=tok.vocab_size, hidden_size=384, num_hidden_layers=1, num_attention_heads=6,
-                     intermediate_size=512, max_position_embeddings=512)
+    cfg = BertConfig(
+        vocab_size=tok.vocab_size,
+        hidden_size=384,
+        num_hidden_layers=1,
+        num_attention_heads=6,
+        intermediate_size=512,
+        max_position_embeddings=512,
+    )
     torch.manual_seed(0)
     bi_dir, ce_dir = workdir / "bi", workdir / "ce"
     BertModel(cfg).save_pretrained(bi_dir)
@@ -90,8 +96,9 @@ def main() -> int:
     rows = []
     for n in (int(x) for x in args.sizes.split(",")):
         with tempfile.TemporaryDirectory() as tmp:
-            res = subprocess.run([sys.executable, __file__, "--one", str(n), "--workdir", tmp], capture_output=True,
-                                 text=True)
+            res = subprocess.run(
+                [sys.executable, __file__, "--one", str(n), "--workdir", tmp], capture_output=True, text=True
+            )
         if res.returncode != 0:
             print(res.stderr[-3000:], file=sys.stderr)
             return 1

@@ -21,15 +21,28 @@ from pathlib import Path
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-CMD = [sys.executable, "-m", "tenc", "mutual", "--preset", "quick", "--members", "minilm-l6,minilm-l3",
-       "--set", "max_pairs=1000", "--set", "evaluate_test=false", "--quiet"]
+CMD = [
+    sys.executable,
+    "-m",
+    "tenc",
+    "mutual",
+    "--preset",
+    "quick",
+    "--members",
+    "minilm-l6,minilm-l3",
+    "--set",
+    "max_pairs=1000",
+    "--set",
+    "evaluate_test=false",
+    "--quiet",
+]
 
 
 def stages(run: Path) -> dict:
     out = {}
     for f in sorted(glob.glob(str(run / "cycle_1" / "*.done.json"))):
         d = json.loads(Path(f).read_text())
-        out[Path(f).name[:-len(".done.json")]] = d.get("seconds") or d.get("train", {}).get("seconds")
+        out[Path(f).name[: -len(".done.json")]] = d.get("seconds") or d.get("train", {}).get("seconds")
     return out
 
 
@@ -42,19 +55,26 @@ def main() -> int:
     if not args.report:
         for mode in ("seq", "par"):
             t = time.perf_counter()
-            subprocess.run(CMD + ["--out", f"runs/timing-{mode}"] + (["--parallel"] if mode == "par" else []),
-                           check=True, cwd=ROOT)
+            subprocess.run(
+                CMD + ["--out", f"runs/timing-{mode}"] + (["--parallel"] if mode == "par" else []), check=True, cwd=ROOT
+            )
             walls[mode] = time.perf_counter() - t
     rows = []
     for mode in ("seq", "par"):
         s = stages(ROOT / "runs" / f"timing-{mode}")
-        train = lambda kind: [v for k, v in s.items() if k.startswith(f"train_{kind}")]
+        train = lambda kind: [v for k, v in s.items() if k.startswith(f"train_{kind}")]  # noqa: B023
         # sequential: members one after the other (sum); parallel: the slower process (max)
         combine = sum if mode == "seq" else max
-        rows.append({"mode": mode, "train_cross_s": combine(train("cross")), "train_bi_s": combine(train("bi")),
-                     "members_cross_s": "+".join(f"{v:.0f}" for v in train("cross")),
-                     "members_bi_s": "+".join(f"{v:.0f}" for v in train("bi")),
-                     "wall_s": walls.get(mode, float("nan"))})
+        rows.append(
+            {
+                "mode": mode,
+                "train_cross_s": combine(train("cross")),
+                "train_bi_s": combine(train("bi")),
+                "members_cross_s": "+".join(f"{v:.0f}" for v in train("cross")),
+                "members_bi_s": "+".join(f"{v:.0f}" for v in train("bi")),
+                "wall_s": walls.get(mode, float("nan")),
+            }
+        )
     df = pd.DataFrame(rows)
     df.to_csv(args.out, index=False, float_format="%.1f")
     print(df.to_string(index=False))

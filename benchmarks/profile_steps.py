@@ -22,11 +22,15 @@ sys.path.insert(0, str(ROOT))
 
 from tenc import data, models, train  # noqa: E402
 
-GROUPS = [("matmul", ("addmm", "aten::mm", "bmm", "matmul", "linear", "baddbmm")),
-          ("softmax / attention", ("softmax", "scaled_dot_product")),
-          ("gelu", ("gelu",)), ("layer norm", ("layer_norm",)),
-          ("optimiser (AdamW)", ("adam", "_foreach", "lerp", "addcdiv", "addcmul")),
-          ("dropout", ("dropout", "bernoulli")), ("embedding", ("embedding",))]
+GROUPS = [
+    ("matmul", ("addmm", "aten::mm", "bmm", "matmul", "linear", "baddbmm")),
+    ("softmax / attention", ("softmax", "scaled_dot_product")),
+    ("gelu", ("gelu",)),
+    ("layer norm", ("layer_norm",)),
+    ("optimiser (AdamW)", ("adam", "_foreach", "lerp", "addcdiv", "addcmul")),
+    ("dropout", ("dropout", "bernoulli")),
+    ("embedding", ("embedding",)),
+]
 
 
 def group(name: str) -> str:
@@ -48,12 +52,15 @@ def run(kind: str, s1, s2, y) -> pd.DataFrame:
     df["group"] = df["op"].map(group)
     total = df["self_cpu_s"].sum()
     by_group = df.groupby("group")["self_cpu_s"].sum().sort_values(ascending=False)
-    print(f"\n{kind}: {stats.steps} steps, {stats.seconds:.1f} s wall, profiled self CPU {total:.1f} s "
-          f"(all threads), padding {stats.padding:.1%}")
+    print(
+        f"\n{kind}: {stats.steps} steps, {stats.seconds:.1f} s wall, profiled self CPU {total:.1f} s "
+        f"(all threads), padding {stats.padding:.1%}"
+    )
     print((by_group / total).map("{:.1%}".format).to_string())
     print(df.sort_values("self_cpu_s", ascending=False).head(8).to_string(index=False))
-    return pd.DataFrame({"kind": kind, "group": by_group.index, "share": (by_group / total).values,
-                         "self_cpu_s": by_group.values})
+    return pd.DataFrame(
+        {"kind": kind, "group": by_group.index, "share": (by_group / total).values, "self_cpu_s": by_group.values}
+    )
 
 
 def main() -> int:

@@ -66,10 +66,14 @@ def timed(fn, repeats: int):
 
 def seed_result(stats, st_rate: float, tenc_model, st_model, kind: str, pairs, n_params: int) -> dict:
     """One seed of a training comparison: throughput of each side, dev Spearman of each, tenc's padding and GFLOP/s."""
-    return {"tenc": stats.examples / stats.seconds, "st": st_rate,
-            "tenc_dev": evaluation.dev_spearman([tenc_model], kind, pairs),
-            "st_dev": evaluation.dev_spearman([st_model], kind, pairs), "padding_tenc": stats.padding,
-            "gflops_tenc": 6 * n_params * stats.padded_tokens / stats.seconds / 1e9}
+    return {
+        "tenc": stats.examples / stats.seconds,
+        "st": st_rate,
+        "tenc_dev": evaluation.dev_spearman([tenc_model], kind, pairs),
+        "st_dev": evaluation.dev_spearman([st_model], kind, pairs),
+        "padding_tenc": stats.padding,
+        "gflops_tenc": 6 * n_params * stats.padded_tokens / stats.seconds / 1e9,
+    }
 
 
 def seed_summary(runs: list[dict]) -> dict:
@@ -91,7 +95,7 @@ def st_padding(tokenizer, s1, s2, batch_size: int, max_length: int, pairs: bool,
     fractions = []
     for seed in range(seeds):
         order = np.random.default_rng(seed).permutation(len(lengths))
-        batches = [lengths[order[i:i + batch_size]] for i in range(0, len(order), batch_size)]
+        batches = [lengths[order[i : i + batch_size]] for i in range(0, len(order), batch_size)]
         fractions.append(1 - sum(b.sum() for b in batches) / sum(b.max() * len(b) for b in batches))
     return float(np.mean(fractions))
 
@@ -111,8 +115,9 @@ def scaling(pool_all: pd.DataFrame, sizes: list[int]) -> pd.DataFrame:
         encode.cross_logits(ce, s1, s2, max_length=64)
         t_cross = time.perf_counter() - t
         student = models.bi_encoder("minilm-l6", max_seq_length=32)
-        stats = train.train_bi(student, s1, s2, np.clip(cos, 0, 1), batch_size=128, lr=5e-5, max_length=32,
-                               progress=False)
+        stats = train.train_bi(
+            student, s1, s2, np.clip(cos, 0, 1), batch_size=128, lr=5e-5, max_length=32, progress=False
+        )
         rows.append({"pairs": n, "label_bi_s": t_bi, "label_cross_s": t_cross, "train_bi_s": stats.seconds})
         print(f"scaling {n} pairs: label bi {t_bi:.1f} s, label cross {t_cross:.1f} s, train bi {stats.seconds:.1f} s")
     df = pd.DataFrame(rows)
@@ -181,8 +186,14 @@ def main() -> int:
         return (a * b).sum(-1).numpy()
 
     t_st, cos_st = timed(st_cos, args.repeats)
-    rows.append({"what": "label bi (pairs/s)", "tenc": len(s1) / t_tenc, "st": len(s1) / t_st,
-                 "max_abs_diff": float(np.abs(cos - cos_st).max())})
+    rows.append(
+        {
+            "what": "label bi (pairs/s)",
+            "tenc": len(s1) / t_tenc,
+            "st": len(s1) / t_st,
+            "max_abs_diff": float(np.abs(cos - cos_st).max()),
+        }
+    )
     if args.label_pairs:
         # the real workload: a pool repeats sentences (SICK, STS12-16 overlap), each embedded once by tenc
         big = pool_all if args.label_pairs == "all" else pool_all.head(int(args.label_pairs))
@@ -193,26 +204,45 @@ def main() -> int:
         a = bi.encode(b1, batch_size=32, convert_to_tensor=True, normalize_embeddings=True)
         b = bi.encode(b2, batch_size=32, convert_to_tensor=True, normalize_embeddings=True)
         t_st = time.perf_counter() - t_st
-        rows.append({"what": f"label bi, {len(b1)} pairs / {unique} unique sentences (pairs/s)",
-                     "tenc": len(b1) / t_tenc, "st": len(b1) / t_st,
-                     "max_abs_diff": float(np.abs(cos_b - (a * b).sum(-1).numpy()).max())})
+        rows.append(
+            {
+                "what": f"label bi, {len(b1)} pairs / {unique} unique sentences (pairs/s)",
+                "tenc": len(b1) / t_tenc,
+                "st": len(b1) / t_st,
+                "max_abs_diff": float(np.abs(cos_b - (a * b).sum(-1).numpy()).max()),
+            }
+        )
     ce = models.cross_encoder("minilm-l6", max_length=64)
     t_tenc, lg = timed(lambda: encode.cross_logits(ce, s1, s2, max_length=64), args.repeats)
-    t_st, lg_st = timed(lambda: ce.predict(list(zip(s1, s2)), batch_size=32, activation_fn=torch.nn.Identity(),
-                                           show_progress_bar=False), args.repeats)
-    rows.append({"what": "label cross (pairs/s)", "tenc": len(s1) / t_tenc, "st": len(s1) / t_st,
-                 "max_abs_diff": float(np.abs(lg - lg_st).max())})
+    t_st, lg_st = timed(
+        lambda: ce.predict(
+            list(zip(s1, s2)), batch_size=32, activation_fn=torch.nn.Identity(), show_progress_bar=False
+        ),
+        args.repeats,
+    )
+    rows.append(
+        {
+            "what": "label cross (pairs/s)",
+            "tenc": len(s1) / t_tenc,
+            "st": len(s1) / t_st,
+            "max_abs_diff": float(np.abs(lg - lg_st).max()),
+        }
+    )
 
     targets = np.clip(cos, 0, 1).astype(np.float32)
 
     # --- cross training (one row per seed, then the medians) ----------------------------------------
-    ex = [InputExample(texts=[a, b], label=float(y)) for a, b, y in zip(s1 + s2, s2 + s1, np.concatenate([targets, targets]))]
+    ex = [
+        InputExample(texts=[a, b], label=float(y))
+        for a, b, y in zip(s1 + s2, s2 + s1, np.concatenate([targets, targets]))
+    ]
     runs = []
     for seed in range(args.seeds):
         torch.manual_seed(seed)
         ce_t = models.cross_encoder("minilm-l6", max_length=64)
-        stats = train.train_cross(ce_t, s1, s2, targets, batch_size=32, lr=2e-5, warmup=0.1, max_length=64,
-                                  seed=seed, progress=False)
+        stats = train.train_cross(
+            ce_t, s1, s2, targets, batch_size=32, lr=2e-5, warmup=0.1, max_length=64, seed=seed, progress=False
+        )
         torch.manual_seed(seed)
         ce_s = models.cross_encoder("minilm-l6", max_length=64)
         loader = DataLoader(ex, shuffle=True, batch_size=32)
@@ -221,8 +251,14 @@ def main() -> int:
         t_st = time.perf_counter() - t
         runs.append(seed_result(stats, len(ex) / t_st, ce_t, ce_s, "cross", pairs, n_params))
         print(f"train cross, seed {seed}: {runs[-1]}")
-    rows.append({"what": "train cross (pairs/s)", **seed_summary(runs),
-                 "padding_st": st_padding(ce.tokenizer, s1 + s2, s2 + s1, 32, 64, pairs=True), "peak_gflops": peak})
+    rows.append(
+        {
+            "what": "train cross (pairs/s)",
+            **seed_summary(runs),
+            "padding_st": st_padding(ce.tokenizer, s1 + s2, s2 + s1, 32, 64, pairs=True),
+            "peak_gflops": peak,
+        }
+    )
 
     # --- bi training -----------------------------------------------------------------------------
     cross_targets = 1 / (1 + np.exp(-lg))
@@ -231,19 +267,31 @@ def main() -> int:
     for seed in range(args.seeds):
         torch.manual_seed(seed)
         bi_t = models.bi_encoder("minilm-l6", max_seq_length=32)
-        stats = train.train_bi(bi_t, s1, s2, cross_targets, batch_size=128, lr=5e-5, max_length=32, seed=seed,
-                               progress=False)
+        stats = train.train_bi(
+            bi_t, s1, s2, cross_targets, batch_size=128, lr=5e-5, max_length=32, seed=seed, progress=False
+        )
         torch.manual_seed(seed)
         bi_s = models.bi_encoder("minilm-l6", max_seq_length=32)
         loader = DataLoader(ex, shuffle=True, batch_size=128)
         t = time.perf_counter()
-        bi_s.fit(train_objectives=[(loader, losses.CosineSimilarityLoss(bi_s))], epochs=1, warmup_steps=0,
-                 optimizer_params={"lr": 5e-5}, show_progress_bar=False)
+        bi_s.fit(
+            train_objectives=[(loader, losses.CosineSimilarityLoss(bi_s))],
+            epochs=1,
+            warmup_steps=0,
+            optimizer_params={"lr": 5e-5},
+            show_progress_bar=False,
+        )
         t_st = time.perf_counter() - t
         runs.append(seed_result(stats, len(ex) / t_st, bi_t, bi_s, "bi", pairs, n_params))
         print(f"train bi, seed {seed}: {runs[-1]}")
-    rows.append({"what": "train bi (pairs/s)", **seed_summary(runs),
-                 "padding_st": st_padding(bi.tokenizer, s1, s2, 128, 32, pairs=False), "peak_gflops": peak})
+    rows.append(
+        {
+            "what": "train bi (pairs/s)",
+            **seed_summary(runs),
+            "padding_st": st_padding(bi.tokenizer, s1, s2, 128, 32, pairs=False),
+            "peak_gflops": peak,
+        }
+    )
 
     df = pd.DataFrame(rows)
     # the host is shared: a peak measured in a busy moment understates the ceiling, so take the best of two

@@ -61,9 +61,9 @@ def length_grouped(dataset, batch_size: int, drop_last: bool, valid_label_column
             mega = 50 * self.batch_size
             batches = []
             for i in range(0, len(order), mega):
-                chunk = order[i:i + mega]
+                chunk = order[i : i + mega]
                 chunk = chunk[np.argsort(-self.lengths[chunk], kind="stable")]
-                batches += [chunk[j:j + self.batch_size].tolist() for j in range(0, len(chunk), self.batch_size)]
+                batches += [chunk[j : j + self.batch_size].tolist() for j in range(0, len(chunk), self.batch_size)]
             if self.drop_last:
                 batches = [b for b in batches if len(b) == self.batch_size]
             for k in rng.permutation(len(batches)):
@@ -78,9 +78,21 @@ def length_grouped(dataset, batch_size: int, drop_last: bool, valid_label_column
 
 def trainer_args(cls, out: str, batch_size: int, lr: float, warmup: float, seed: int, grouped: bool):
     extra = {"batch_sampler": length_grouped} if grouped else {}
-    return cls(output_dir=out, num_train_epochs=1, per_device_train_batch_size=batch_size, learning_rate=lr,
-               warmup_steps=warmup, seed=seed, save_strategy="no", report_to="none", logging_strategy="no",
-               disable_tqdm=True, use_cpu=True, dataloader_num_workers=0, **extra)
+    return cls(
+        output_dir=out,
+        num_train_epochs=1,
+        per_device_train_batch_size=batch_size,
+        learning_rate=lr,
+        warmup_steps=warmup,
+        seed=seed,
+        save_strategy="no",
+        report_to="none",
+        logging_strategy="no",
+        disable_tqdm=True,
+        use_cpu=True,
+        dataloader_num_workers=0,
+        **extra,
+    )
 
 
 def trainer_cross(s1, s2, targets, seed: int, grouped: bool):
@@ -90,12 +102,16 @@ def trainer_cross(s1, s2, targets, seed: int, grouped: bool):
 
     torch.manual_seed(seed)
     model = models.cross_encoder("minilm-l6", max_length=64, seed=seed)
-    ds = Dataset.from_dict({"sentence1": s1 + s2, "sentence2": s2 + s1,
-                            "label": np.concatenate([targets, targets]).astype(float).tolist()})  # both orders, as tenc
+    ds = Dataset.from_dict(
+        {"sentence1": s1 + s2, "sentence2": s2 + s1, "label": np.concatenate([targets, targets]).astype(float).tolist()}
+    )  # both orders, as tenc
     with tempfile.TemporaryDirectory() as out:
-        trainer = CrossEncoderTrainer(model=model, args=trainer_args(CrossEncoderTrainingArguments, out, 32, 2e-5, 0.1,
-                                                                     seed, grouped),
-                                      train_dataset=ds, loss=BinaryCrossEntropyLoss(model))
+        trainer = CrossEncoderTrainer(
+            model=model,
+            args=trainer_args(CrossEncoderTrainingArguments, out, 32, 2e-5, 0.1, seed, grouped),
+            train_dataset=ds,
+            loss=BinaryCrossEntropyLoss(model),
+        )
         t = time.perf_counter()
         trainer.train()
         seconds = time.perf_counter() - t
@@ -111,9 +127,12 @@ def trainer_bi(s1, s2, targets, seed: int, grouped: bool):
     model = models.bi_encoder("minilm-l6", max_seq_length=32)
     ds = Dataset.from_dict({"sentence1": s1, "sentence2": s2, "label": targets.astype(float).tolist()})
     with tempfile.TemporaryDirectory() as out:
-        trainer = SentenceTransformerTrainer(model=model, args=trainer_args(SentenceTransformerTrainingArguments, out, 128,
-                                                                            5e-5, 0.0, seed, grouped),
-                                             train_dataset=ds, loss=CosineSimilarityLoss(model))
+        trainer = SentenceTransformerTrainer(
+            model=model,
+            args=trainer_args(SentenceTransformerTrainingArguments, out, 128, 5e-5, 0.0, seed, grouped),
+            train_dataset=ds,
+            loss=CosineSimilarityLoss(model),
+        )
         t = time.perf_counter()
         trainer.train()
         seconds = time.perf_counter() - t
@@ -124,8 +143,9 @@ def trainer_path_cross(s1, s2, targets, seed: int):
     from tenc import st_train
 
     model = models.cross_encoder("minilm-l6", max_length=64, seed=seed)
-    stats = st_train.train_cross(model, s1, s2, targets, batch_size=32, lr=2e-5, warmup=0.1, max_length=64, seed=seed,
-                                 progress=False)
+    stats = st_train.train_cross(
+        model, s1, s2, targets, batch_size=32, lr=2e-5, warmup=0.1, max_length=64, seed=seed, progress=False
+    )
     return model, stats.examples / stats.seconds
 
 
@@ -141,10 +161,16 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--pairs", type=int, default=1000)
     p.add_argument("--seeds", type=int, default=1)
-    p.add_argument("--peers", default="tenc,trainer,trainer+grouped,tenc on trainer",
-                   help="comma-separated subset of the peers to time (tenc is always timed: the ratios need it)")
-    p.add_argument("--bi-chunks", default="", help="also time tenc's bi step with these forward-pass counts "
-                   "(comma-separated; tenc's default is 4), e.g. 2,1")
+    p.add_argument(
+        "--peers",
+        default="tenc,trainer,trainer+grouped,tenc on trainer",
+        help="comma-separated subset of the peers to time (tenc is always timed: the ratios need it)",
+    )
+    p.add_argument(
+        "--bi-chunks",
+        default="",
+        help="also time tenc's bi step with these forward-pass counts (comma-separated; tenc's default is 4), e.g. 2,1",
+    )
     p.add_argument("--out", default=str(ROOT / "results" / "bench_trainers.csv"))
     p.add_argument("--bench", default=str(ROOT / "results" / "bench.csv"), help="add the ratio columns here")
     args = p.parse_args()
@@ -169,25 +195,60 @@ def main() -> int:
                 elif peer.startswith("tenc"):
                     if kind == "cross":
                         model = models.cross_encoder("minilm-l6", max_length=64, seed=seed)
-                        stats = train.train_cross(model, s1, s2, targets, batch_size=32, lr=2e-5, warmup=0.1,
-                                                  max_length=64, seed=seed, progress=False)
+                        stats = train.train_cross(
+                            model,
+                            s1,
+                            s2,
+                            targets,
+                            batch_size=32,
+                            lr=2e-5,
+                            warmup=0.1,
+                            max_length=64,
+                            seed=seed,
+                            progress=False,
+                        )
                     else:
                         model = models.bi_encoder("minilm-l6", max_seq_length=32)
                         chunks = int(peer.split("=")[1]) if "=" in peer else 4
-                        stats = train.train_bi(model, s1, s2, targets, batch_size=128, lr=5e-5, max_length=32,
-                                               seed=seed, progress=False, chunks=chunks)
+                        stats = train.train_bi(
+                            model,
+                            s1,
+                            s2,
+                            targets,
+                            batch_size=128,
+                            lr=5e-5,
+                            max_length=32,
+                            seed=seed,
+                            progress=False,
+                            chunks=chunks,
+                        )
                     rate = stats.examples / stats.seconds
                 else:
                     fit = trainer_cross if kind == "cross" else trainer_bi
                     model, rate = fit(s1, s2, targets, seed, grouped=peer == "trainer+grouped")
                 dev = evaluation.dev_spearman([model], kind, pairs)
-                rows.append({"pairs": len(s1), "stage": f"train {kind}", "peer": peer, "seed": seed,
-                             "examples_per_s": rate, "dev": dev})
+                rows.append(
+                    {
+                        "pairs": len(s1),
+                        "stage": f"train {kind}",
+                        "peer": peer,
+                        "seed": seed,
+                        "examples_per_s": rate,
+                        "dev": dev,
+                    }
+                )
                 print(f"train {kind}, seed {seed}, {peer}: {rate:.2f} examples/s, dev {dev:.2f}", flush=True)
     df = pd.DataFrame(rows)
-    med = df.groupby(["pairs", "stage", "peer"], sort=False).agg(
-        examples_per_s=("examples_per_s", "median"), dev=("dev", "median"),
-        dev_range=("dev", lambda d: d.max() - d.min()), seeds=("seed", "count")).reset_index()
+    med = (
+        df.groupby(["pairs", "stage", "peer"], sort=False)
+        .agg(
+            examples_per_s=("examples_per_s", "median"),
+            dev=("dev", "median"),
+            dev_range=("dev", lambda d: d.max() - d.min()),
+            seeds=("seed", "count"),
+        )
+        .reset_index()
+    )
     tenc_rate = med[med["peer"] == "tenc"].set_index("stage")["examples_per_s"]
     med["tenc_ratio"] = med["examples_per_s"].rdiv(med["stage"].map(tenc_rate))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -11,8 +11,8 @@ import re
 import sys
 from pathlib import Path
 
-from .scoreboard import record_result, summary_table, write_summary_rows, write_task_rows  # noqa: F401
 from .config import PRESETS
+from .scoreboard import record_result, summary_table, write_summary_rows
 
 NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
@@ -30,7 +30,9 @@ def _parse_sets(items: list[str]) -> dict:
         try:
             parsed = yaml.safe_load(value) if value != "" else ""
         except yaml.YAMLError:
-            raise ConfigError(f"--set {key.strip()}: {value!r} is not a value (quote text, e.g. {key.strip()}='...')") from None
+            raise ConfigError(
+                f"--set {key.strip()}: {value!r} is not a value (quote text, e.g. {key.strip()}='...')"
+            ) from None
         if isinstance(parsed, str) and NUMBER.fullmatch(parsed):  # YAML 1.1 reads "3e-5" as a string
             parsed = float(parsed)
         out[key.strip()] = parsed
@@ -40,15 +42,18 @@ def _parse_sets(items: list[str]) -> dict:
 def cmd_evaluate(args) -> int:
     import torch
 
-    from . import data, evaluation, models
+    from . import data, evaluation, models, tables
 
     torch.set_num_threads(args.threads)
     pairs = data.load_sts(args.data) if args.task == "sts" else None
     members = []
     for name in args.model:
         if args.kind == "bi":
-            members.append(models.bi_encoder(name, pooling=args.pooling or None, max_seq_length=args.max_length,
-                                             layers=args.layers))
+            members.append(
+                models.bi_encoder(
+                    name, pooling=args.pooling or None, max_seq_length=args.max_length, layers=args.layers
+                )
+            )
         else:
             members.append(models.cross_encoder(name, max_length=args.max_length or 64))
     if args.task != "sts":
@@ -56,19 +61,27 @@ def cmd_evaluate(args) -> int:
     import time
 
     t = time.perf_counter()
-    table, metrics, _ = evaluation.evaluate(members, args.kind, pairs, progress=not args.quiet,
-                                            cross_orders=args.cross_orders)
+    table, metrics, _ = evaluation.evaluate(
+        members, args.kind, pairs, progress=not args.quiet, cross_orders=args.cross_orders
+    )
     protocol = evaluation.protocol(args.kind, args.cross_orders)
     seconds = time.perf_counter() - t
     label = args.name or "+".join(args.model) + (f" ({args.pooling})" if args.pooling else "") + (
-        f" [{args.layers} layers]" if args.layers else "")
-    print(evaluation.format_paper_table([(label, table)]))
-    print(f"evaluated {int(table['n'].iloc[-1])} pairs in {seconds:.0f} s, {protocol} "
-          f"(wmean avg {table['wmean'].iloc[-1]:.2f}, Pearson avg {table['pearson'].iloc[-1]:.2f})")
+        f" [{args.layers} layers]" if args.layers else ""
+    )
+    print(tables.format_paper_table([(label, table)]))
+    print(
+        f"evaluated {int(table['n'].iloc[-1])} pairs in {seconds:.0f} s, {protocol} "
+        f"(wmean avg {table['wmean'].iloc[-1]:.2f}, Pearson avg {table['pearson'].iloc[-1]:.2f})"
+    )
     metrics["seconds"] = round(seconds, 1)
     if args.out:
-        evaluation.write_metrics(args.out, metrics, vars(args) | {"model": args.model},
-                                 **({"cross": protocol} if args.kind == "cross" else {}))
+        evaluation.write_metrics(
+            args.out,
+            metrics,
+            vars(args) | {"model": args.model},
+            **({"cross": protocol} if args.kind == "cross" else {}),
+        )
     if args.results:
         record_result(args.results, label, args.kind, args.stage, evaluation.paper_row(table), protocol)
     return 0
@@ -88,8 +101,9 @@ def _evaluate_task(args, members) -> int:
         dev, tests = tasks.labelled_files(args.dev, args.test)
         both_orders = True  # as a custom run scores them
     else:
-        task = (tasks.trecqa_task(args.task_data) if args.task == "trecqa"
-                else tasks.glue_task(args.task, args.task_data))
+        task = (
+            tasks.trecqa_task(args.task_data) if args.task == "trecqa" else tasks.glue_task(args.task, args.task_data)
+        )
         dev, tests, both_orders = task.dev, task.tests, task.both_orders
     orders = args.cross_orders if both_orders else "one"
     results, _ = evaluation.score_sets(members, args.kind, dev, tests, False, orders, not args.quiet)
@@ -98,12 +112,14 @@ def _evaluate_task(args, members) -> int:
     row = {"dev": main["dev"], **main.get("test", {})}
     print(f"{label} ({args.kind}, {args.task}): " + ", ".join(f"{k} {v:.2f}" for k, v in row.items() if v is not None))
     if args.results:
-        record_task_rows(args.results, [{"task": args.task, "model": label, "kind": args.kind, "stage": args.stage, **row}])
+        record_task_rows(
+            args.results, [{"task": args.task, "model": label, "kind": args.kind, "stage": args.stage, **row}]
+        )
     return 0
 
 
 def cmd_distill(args) -> int:
-    from . import distill
+    from . import distill, reuse
     from .config import DistillConfig
 
     values = _parse_sets(args.set)
@@ -118,7 +134,7 @@ def cmd_distill(args) -> int:
 
     tags = {"name": args.name or out.name, "command": "python -m tenc " + shlex.join(args.argv)}
     if getattr(args, "reuse", False):
-        summary = distill.run_or_reuse(cfg, out, tags, progress=not args.quiet)
+        summary = reuse.run_or_reuse(cfg, out, tags, progress=not args.quiet)
     else:
         summary = distill.run(cfg, out, progress=not args.quiet, tags=tags)
     from . import distributed
@@ -199,18 +215,20 @@ def cmd_pool(args) -> int:
 
     pairs = data.load_sts(args.data)
     pool = data.build_pool(pairs, args.mode, args.max_pairs)
-    print(f"{len(pool)} unique pairs, {len(pool.sentences)} unique sentences "
-          f"({pool.mode}; {pool.n_before_dedup} before de-duplication)")
+    print(
+        f"{len(pool)} unique pairs, {len(pool.sentences)} unique sentences "
+        f"({pool.mode}; {pool.n_before_dedup} before de-duplication)"
+    )
     return 0
 
 
 def cmd_prime(args) -> int:
     from . import prime
-    from .config import load_yaml
+    from .config import PrimeConfig, load_yaml
 
     values = load_yaml(args.config) if args.config else {}
     values.update(_parse_sets(args.set))
-    cfg = prime.PrimeConfig.from_dict(values)
+    cfg = PrimeConfig.from_dict(values)
     result = prime.run(cfg, args.out, progress=not args.quiet)
     print(result["table"])
     if args.results:
@@ -226,14 +244,24 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--model", nargs="+", required=True, help="alias, folder or hub id; several = ensemble (mean score)")
     e.add_argument("--kind", choices=["bi", "cross"], default="bi")
     e.add_argument("--pooling", choices=["cls", "mean"], help="override a bi-encoder's pooling")
-    e.add_argument("--layers", type=int, default=0, help="bi-encoder: keep only the first N transformer layers (0 = all)")
+    e.add_argument(
+        "--layers", type=int, default=0, help="bi-encoder: keep only the first N transformer layers (0 = all)"
+    )
     e.add_argument("--max-length", type=int, default=None, help="token limit (default: the model's own)")
-    e.add_argument("--cross-orders", choices=["one", "both"], default="one",
-                   help="cross-encoders: score (s1, s2) as stored (the paper) or the mean over both orders")
+    e.add_argument(
+        "--cross-orders",
+        choices=["one", "both"],
+        default="one",
+        help="cross-encoders: score (s1, s2) as stored (the paper) or the mean over both orders",
+    )
     e.add_argument("--data", help="STS data folder (default: $TENC_DATA, ./data/sts, ../shared/data/sts, hub)")
-    e.add_argument("--task", choices=["sts", "trecqa", "qqp", "qnli", "mrpc", "custom"], default="sts",
-                   help="sts (the 7 sets, default), a binary task (ROC-AUC on its dev and test sets) or custom "
-                        "(your labelled --dev / --test files)")
+    e.add_argument(
+        "--task",
+        choices=["sts", "trecqa", "qqp", "qnli", "mrpc", "custom"],
+        default="sts",
+        help="sts (the 7 sets, default), a binary task (ROC-AUC on its dev and test sets) or custom "
+        "(your labelled --dev / --test files)",
+    )
     e.add_argument("--task-data", dest="task_data", help="the binary task's folder (train/dev/test files)")
     e.add_argument("--dev", help="custom task: a labelled dev file (.txt, .tsv, .csv, .jsonl)")
     e.add_argument("--test", nargs="+", help="custom task: labelled test file(s)")
@@ -248,10 +276,13 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("distill", help="the bi -> cross -> bi loop (resumable: rerun the same command)")
     _loop_args(d)
     _task_args(d)
-    d.add_argument("--reuse", action="store_true",
-                   help="a new --out takes what a finished run folder beside it shares with these settings: "
-                        "its cycles (other number of cycles), cycle 1 (other init modes) or cycle 1 up to the "
-                        "bi student (other bi_epochs/bi_batch_size/bi_lr/bi_warmup/bi_loss)")
+    d.add_argument(
+        "--reuse",
+        action="store_true",
+        help="a new --out takes what a finished run folder beside it shares with these settings: "
+        "its cycles (other number of cycles), cycle 1 (other init modes) or cycle 1 up to the "
+        "bi student (other bi_epochs/bi_batch_size/bi_lr/bi_warmup/bi_loss)",
+    )
     d.set_defaults(func=cmd_distill)
 
     mu = sub.add_parser("mutual", help="mutual distillation of two or more members (resumable)")

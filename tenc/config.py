@@ -19,6 +19,8 @@ from pathlib import Path
 
 from .selection import RULES as SELECTION_RULES
 
+EXTENDABLE = ("cycles",)  # a rerun may ask for more (or fewer) cycles in the same folder
+
 POOL_MODES = ("transductive", "inductive", "disjoint")  # data.build_pool documents each
 
 
@@ -28,74 +30,81 @@ class ConfigError(ValueError):
 
 class Member(typing.NamedTuple):
     """One model of the loop: its bi-encoder start and its cross-encoder initialisation."""
+
     start: str
     cross_init: str
 
 
 @dataclass
 class DistillConfig:
-    start: str = "minilm-l6"          # bi-encoder start checkpoint (alias, folder or hub id); comma list = mutual members
-    cross_init: str = ""              # cross-encoder initialisation per member; "" = same as start
-    teachers: str = ""                # frozen bi-encoders (comma list): their cosines join every bi -> cross label mean
-    teachers_teach: str = "cross"     # "cross": the teachers label for the cross student only; "both": their cosines
-                                      # (mapped to [0, 1] like the bi labels) also join the cross -> bi label mean;
-                                      # "bi": the teachers' raw cosines alone label the bi student and no cross-encoder
-                                      # is trained (the standard distillation baseline, not Trans-Encoder)
-    pooling: str = ""                 # bi pooling for a plain LM start: "cls" (paper) or "mean"; "" keeps the saved one
-    cycles: int = 3                   # T, bi -> cross -> bi cycles (paper: 3)
-    cross_layers: int = 0             # keep only the first N layers of cross_init (0 = all; rampart: its top layers tag PII)
-    cross_init_mode: str = "fresh"    # "fresh": cross_init every cycle (paper); "continue": own previous; "handover": previous bi
-    bi_init_mode: str = "fresh"       # "fresh": start checkpoint every cycle (paper); "continue": own previous; "handover": this cross
-    cross_epochs: int = 1             # paper: 1
-    cross_batch_size: int = 32        # paper: 32
-    cross_lr: float = 2e-5            # paper: 2e-5
-    cross_warmup: float = 0.1         # fraction of steps with linear warm-up (paper: 10 %)
-    cross_max_length: int = 64        # tokens per pair (paper: 64)
-    cross_loss: str = "bce"           # "bce" on soft targets (paper) or "mse" on the sigmoid
-    bi_epochs: int = 10               # paper: 10
-    bi_batch_size: int = 128          # paper: 128
-    bi_lr: float = 5e-5               # paper: 5e-5
-    bi_warmup: float = 0.0            # paper: no warm-up
-    bi_max_length: int = 32           # tokens per sentence (paper: 32)
-    lengths: str = "auto"             # "auto": STS keeps the two limits above, other tasks fit them to the pool; "fixed"
-    bi_loss: str = "mse"              # "mse" between cos and the cross score (paper) or "cosent" (ranking)
-    target_map: str = "clip"          # bi cosines -> BCE targets: "clip" to [0, 1], "minmax" rescale, "rank"
-    label_both_orders: bool = False   # cross pseudo-labels averaged over (s1, s2) and (s2, s1) (paper: one order)
-    cross_orders: str = "one"         # cross scoring for dev, test and dev checks: "one" (s1, s2) (paper) or "both" (mean)
-    eval_steps: int = 0               # STS-B dev check every N training steps, keep the best (paper: 200); 0 = off
-    patience: int = 0                 # end a stage after this many dev checks without a new best (0: train every step)
-    min_delta: float = 0.0            # with patience: a dev check counts as a new best only if it gains more than this
-    trainer: str = "tenc"             # student training loop: "tenc" (tenc.train) or "st" (sentence-transformers' Trainers)
-    selection: str = "dev"            # per encoder, member: "dev" (best trained cycle, paper), "dev+start", "last", "agreement"
-    task: str = "sts"                 # "sts" (paper), "qqp", "qnli", "mrpc", "trecqa" (ROC-AUC) or "custom"
-    pairs: str = ""                   # custom task: the unlabelled pair file (.txt sent1||sent2, .tsv, .csv, .jsonl)
-    dev: str = ""                     # custom task: labelled dev file for selection; "" = label-free selection
-    tests: str = ""                   # custom task: comma-separated labelled test files
-    task_data: str = ""               # qqp/qnli/mrpc/trecqa: train/dev/test folder; "" = hub (trecqa: ../shared/data/binary)
-    pool: str = "transductive"        # "transductive" (paper), "inductive" (no evaluation pair), "disjoint" (no test sentence)
-    max_pairs: int = 0                # subsample the pool to this many unique pairs; 0 = all (~36k)
-    seed: int = 0                     # seeds python, numpy and torch
-    data: str = ""                    # STS data folder; "" = $TENC_DATA, ./data/sts, ../shared/data/sts, hub
-    threads: int = 2                  # torch intra-op threads (this machine has 2 cores)
-    checkpoint_minutes: float = 5.0   # save training progress inside a stage this often; a rerun resumes there (0: off)
-    grad_accum: int = 1               # split each batch (each rank's share under torchrun) into this many micro-batches
-    amp: str = ""                     # mixed precision for training: "" (fp32), "bf16", "fp16" (CUDA only)
-    device: str = ""                  # "" = this rank's GPU under torchrun with CUDA, else "cpu"
-    evaluate_test: bool = True        # 7-task test evaluation of every cycle's encoders
-    parallel: bool = False            # mutual only: train the members concurrently, one process each (threads split)
+    start: str = "minilm-l6"  # bi-encoder start checkpoint (alias, folder or hub id); comma list = mutual members
+    cross_init: str = ""  # cross-encoder initialisation per member; "" = same as start
+    teachers: str = ""  # frozen bi-encoders (comma list): their cosines join every bi -> cross label mean
+    teachers_teach: str = "cross"  # "cross": the teachers label for the cross student only; "both": their cosines
+    # (mapped to [0, 1] like the bi labels) also join the cross -> bi label mean;
+    # "bi": the teachers' raw cosines alone label the bi student and no cross-encoder
+    # is trained (the standard distillation baseline, not Trans-Encoder)
+    pooling: str = ""  # bi pooling for a plain LM start: "cls" (paper) or "mean"; "" keeps the saved one
+    cycles: int = 3  # T, bi -> cross -> bi cycles (paper: 3)
+    cross_layers: int = 0  # keep only the first N layers of cross_init (0 = all; rampart: its top layers tag PII)
+    cross_init_mode: str = (
+        "fresh"  # "fresh": cross_init every cycle (paper); "continue": own previous; "handover": previous bi
+    )
+    bi_init_mode: str = (
+        "fresh"  # "fresh": start checkpoint every cycle (paper); "continue": own previous; "handover": this cross
+    )
+    cross_epochs: int = 1  # paper: 1
+    cross_batch_size: int = 32  # paper: 32
+    cross_lr: float = 2e-5  # paper: 2e-5
+    cross_warmup: float = 0.1  # fraction of steps with linear warm-up (paper: 10 %)
+    cross_max_length: int = 64  # tokens per pair (paper: 64)
+    cross_loss: str = "bce"  # "bce" on soft targets (paper) or "mse" on the sigmoid
+    bi_epochs: int = 10  # paper: 10
+    bi_batch_size: int = 128  # paper: 128
+    bi_lr: float = 5e-5  # paper: 5e-5
+    bi_warmup: float = 0.0  # paper: no warm-up
+    bi_max_length: int = 32  # tokens per sentence (paper: 32)
+    lengths: str = "auto"  # "auto": STS keeps the two limits above, other tasks fit them to the pool; "fixed"
+    bi_loss: str = "mse"  # "mse" between cos and the cross score (paper) or "cosent" (ranking)
+    target_map: str = "clip"  # bi cosines -> BCE targets: "clip" to [0, 1], "minmax" rescale, "rank"
+    label_both_orders: bool = False  # cross pseudo-labels averaged over (s1, s2) and (s2, s1) (paper: one order)
+    cross_orders: str = "one"  # cross scoring for dev, test and dev checks: "one" (s1, s2) (paper) or "both" (mean)
+    eval_steps: int = 0  # STS-B dev check every N training steps, keep the best (paper: 200); 0 = off
+    patience: int = 0  # end a stage after this many dev checks without a new best (0: train every step)
+    min_delta: float = 0.0  # with patience: a dev check counts as a new best only if it gains more than this
+    trainer: str = "tenc"  # student training loop: "tenc" (tenc.train) or "st" (sentence-transformers' Trainers)
+    selection: str = "dev"  # per encoder, member: "dev" (best trained cycle, paper), "dev+start", "last", "agreement"
+    task: str = "sts"  # "sts" (paper), "qqp", "qnli", "mrpc", "trecqa" (ROC-AUC) or "custom"
+    pairs: str = ""  # custom task: the unlabelled pair file (.txt sent1||sent2, .tsv, .csv, .jsonl)
+    dev: str = ""  # custom task: labelled dev file for selection; "" = label-free selection
+    tests: str = ""  # custom task: comma-separated labelled test files
+    task_data: str = ""  # qqp/qnli/mrpc/trecqa: train/dev/test folder; "" = hub (trecqa: ../shared/data/binary)
+    pool: str = (
+        "transductive"  # "transductive" (paper), "inductive" (no evaluation pair), "disjoint" (no test sentence)
+    )
+    max_pairs: int = 0  # subsample the pool to this many unique pairs; 0 = all (~36k)
+    seed: int = 0  # seeds python, numpy and torch
+    data: str = ""  # STS data folder; "" = $TENC_DATA, ./data/sts, ../shared/data/sts, hub
+    threads: int = 2  # torch intra-op threads (this machine has 2 cores)
+    checkpoint_minutes: float = 5.0  # save training progress inside a stage this often; a rerun resumes there (0: off)
+    grad_accum: int = 1  # split each batch (each rank's share under torchrun) into this many micro-batches
+    amp: str = ""  # mixed precision for training: "" (fp32), "bf16", "fp16" (CUDA only)
+    device: str = ""  # "" = this rank's GPU under torchrun with CUDA, else "cpu"
+    evaluate_test: bool = True  # 7-task test evaluation of every cycle's encoders
+    parallel: bool = False  # mutual only: train the members concurrently, one process each (threads split)
 
     @classmethod
-    def from_dict(cls, values: dict) -> "DistillConfig":
+    def from_dict(cls, values: dict) -> DistillConfig:
         return cls(**validate(cls, values))
 
     @classmethod
-    def from_preset(cls, preset: str, **overrides) -> "DistillConfig":
+    def from_preset(cls, preset: str, **overrides) -> DistillConfig:
         if preset not in PRESETS:
             raise ConfigError(f"unknown preset {preset!r}: use one of {', '.join(PRESETS)}")
         return cls.from_dict({**PRESETS[preset], **overrides})
 
     @classmethod
-    def from_sources(cls, preset: str, yaml_path: str = "", **overrides) -> "DistillConfig":
+    def from_sources(cls, preset: str, yaml_path: str = "", **overrides) -> DistillConfig:
         """Preset < YAML file (which may name its own preset) < explicit overrides."""
         values = load_yaml(yaml_path) if yaml_path else {}
         preset = values.pop("preset", None) or preset
@@ -109,7 +118,7 @@ class DistillConfig:
         return {k: getattr(self, f"{kind}_{k}") for k in ("epochs", "batch_size", "lr", "warmup", "max_length", "loss")}
 
     @property
-    def members(self) -> list["Member"]:
+    def members(self) -> list[Member]:
         starts = [s.strip() for s in self.start.split(",") if s.strip()]
         inits = [s.strip() for s in self.cross_init.split(",") if s.strip()] or starts
         if len(inits) != len(starts):
@@ -127,17 +136,38 @@ RENAMED = {("cross_init_mode", "inherit"): "continue", ("bi_init_mode", "inherit
 RUNTIME_ONLY = ("threads", "parallel", "checkpoint_minutes", "grad_accum", "device")
 
 CHOICES = {
-    "pooling": ("", "cls", "mean"), "cross_init_mode": INIT_MODES, "bi_init_mode": INIT_MODES, "cross_orders": ("one", "both"),
-    "cross_loss": ("bce", "mse"), "bi_loss": ("mse", "cosent"), "target_map": ("clip", "minmax", "rank"),
-    "selection": SELECTION_RULES, "pool": POOL_MODES,
-    "method": ("simcse", "mirror"), "amp": ("", "bf16", "fp16"), "lengths": ("auto", "fixed"),
-    "task": ("sts", "qqp", "qnli", "mrpc", "trecqa", "custom"), "trainer": ("tenc", "st"),
+    "pooling": ("", "cls", "mean"),
+    "cross_init_mode": INIT_MODES,
+    "bi_init_mode": INIT_MODES,
+    "cross_orders": ("one", "both"),
+    "cross_loss": ("bce", "mse"),
+    "bi_loss": ("mse", "cosent"),
+    "target_map": ("clip", "minmax", "rank"),
+    "selection": SELECTION_RULES,
+    "pool": POOL_MODES,
+    "method": ("simcse", "mirror"),
+    "amp": ("", "bf16", "fp16"),
+    "lengths": ("auto", "fixed"),
+    "task": ("sts", "qqp", "qnli", "mrpc", "trecqa", "custom"),
+    "trainer": ("tenc", "st"),
     "teachers_teach": ("cross", "both", "bi"),
 }
-FRACTIONS = {"cross_warmup", "bi_warmup"}   # fractions of a stage's steps
-RATES = {"cross_lr", "bi_lr", "lr"}           # learning rates: finite and above 0
-POSITIVE = {"cycles", "cross_epochs", "cross_batch_size", "cross_max_length", "bi_epochs", "bi_batch_size",
-            "bi_max_length", "threads", "steps", "batch_size", "max_length", "grad_accum"}
+FRACTIONS = {"cross_warmup", "bi_warmup"}  # fractions of a stage's steps
+RATES = {"cross_lr", "bi_lr", "lr"}  # learning rates: finite and above 0
+POSITIVE = {
+    "cycles",
+    "cross_epochs",
+    "cross_batch_size",
+    "cross_max_length",
+    "bi_epochs",
+    "bi_batch_size",
+    "bi_max_length",
+    "threads",
+    "steps",
+    "batch_size",
+    "max_length",
+    "grad_accum",
+}
 
 
 def validate(cls, values: dict) -> dict:
@@ -186,13 +216,22 @@ def validate(cls, values: dict) -> dict:
 # The reference scripts' settings (PAPER.md), and two reduced budgets for this 2-core CPU.
 PRESETS: dict[str, dict] = {
     "paper": {"cycles": 3, "cross_epochs": 1, "bi_epochs": 10, "eval_steps": 200, "selection": "dev"},
-    # make run (about 25 min here with priming and setup): the paper's settings on an 8k-pair pool, one cycle, 4 bi epochs
+    # make run (about 25 min here with priming and setup): the paper's settings on an 8k-pair pool, one cycle,
+    # 4 bi epochs
     "main": {"cycles": 1, "max_pairs": 8000, "cross_epochs": 1, "bi_epochs": 4, "eval_steps": 100, "selection": "dev"},
     # ~20 min a cycle here: 4k pairs, one epoch each, cross labels in one order, dev checked at the end
     "quick": {"cycles": 1, "max_pairs": 4000, "cross_epochs": 1, "bi_epochs": 1, "eval_steps": 0},
     # seconds: for tests on a tiny model
-    "smoke": {"cycles": 1, "max_pairs": 32, "cross_epochs": 1, "bi_epochs": 1, "cross_batch_size": 8,
-              "bi_batch_size": 8, "eval_steps": 0, "evaluate_test": True},
+    "smoke": {
+        "cycles": 1,
+        "max_pairs": 32,
+        "cross_epochs": 1,
+        "bi_epochs": 1,
+        "cross_batch_size": 8,
+        "bi_batch_size": 8,
+        "eval_steps": 0,
+        "evaluate_test": True,
+    },
 }
 
 
@@ -229,3 +268,46 @@ def ablation_overrides(name: str, value: str) -> dict:
     if str(value) not in values:
         raise ConfigError(f"ablation {name!r} takes one of {values}, got {value!r}")
     return make(str(value))
+
+
+@dataclass
+class PrimeConfig:
+    """Priming settings (`tenc.prime`): here, below every module that reads them, so tables can fill an old
+    run's missing settings without importing the priming code."""
+
+    model: str = "rampart"  # language model to prime (alias, folder or hub id)
+    layers: int = 0  # keep only the first N transformer layers (0 = all)
+    method: str = "simcse"  # "simcse" or "mirror"
+    pooling: str = "cls"  # "cls" (SimCSE) or "mean"
+    mlp: bool = False  # SimCSE's MLP over the pooled vector during training only
+    steps: int = 500  # optimisation steps
+    batch_size: int = 64  # sentences per step (in-batch negatives)
+    lr: float = 3e-5  # AdamW learning rate
+    temperature: float = 0.0  # 0 = the method's own (SimCSE 0.05, Mirror-BERT 0.04)
+    max_length: int = 32  # tokens per sentence
+    span: int = 5  # Mirror-BERT: masked span length
+    corpus: str = "pool"  # "pool" or a one-sentence-per-line file
+    max_sentences: int = 0  # subsample the corpus; 0 = all
+    length_buckets: bool = False  # batches of similar lengths (about 2x fewer tokens; negatives of similar length)
+    dev_select: bool = False  # keep the best STS-B dev checkpoint instead of the last step
+    eval_steps: int = 100  # dev check interval when dev_select
+    seed: int = 0
+    data: str = ""  # STS data folder ("" = default resolution)
+    threads: int = 2
+    device: str = ""  # "" = the GPU when there is one, else "cpu"
+    evaluate_test: bool = True  # 7-task evaluation of the primed model
+
+    @classmethod
+    def from_dict(cls, values: dict) -> PrimeConfig:
+        cfg = cls(**validate(cls, values))
+        if cfg.method not in ("simcse", "mirror"):
+            raise ConfigError(f"parameter 'method' must be 'simcse' or 'mirror', got {cfg.method!r}")
+        if cfg.pooling not in ("cls", "mean"):
+            raise ConfigError(f"parameter 'pooling' must be 'cls' or 'mean', got {cfg.pooling!r}")
+        if cfg.batch_size < 2:
+            raise ConfigError("parameter 'batch_size' must be at least 2 (in-batch negatives)")
+        return cfg
+
+    @property
+    def tau(self) -> float:
+        return self.temperature or (0.05 if self.method == "simcse" else 0.04)

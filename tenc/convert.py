@@ -20,8 +20,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-_LINEAR = re.compile(r"(layer\.\d+/(?:attention/self/(?:query|key|value)|attention/output/dense|"
-                     r"intermediate/dense|output/dense))/MatMul")
+_LINEAR = re.compile(
+    r"(layer\.\d+/(?:attention/self/(?:query|key|value)|attention/output/dense|"
+    r"intermediate/dense|output/dense))/MatMul"
+)
 
 
 def _initialisers(graph) -> dict[str, np.ndarray]:
@@ -30,15 +32,22 @@ def _initialisers(graph) -> dict[str, np.ndarray]:
     return {t.name: numpy_helper.to_array(t) for t in graph.initializer}
 
 
-def dequantize_nbits(packed: np.ndarray, scales: np.ndarray, n: int, k: int, bits: int = 4,
-                     block_size: int = 32, zero_points: np.ndarray | None = None) -> np.ndarray:
+def dequantize_nbits(
+    packed: np.ndarray,
+    scales: np.ndarray,
+    n: int,
+    k: int,
+    bits: int = 4,
+    block_size: int = 32,
+    zero_points: np.ndarray | None = None,
+) -> np.ndarray:
     """Dequantise a ``MatMulNBits`` weight into the ``[N, K]`` matrix (an ``nn.Linear`` weight)."""
     if bits != 4:
         raise ValueError(f"only 4-bit MatMulNBits is supported, got {bits}")
     n_blocks = (k + block_size - 1) // block_size
     packed = packed.reshape(n, n_blocks, block_size // 2).astype(np.uint8)
     q = np.empty((n, n_blocks, block_size), dtype=np.float32)
-    q[..., 0::2] = packed & 0x0F          # low nibble first
+    q[..., 0::2] = packed & 0x0F  # low nibble first
     q[..., 1::2] = packed >> 4
     if zero_points is None:
         zp = np.full((n, n_blocks, 1), 8.0, dtype=np.float32)
@@ -61,8 +70,8 @@ def onnx_bert_state_dict(onnx_path: str | Path) -> dict[str, torch.Tensor]:
 
     def canon(name: str) -> str | None:
         for prefix in ("model.0.auto_model.", "bert.", ""):
-            if name.startswith(prefix) and (name[len(prefix):].startswith(("embeddings.", "encoder."))):
-                return name[len(prefix):]
+            if name.startswith(prefix) and (name[len(prefix) :].startswith(("embeddings.", "encoder."))):
+                return name[len(prefix) :]
         return None
 
     for name, arr in init.items():  # plain fp32 tensors that keep their PyTorch names
@@ -111,8 +120,9 @@ def convert_onnx_bert(onnx_path: str | Path, config, tokenizer_dir: str | Path, 
     missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [m for m in missing if not m.endswith("position_ids")]
     if missing or unexpected:
-        raise ValueError(f"{onnx_path}: weights do not map onto BertModel (missing {missing[:5]}, "
-                         f"unexpected {unexpected[:5]})")
+        raise ValueError(
+            f"{onnx_path}: weights do not map onto BertModel (missing {missing[:5]}, unexpected {unexpected[:5]})"
+        )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir)

@@ -44,8 +44,12 @@ SPLITS = {"STS-B": ("train", "dev", "test"), "SICK-R": ("train", "dev", "test")}
 COLUMNS = ["dataset", "split", "subset", "sentence1", "sentence2", "score"]
 # mteb ids on the Hugging Face hub, used only when no local copy exists and the hub is reachable.
 HUB_IDS = {
-    "STS12": "mteb/sts12-sts", "STS13": "mteb/sts13-sts", "STS14": "mteb/sts14-sts",
-    "STS15": "mteb/sts15-sts", "STS16": "mteb/sts16-sts", "STS-B": "mteb/stsbenchmark-sts",
+    "STS12": "mteb/sts12-sts",
+    "STS13": "mteb/sts13-sts",
+    "STS14": "mteb/sts14-sts",
+    "STS15": "mteb/sts15-sts",
+    "STS16": "mteb/sts16-sts",
+    "STS-B": "mteb/stsbenchmark-sts",
     "SICK-R": "mteb/sickr-sts",
 }
 HUB = "hub"
@@ -163,7 +167,9 @@ def _read_sick(root: Path, layout: str) -> list[pd.DataFrame]:
         for i, line in enumerate(_read_lines(path)[1:], start=2):  # header line
             cols = line.split("\t")
             if len(cols) < 4:
-                raise DataError(f"{path}:{i}: expected pair_ID, sentence_A, sentence_B, score; got {len(cols)} column(s)")
+                raise DataError(
+                    f"{path}:{i}: expected pair_ID, sentence_A, sentence_B, score; got {len(cols)} column(s)"
+                )
             rows.append(("SICK-R", split, "SICK", cols[1].strip(), cols[2].strip(), _parse_score(cols[3], path, i)))
         frames.append(pd.DataFrame(rows, columns=COLUMNS))
     return frames
@@ -198,8 +204,12 @@ def _parse_score(text: str, path, line: int) -> float:
 
 
 def _load_hub() -> pd.DataFrame:
-    tried = [os.environ.get("TENC_DATA") or "$TENC_DATA (unset)", str(Path("data/sts").resolve()),
-             str(Path("../shared/data/sts").resolve()), "the Hugging Face hub (mteb/*-sts)"]
+    tried = [
+        os.environ.get("TENC_DATA") or "$TENC_DATA (unset)",
+        str(Path("data/sts").resolve()),
+        str(Path("../shared/data/sts").resolve()),
+        "the Hugging Face hub (mteb/*-sts)",
+    ]
     try:
         import datasets
 
@@ -209,10 +219,18 @@ def _load_hub() -> pd.DataFrame:
             for hub_split, ds in dsd.items():
                 split = {"validation": "dev"}.get(hub_split, hub_split)
                 df = ds.to_pandas()
-                frames.append(pd.DataFrame({
-                    "dataset": name, "split": split, "subset": name,
-                    "sentence1": df["sentence1"], "sentence2": df["sentence2"],
-                    "score": df["score"].astype(float)}))
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "dataset": name,
+                            "split": split,
+                            "subset": name,
+                            "sentence1": df["sentence1"],
+                            "sentence2": df["sentence2"],
+                            "score": df["score"].astype(float),
+                        }
+                    )
+                )
         return pd.concat(frames, ignore_index=True)[COLUMNS]
     except Exception as err:  # offline: say where we looked, in one line
         raise DataError("no STS data found; tried " + ", ".join(tried) + f" ({type(err).__name__})") from None
@@ -260,8 +278,7 @@ class Pool:
         return f"Pool({len(self)} unique pairs, {len(self.sentences)} sentences, mode={self.mode})"
 
 
-def build_pool(pairs: pd.DataFrame, mode: str = "transductive", max_pairs: int | None = None,
-               seed: int = 0) -> Pool:
+def build_pool(pairs: pd.DataFrame, mode: str = "transductive", max_pairs: int | None = None, seed: int = 0) -> Pool:
     """The unlabelled training pool, de-duplicated on the unordered pair.
 
     ``transductive`` (the paper): every pair of STS12-16, STS-B (all splits) and SICK (all splits),
@@ -280,7 +297,9 @@ def build_pool(pairs: pd.DataFrame, mode: str = "transductive", max_pairs: int |
     df = df.loc[~key.duplicated()].copy()
     if mode == "inductive":
         scored = pairs["score"].notna()
-        held = pairs[scored & ((pairs["split"] == "test") | ((pairs["dataset"] == "STS-B") & (pairs["split"] == "dev")))]
+        held = pairs[
+            scored & ((pairs["split"] == "test") | ((pairs["dataset"] == "STS-B") & (pairs["split"] == "dev")))
+        ]
         df = df.loc[~_pair_keys(df).isin(set(_pair_keys(held)))]
     if mode == "disjoint":
         held = pd.concat(list(eval_sets(pairs).values()))
@@ -339,12 +358,16 @@ def read_pairs(path: str | os.PathLike, require_label: bool = False) -> tuple[pd
                 if not isinstance(obj[key], str):
                     raise DataError(f"{path}:{i}: {key} is {json.dumps(obj[key])}, not a string")
             lab = obj.get("label", obj.get("score"))
-            rows.append((i, str(obj["sentence1"]), str(obj["sentence2"]),
-                         None if lab is None else _parse_label(lab, path, i)))
+            rows.append(
+                (i, str(obj["sentence1"]), str(obj["sentence2"]), None if lab is None else _parse_label(lab, path, i))
+            )
     else:
         # TSV has no quoting: a '"' is ordinary text. CSV quotes fields, and a quoted field must close on its line.
-        reader = (csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE) if ext == ".tsv"
-                  else csv.reader(lines, delimiter=","))
+        reader = (
+            csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
+            if ext == ".tsv"
+            else csv.reader(lines, delimiter=",")
+        )
         header = next(reader, None)
         if header is None:
             raise DataError(f"{path}: empty file")
@@ -355,8 +378,10 @@ def read_pairs(path: str | os.PathLike, require_label: bool = False) -> tuple[pd
         cl = next((header.index(k) for k in ("label", "score") if k in header), None)
         for i, cols in enumerate(reader, start=2):
             if reader.line_num != i:
-                raise DataError(f"{path}:{i}: a quote opened here closes on line {reader.line_num}; "
-                                "a field holding '\"' must be quoted and the quote doubled ('\"\"')")
+                raise DataError(
+                    f"{path}:{i}: a quote opened here closes on line {reader.line_num}; "
+                    "a field holding '\"' must be quoted and the quote doubled ('\"\"')"
+                )
             if not cols:
                 continue
             if len(cols) != len(header):
@@ -366,8 +391,10 @@ def read_pairs(path: str | os.PathLike, require_label: bool = False) -> tuple[pd
         raise DataError(f"{path}: no sentence pairs found")
     for line, a, b, _ in rows:
         if max(len(a), len(b)) > MAX_SENTENCE_CHARS:
-            raise DataError(f"{path}:{line}: a sentence of {max(len(a), len(b))} characters "
-                            f"(limit {MAX_SENTENCE_CHARS}); is this really one sentence per field?")
+            raise DataError(
+                f"{path}:{line}: a sentence of {max(len(a), len(b))} characters "
+                f"(limit {MAX_SENTENCE_CHARS}); is this really one sentence per field?"
+            )
     has_label = [r[3] is not None for r in rows]
     if any(has_label) and not all(has_label):
         first = rows[has_label.index(False)][0]

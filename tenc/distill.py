@@ -47,9 +47,8 @@ from scipy.stats import spearmanr
 from . import distributed as tdist
 from . import encode, evaluation, models, runfolder, selection
 from .config import ConfigError, DistillConfig
-from .io import (CorruptRun, atomic_save_npy, check_folder, load_npy_checked, read_marker, run_lock, write_marker)
+from .io import CorruptRun, atomic_save_npy, check_folder, load_npy_checked, read_marker, run_lock, write_marker
 from .train import seed_everything
-
 
 
 class Students:
@@ -84,12 +83,12 @@ class Students:
 
     def load_bi(self, cycle: int, m: int):
         pooling = self.cfg.pooling or None if cycle == 0 else None
-        return models.bi_encoder(self.bi_path(cycle, m), pooling=pooling, max_seq_length=self.cfg.bi_max_length,
-                                 device=self.device)
+        return models.bi_encoder(
+            self.bi_path(cycle, m), pooling=pooling, max_seq_length=self.cfg.bi_max_length, device=self.device
+        )
 
     def load_cross(self, cycle: int, m: int):
-        return models.cross_encoder(self.cross_path(cycle, m), max_length=self.cfg.cross_max_length,
-                                    device=self.device)
+        return models.cross_encoder(self.cross_path(cycle, m), max_length=self.cfg.cross_max_length, device=self.device)
 
     def cross_init(self, cycle: int, m: int) -> str:
         """Where member ``m``'s cross-encoder of ``cycle`` starts (``cross_init_mode``)."""
@@ -106,8 +105,9 @@ class Students:
         if mode == "handover":  # the reference: this cycle's cross-encoder's backbone, pooled as the start is
             path = self.cross_path(cycle, m)
             pooling = self.cfg.pooling or models.pooling_of(self.bi_path(0, m)) or "cls"
-            return path, models.bi_encoder(path, pooling=pooling, max_seq_length=self.cfg.bi_max_length,
-                                           device=self.device)
+            return path, models.bi_encoder(
+                path, pooling=pooling, max_seq_length=self.cfg.bi_max_length, device=self.device
+            )
         prev = cycle - 1 if mode == "continue" else 0
         return self.bi_path(prev, m), self.load_bi(prev, m)
 
@@ -118,8 +118,9 @@ class Students:
 class Run(Students):
     """A run folder plus the data it needs; stages are methods that skip themselves when done."""
 
-    def __init__(self, cfg: DistillConfig, folder: str | Path, progress: bool = True, log=print,
-                 tags: dict | None = None):
+    def __init__(
+        self, cfg: DistillConfig, folder: str | Path, progress: bool = True, log=print, tags: dict | None = None
+    ):
         self.cfg, self.folder, self.progress, self.log = cfg, Path(folder), progress, log
         self.tags = tags or {}  # e.g. {"name": ..., "ablation": ..., "value": ...} for tenc.tables
         self.device = cfg.device or str(tdist.device())
@@ -127,6 +128,7 @@ class Run(Students):
         runfolder.check_out_folder(self.folder)
         if cfg.trainer == "st" and tdist.active():  # refused before any labelling, not at the first training stage
             from .st_train import TORCHRUN_REFUSED
+
             raise ConfigError(TORCHRUN_REFUSED)
         # inputs and models are checked before anything is written: a failed start leaves the folder usable
         self.members = cfg.members
@@ -136,7 +138,9 @@ class Run(Students):
             models.check_lengths(cross, cfg.cross_max_length, "cross_max_length")
         self.teachers = [t.strip() for t in cfg.teachers.split(",") if t.strip()]
         if cfg.teachers_teach in ("both", "bi") and not self.teachers:
-            raise ConfigError(f"teachers_teach={cfg.teachers_teach!r} needs frozen teachers: set teachers=MODEL[,MODEL]")
+            raise ConfigError(
+                f"teachers_teach={cfg.teachers_teach!r} needs frozen teachers: set teachers=MODEL[,MODEL]"
+            )
         for teacher in self.teachers:
             models.check_lengths(teacher, cfg.bi_max_length, "bi_max_length")
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -149,7 +153,9 @@ class Run(Students):
 
     @property
     def selection(self) -> str:
-        return "agreement" if self.task.dev is None and self.cfg.selection in selection.DEV_RULES else self.cfg.selection
+        return (
+            "agreement" if self.task.dev is None and self.cfg.selection in selection.DEV_RULES else self.cfg.selection
+        )
 
     @property
     def cross_orders(self) -> str:
@@ -175,16 +181,30 @@ class Run(Students):
         folder.mkdir(parents=True, exist_ok=True)
         values = tdist.sharded(compute, [self.s1, self.s2])  # one process: compute(s1, s2)
         if not np.isfinite(values).all():  # a teacher with NaN weights: stop before a student learns from it
-            teacher = {"label_bi": f"cycle {cycle - 1}'s bi-encoder", "label_cross": f"cycle {cycle}'s cross-encoder",
-                       "label_teachers": "a frozen teacher"}[stage]
-            raise CorruptRun(f"{folder}: {stage}: {int((~np.isfinite(values)).sum())} of {len(values)} pseudo-labels "
-                             f"are not finite: {teacher} is broken (non-finite weights?)")
+            teacher = {
+                "label_bi": f"cycle {cycle - 1}'s bi-encoder",
+                "label_cross": f"cycle {cycle}'s cross-encoder",
+                "label_teachers": "a frozen teacher",
+            }[stage]
+            raise CorruptRun(
+                f"{folder}: {stage}: {int((~np.isfinite(values)).sum())} of {len(values)} pseudo-labels "
+                f"are not finite: {teacher} is broken (non-finite weights?)"
+            )
         if tdist.is_main():
             digest = atomic_save_npy(path, values.astype(np.float32))
-            write_marker(folder, stage, {"sha256": digest, "seconds": round(time.perf_counter() - t, 1),
-                                         "mean": float(values.mean()), "std": float(values.std()),
-                                         "below_0": float((values < 0).mean()), "pairs": len(values),
-                                         "ranks": tdist.world()})
+            write_marker(
+                folder,
+                stage,
+                {
+                    "sha256": digest,
+                    "seconds": round(time.perf_counter() - t, 1),
+                    "mean": float(values.mean()),
+                    "std": float(values.std()),
+                    "below_0": float((values < 0).mean()),
+                    "pairs": len(values),
+                    "ranks": tdist.world(),
+                },
+            )
             self.log(f"cycle {cycle}: {stage} done in {time.perf_counter() - t:.0f}s")
         tdist.barrier()
         return values
@@ -197,19 +217,34 @@ class Run(Students):
         teachers = self.teacher_cosines() if self.teachers else np.empty((0, len(self.pool)), dtype=np.float32)
 
         def compute(s1, s2):
-            out = [encode.pair_cosines(self.load_bi(cycle - 1, m), s1, s2,
-                                       max_length=self.cfg.bi_max_length, progress=self.progress)
-                   for m in range(len(self.members))]
+            out = [
+                encode.pair_cosines(
+                    self.load_bi(cycle - 1, m), s1, s2, max_length=self.cfg.bi_max_length, progress=self.progress
+                )
+                for m in range(len(self.members))
+            ]
             return np.mean(out + list(teachers[:, tdist.shard(len(self.pool))]), axis=0)
+
         return self._labels(cycle, "label_bi", compute)
 
     def teacher_cosines(self) -> np.ndarray:
         """The frozen teachers' pool cosines, one row per teacher (computed once a run, kept in start/)."""
+
         def compute(s1, s2):  # pair-major (pair, teacher) order, so that ranks' slices gather in order
-            return np.stack([encode.pair_cosines(models.bi_encoder(t, max_seq_length=self.cfg.bi_max_length,
-                                                                   device=self.device), s1, s2,
-                                                 max_length=self.cfg.bi_max_length, progress=self.progress)
-                             for t in self.teachers], axis=1).ravel()
+            return np.stack(
+                [
+                    encode.pair_cosines(
+                        models.bi_encoder(t, max_seq_length=self.cfg.bi_max_length, device=self.device),
+                        s1,
+                        s2,
+                        max_length=self.cfg.bi_max_length,
+                        progress=self.progress,
+                    )
+                    for t in self.teachers
+                ],
+                axis=1,
+            ).ravel()
+
         values = self._labels(0, "label_teachers", compute, per_pair=len(self.teachers))
         return values.reshape(-1, len(self.teachers)).T
 
@@ -222,11 +257,19 @@ class Run(Students):
             return self._labels(cycle, "label_cross", lambda s1, s2: cosines[tdist.shard(len(self.pool))])
 
         def compute(s1, s2):
-            out = [encode.cross_scores(self.load_cross(cycle, m), s1, s2,
-                                       both_orders=self.cfg.label_both_orders and self.task.both_orders,
-                                       max_length=self.cfg.cross_max_length, progress=self.progress)
-                   for m in range(len(self.members))]
+            out = [
+                encode.cross_scores(
+                    self.load_cross(cycle, m),
+                    s1,
+                    s2,
+                    both_orders=self.cfg.label_both_orders and self.task.both_orders,
+                    max_length=self.cfg.cross_max_length,
+                    progress=self.progress,
+                )
+                for m in range(len(self.members))
+            ]
             return np.mean(out + [t[tdist.shard(len(self.pool))] for t in teachers], axis=0)
+
         return self._labels(cycle, "label_cross", compute)
 
     def to_unit(self, cosines: np.ndarray) -> np.ndarray:
@@ -260,20 +303,37 @@ class Run(Students):
             from . import train as loops
         if kind == "cross":
             init = self.cross_init(cycle, m)
-            model = models.cross_encoder(init, max_length=c.cross_max_length, device=self.device,
-                                         layers=c.cross_layers, seed=seed)
+            model = models.cross_encoder(
+                init, max_length=c.cross_max_length, device=self.device, layers=c.cross_layers, seed=seed
+            )
             fit, extra = loops.train_cross, {"both_orders": self.task.both_orders}
         else:
             init, model = self.bi_init(cycle, m)
             fit, extra = loops.train_bi, {}
         ckpt = runfolder.checkpoint(folder, stage, init, seed, targets, c)
-        stats = fit(model, self.s1, self.s2, targets, **c.student(kind), seed=seed, dev_fn=self._dev_fn(model, kind),
-                    eval_steps=c.eval_steps, progress=self.progress and tdist.is_main(), checkpoint=ckpt,
-                    grad_accum=c.grad_accum, amp=c.amp, patience=c.patience, min_delta=c.min_delta, **extra)
+        stats = fit(
+            model,
+            self.s1,
+            self.s2,
+            targets,
+            **c.student(kind),
+            seed=seed,
+            dev_fn=self._dev_fn(model, kind),
+            eval_steps=c.eval_steps,
+            progress=self.progress and tdist.is_main(),
+            checkpoint=ckpt,
+            grad_accum=c.grad_accum,
+            amp=c.amp,
+            patience=c.patience,
+            min_delta=c.min_delta,
+            **extra,
+        )
         target = folder / f"{kind}{self.suffixes[m]}"
         runfolder.save_trained(model, target, stage, {"init": init, "train": stats.summary()}, ckpt)
-        self.log(f"cycle {cycle}: {stage} done in {stats.seconds:.0f}s "
-                 f"({stats.summary()['tokens_per_second']:.0f} tok/s, padding {stats.padding:.1%})")
+        self.log(
+            f"cycle {cycle}: {stage} done in {stats.seconds:.0f}s "
+            f"({stats.summary()['tokens_per_second']:.0f} tok/s, padding {stats.padding:.1%})"
+        )
         return str(target)
 
     def evaluate(self, cycle: int, kind: str) -> dict:
@@ -289,8 +349,14 @@ class Run(Students):
         folder.mkdir(parents=True, exist_ok=True)
         load = self.load_bi if kind == "bi" else self.load_cross
         results, predictions = evaluation.score_sets(
-            [load(cycle, m) for m in range(len(self.members))], kind, self.task.dev,
-            self.task.tests if self.cfg.evaluate_test else [], self.task.name == "sts", self.cross_orders, self.progress)
+            [load(cycle, m) for m in range(len(self.members))],
+            kind,
+            self.task.dev,
+            self.task.tests if self.cfg.evaluate_test else [],
+            self.task.name == "sts",
+            self.cross_orders,
+            self.progress,
+        )
         for name, preds in predictions.items():
             preds.to_csv(folder / f"preds_{kind}_{name}.csv", index=False)
         info = {"kind": kind, "cycle": cycle, "results": results, "seconds": round(time.perf_counter() - t, 1)}
@@ -306,8 +372,13 @@ class Run(Students):
         if marker is not None:
             return marker["spearman"]
         cross = self.label_cross(cycle)
-        bi = np.mean([encode.pair_cosines(self.load_bi(cycle, m), self.s1, self.s2, max_length=self.cfg.bi_max_length)
-                      for m in range(len(self.members))], axis=0)
+        bi = np.mean(
+            [
+                encode.pair_cosines(self.load_bi(cycle, m), self.s1, self.s2, max_length=self.cfg.bi_max_length)
+                for m in range(len(self.members))
+            ],
+            axis=0,
+        )
         value = float(spearmanr(cross, bi).statistic * 100)
         write_marker(folder, "agreement", {"spearman": value})
         return value
@@ -318,8 +389,10 @@ class Run(Students):
         if direction not in ("both", "cross", "bi"):
             raise ConfigError(f"direction must be 'both', 'cross' or 'bi', got {direction!r}")
         if not 1 <= cycle <= self.cfg.cycles:  # a cycle past `cycles` would train but never be summarised
-            raise ConfigError(f"cycle must be between 1 and the run's cycles={self.cfg.cycles}, got {cycle} "
-                              "(set cycles higher to run more)")
+            raise ConfigError(
+                f"cycle must be between 1 and the run's cycles={self.cfg.cycles}, got {cycle} "
+                "(set cycles higher to run more)"
+            )
         seed_everything(self.cfg.seed + cycle)
         if direction in ("both", "cross") and self.cfg.teachers_teach != "bi":
             # bi -> cross: the bi-encoders of cycle - 1 score every pool pair (the mean over members) ...
@@ -337,8 +410,11 @@ class Run(Students):
     def train_students(self, cycle: int, kind: str) -> None:
         """Train every member's ``kind`` student on the cycle's labels (on disk before any member starts);
         with ``parallel`` one process per member."""
-        todo = [m for m in range(len(self.members))
-                if read_marker(self.cycle_dir(cycle), f"train_{kind}{self.suffixes[m]}") is None]
+        todo = [
+            m
+            for m in range(len(self.members))
+            if read_marker(self.cycle_dir(cycle), f"train_{kind}{self.suffixes[m]}") is None
+        ]
         if not self.cfg.parallel or len(todo) < 2 or tdist.active():
             for m in range(len(self.members)):
                 self.train_student(cycle, m, kind)
@@ -347,11 +423,17 @@ class Run(Students):
         import sys
 
         threads = max(1, self.cfg.threads // len(todo))
-        procs = [subprocess.Popen([sys.executable, "-m", "tenc.distill", str(self.folder), str(cycle), kind, str(m),
-                                   str(threads)]) for m in todo]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "tenc.distill", str(self.folder), str(cycle), kind, str(m), str(threads)]
+            )
+            for m in todo
+        ]
         codes = [p.wait() for p in procs]
         if any(codes):
-            raise RuntimeError(f"{self.cycle_dir(cycle)}: a parallel member failed (exit codes {codes}); rerun to resume")
+            raise RuntimeError(
+                f"{self.cycle_dir(cycle)}: a parallel member failed (exit codes {codes}); rerun to resume"
+            )
 
     def run(self) -> dict:
         self.evaluate(0, "bi")
@@ -368,10 +450,16 @@ class Run(Students):
     def _summarise(self) -> dict:
         rows = runfolder.evaluation_rows(self.folder, self.cfg.cycles)
         rule = self.selection
-        selected, picks = selection.summarise(rows, rule, self.agreement if rule == "agreement" else None,
-                                              has_dev=self.task.dev is not None)
-        summary = {"config": self.cfg.to_dict(), "pool_pairs": len(self.pool), "cycles": rows, "selected": selected,
-                   "picks": picks}
+        selected, picks = selection.summarise(
+            rows, rule, self.agreement if rule == "agreement" else None, has_dev=self.task.dev is not None
+        )
+        summary = {
+            "config": self.cfg.to_dict(),
+            "pool_pairs": len(self.pool),
+            "cycles": rows,
+            "selected": selected,
+            "picks": picks,
+        }
         protocol = evaluation.provenance(cross=evaluation.protocol("cross", self.cross_orders))
         runfolder.write_summary(self.folder, summary, {**self.cfg.to_dict(), **self.tags}, protocol)
         return summary
@@ -405,8 +493,7 @@ def run(cfg: DistillConfig, folder: str | Path, progress: bool = True, log=print
     tdist.init_from_env()
     runfolder.check_out_folder(Path(folder))  # before the lock file is made in it
     with run_lock(folder) if tdist.is_main() else contextlib.nullcontext():  # one lock for the torchrun job
-        return Run(cfg, folder, progress and tdist.is_main(), log if tdist.is_main() else (lambda *_: None),
-                   tags).run()
+        return Run(cfg, folder, progress and tdist.is_main(), log if tdist.is_main() else (lambda *_: None), tags).run()
 
 
 def _member_main(argv: list[str]) -> int:
@@ -422,8 +509,3 @@ if __name__ == "__main__":
     import sys
 
     sys.exit(_member_main(sys.argv[1:]))
-
-
-# reuse of finished runs lives in tenc.reuse, the run folder in tenc.runfolder; these names stay importable here
-from .reuse import finished_siblings, run_or_reuse, seed_cycles  # noqa: E402,F401
-from .runfolder import check_out_folder, read_pool  # noqa: E402,F401

@@ -91,7 +91,7 @@ def split_batch(idx: np.ndarray) -> np.ndarray:
     """This rank's rows of a global batch (rows r, r + world, ...); whole batch if it is too small."""
     if not active() or len(idx) < world():
         return idx
-    return idx[rank()::world()]
+    return idx[rank() :: world()]
 
 
 def then_others(fn):

@@ -18,7 +18,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-DEFAULT_TOKENS = 4096  # tokens per inference batch: 20.6 s vs 25.3 s (8192) and 25.0 s (2048) for 3k STS sentences, MiniLM-L6, 2 cores
+# tokens per inference batch: 20.6 s vs 25.3 s (8192) and 25.0 s (2048) for 3k STS sentences, MiniLM-L6, 2 cores
+DEFAULT_TOKENS = 4096
 
 
 def token_budget_batches(lengths: np.ndarray, max_tokens: int, max_rows: int = 512) -> list[np.ndarray]:
@@ -28,7 +29,7 @@ def token_budget_batches(lengths: np.ndarray, max_tokens: int, max_rows: int = 5
     while start < len(order):
         longest = max(int(lengths[order[start]]), 1)
         rows = max(1, min(max_rows, max_tokens // longest))
-        batches.append(order[start:start + rows])
+        batches.append(order[start : start + rows])
         start += rows
     return batches
 
@@ -40,13 +41,13 @@ def pad_batch(ids: list[list[int]], pad_id: int = 0, with_types: list[list[int]]
     input_ids = torch.full((len(ids), longest), pad_id, dtype=torch.long, device="cpu")
     mask = torch.zeros((len(ids), longest), dtype=torch.long, device="cpu")
     for i, x in enumerate(ids):
-        input_ids[i, :len(x)] = torch.tensor(x, dtype=torch.long, device="cpu")
-        mask[i, :len(x)] = 1
+        input_ids[i, : len(x)] = torch.tensor(x, dtype=torch.long, device="cpu")
+        mask[i, : len(x)] = 1
     out = {"input_ids": input_ids, "attention_mask": mask}
     types = torch.zeros_like(input_ids)
     if with_types is not None:
         for i, t in enumerate(with_types):
-            types[i, :len(t)] = torch.tensor(t, dtype=torch.long, device="cpu")
+            types[i, : len(t)] = torch.tensor(t, dtype=torch.long, device="cpu")
     out["token_type_ids"] = types
     return out
 
@@ -75,8 +76,14 @@ def _features(model, batch: dict) -> dict:
 
 
 @torch.inference_mode()
-def embed(model, sentences: list[str], max_length: int | None = None, max_tokens: int = DEFAULT_TOKENS,
-          progress: bool = False, desc: str = "embed") -> torch.Tensor:
+def embed(
+    model,
+    sentences: list[str],
+    max_length: int | None = None,
+    max_tokens: int = DEFAULT_TOKENS,
+    progress: bool = False,
+    desc: str = "embed",
+) -> torch.Tensor:
     """Sentence embeddings from a ``SentenceTransformer`` (its own modules: pooling, dense, normalise)."""
     max_length = max_length or model.max_seq_length
     tok = model.tokenizer
@@ -97,27 +104,41 @@ def embed(model, sentences: list[str], max_length: int | None = None, max_tokens
     return out
 
 
-def pair_cosines(model, s1: list[str], s2: list[str], max_length: int | None = None,
-                 max_tokens: int = DEFAULT_TOKENS, progress: bool = False, chunk: int = 200_000) -> np.ndarray:
+def pair_cosines(
+    model,
+    s1: list[str],
+    s2: list[str],
+    max_length: int | None = None,
+    max_tokens: int = DEFAULT_TOKENS,
+    progress: bool = False,
+    chunk: int = 200_000,
+) -> np.ndarray:
     """Cosine of every pair; each unique sentence is embedded once (streamed in chunks of pairs)."""
     if len(s1) != len(s2):
         raise ValueError(f"pair lists differ in length: {len(s1)} vs {len(s2)}")
     out = np.empty(len(s1), dtype=np.float32)
     for start in range(0, len(s1), chunk):
-        a, b = list(s1[start:start + chunk]), list(s2[start:start + chunk])
+        a, b = list(s1[start : start + chunk]), list(s2[start : start + chunk])
         uniq = list(dict.fromkeys(a + b))
         pos = {s: i for i, s in enumerate(uniq)}
         emb = torch.nn.functional.normalize(embed(model, uniq, max_length, max_tokens, progress), dim=-1)
         ia = torch.as_tensor([pos[s] for s in a])
         ib = torch.as_tensor([pos[s] for s in b])
-        out[start:start + len(a)] = (emb[ia] * emb[ib]).sum(-1).numpy()
+        out[start : start + len(a)] = (emb[ia] * emb[ib]).sum(-1).numpy()
     return out
 
 
 @torch.inference_mode()
-def cross_logits(model, s1: list[str], s2: list[str], max_length: int | None = None,
-                 max_tokens: int = DEFAULT_TOKENS, progress: bool = False, desc: str = "cross",
-                 chunk: int = 200_000) -> np.ndarray:
+def cross_logits(
+    model,
+    s1: list[str],
+    s2: list[str],
+    max_length: int | None = None,
+    max_tokens: int = DEFAULT_TOKENS,
+    progress: bool = False,
+    desc: str = "cross",
+    chunk: int = 200_000,
+) -> np.ndarray:
     """Raw logit of a one-label ``CrossEncoder`` for every (s1, s2) pair, in that order (tokenised and
     scored in chunks of pairs, so memory does not grow with the pool beyond one chunk)."""
     if len(s1) != len(s2):
@@ -130,7 +151,7 @@ def cross_logits(model, s1: list[str], s2: list[str], max_length: int | None = N
     out = np.empty(len(s1), dtype=np.float32)
     bar = tqdm(total=len(s1), desc=desc, disable=not progress, leave=False, unit="pair")
     for start in range(0, len(s1), chunk):
-        ids, types = tokenize_pairs(tok, s1[start:start + chunk], s2[start:start + chunk], max_length)
+        ids, types = tokenize_pairs(tok, s1[start : start + chunk], s2[start : start + chunk], max_length)
         lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
         for idx in token_budget_batches(lengths, max_tokens):
             batch = _features(model, pad_batch([ids[i] for i in idx], tok.pad_token_id or 0, [types[i] for i in idx]))

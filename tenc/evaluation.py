@@ -1,10 +1,10 @@
 """STS / SICK-R evaluation in the "all" setting (PAPER.md), plus wmean, Pearson and ROC-AUC.
 
-| function          | scores pairs with                                          |
-|-------------------|------------------------------------------------------------|
-| `score_pairs`     | a bi-encoder (cosine), a cross-encoder (sigmoid of (s1, s2); opt-in: both orders averaged) or an ensemble (mean of members) |
-| `evaluate`        | all seven sets at once, each unique sentence embedded once |
-| `spearman_all`    | one Spearman x 100 per set, subsets concatenated ("all")   |
+| function       | scores pairs with                                                                       |
+|----------------|-----------------------------------------------------------------------------------------|
+| `score_pairs`  | a bi-encoder (cosine), a cross-encoder (sigmoid of (s1, s2); opt-in: both orders), mean |
+| `evaluate`     | all seven sets at once, each unique sentence embedded once                              |
+| `spearman_all` | one Spearman x 100 per set, subsets concatenated ("all")                                |
 
 `evaluate` returns a tidy DataFrame (one row per set: spearman, pearson, wmean, n) and a flat
 ``dict[str, float]`` with name-prefixed keys (``sts_STS12_spearman`` …) whose primary metric is
@@ -44,8 +44,15 @@ def protocol(kind: str, cross_orders: str = "one") -> str:
     return "cosine" if kind == "bi" else CROSS_ORDERS[cross_orders]
 
 
-def score_pairs(members: list, kind: str, s1: list[str], s2: list[str], progress: bool = False,
-                max_length: int | None = None, cross_orders: str = "one") -> np.ndarray:
+def score_pairs(
+    members: list,
+    kind: str,
+    s1: list[str],
+    s2: list[str],
+    progress: bool = False,
+    max_length: int | None = None,
+    cross_orders: str = "one",
+) -> np.ndarray:
     """Model scores for pairs: cosine (bi) or sigmoid (cross, of (s1, s2), or with ``cross_orders="both"``
     the mean over both orders); several members are averaged."""
     if kind not in KINDS:
@@ -59,8 +66,11 @@ def score_pairs(members: list, kind: str, s1: list[str], s2: list[str], progress
         if kind == "bi":
             scores.append(encode.pair_cosines(m, s1, s2, max_length=max_length, progress=progress))
         else:
-            scores.append(encode.cross_scores(m, s1, s2, both_orders=cross_orders == "both", max_length=max_length,
-                                              progress=progress))
+            scores.append(
+                encode.cross_scores(
+                    m, s1, s2, both_orders=cross_orders == "both", max_length=max_length, progress=progress
+                )
+            )
     return np.mean(scores, axis=0)
 
 
@@ -93,29 +103,48 @@ def table_from_predictions(preds: pd.DataFrame) -> pd.DataFrame:
             if len(sub) > 1:
                 w += spearman(sub["pred"], sub["score"]) * len(sub)
                 wsum += len(sub)
-        rows.append({"set": name, "spearman": spearman(df["pred"], df["score"]),
-                     "pearson": float(pearsonr(df["pred"], df["score"]).statistic * 100),
-                     "wmean": w / wsum if wsum else float("nan"), "n": len(df)})
+        rows.append(
+            {
+                "set": name,
+                "spearman": spearman(df["pred"], df["score"]),
+                "pearson": float(pearsonr(df["pred"], df["score"]).statistic * 100),
+                "wmean": w / wsum if wsum else float("nan"),
+                "n": len(df),
+            }
+        )
     table = pd.DataFrame(rows)
     if len(table) == len(EVAL_SETS):
-        avg = {"set": "avg", "spearman": table["spearman"].mean(), "pearson": table["pearson"].mean(),
-               "wmean": table["wmean"].mean(), "n": int(table["n"].sum())}
+        avg = {
+            "set": "avg",
+            "spearman": table["spearman"].mean(),
+            "pearson": table["pearson"].mean(),
+            "wmean": table["wmean"].mean(),
+            "n": int(table["n"].sum()),
+        }
         table = pd.concat([table, pd.DataFrame([avg])], ignore_index=True)
     return table
 
 
-def predict(members, kind: str, pairs: pd.DataFrame, sets: tuple[str, ...] = EVAL_SETS,
-            progress: bool = False, cross_orders: str = "one") -> pd.DataFrame:
+def predict(
+    members,
+    kind: str,
+    pairs: pd.DataFrame,
+    sets: tuple[str, ...] = EVAL_SETS,
+    progress: bool = False,
+    cross_orders: str = "one",
+) -> pd.DataFrame:
     """Scores for every scored test pair of ``sets`` (one call, each unique sentence embedded once)."""
     ev = eval_sets(pairs)
     df = pd.concat([ev[n] for n in sets], ignore_index=True)
-    df["pred"] = score_pairs(members, kind, df["sentence1"].tolist(), df["sentence2"].tolist(), progress,
-                             cross_orders=cross_orders)
+    df["pred"] = score_pairs(
+        members, kind, df["sentence1"].tolist(), df["sentence2"].tolist(), progress, cross_orders=cross_orders
+    )
     return df
 
 
-def evaluate(members, kind: str, pairs: pd.DataFrame, progress: bool = False, prefix: str = "sts",
-             cross_orders: str = "one") -> tuple[pd.DataFrame, dict[str, float], pd.DataFrame]:
+def evaluate(
+    members, kind: str, pairs: pd.DataFrame, progress: bool = False, prefix: str = "sts", cross_orders: str = "one"
+) -> tuple[pd.DataFrame, dict[str, float], pd.DataFrame]:
     """Evaluate on the seven sets: (table, flat metrics, predictions)."""
     preds = predict(members, kind, pairs, progress=progress, cross_orders=cross_orders)
     table = table_from_predictions(preds)
@@ -142,15 +171,6 @@ def paper_row(table: pd.DataFrame) -> dict[str, float]:
     return {row["set"]: round(float(row["spearman"]), 2) for _, row in table.iterrows()}
 
 
-def format_paper_table(rows: list[tuple[str, pd.DataFrame]]) -> str:
-    """The paper's layout: one line per model, 7 sets + avg (Spearman x 100, "all" setting)."""
-    from .tables import markdown
-
-    cols = list(EVAL_SETS) + ["avg"]
-    return markdown(pd.DataFrame([{"model": name, **{c: paper_row(t).get(c) for c in cols}} for name, t in rows],
-                                 columns=["model"] + cols))
-
-
 def provenance(**protocol) -> dict:
     """What a metrics.json must say about how its numbers were made: library versions, the git commit of
     tenc, and the scoring protocol (``protocol`` keyword arguments, e.g. ``cross="one-order"``)."""
@@ -158,9 +178,15 @@ def provenance(**protocol) -> dict:
     import torch
     import transformers
 
-    return {"versions": {"torch": torch.__version__, "transformers": transformers.__version__,
-                         "sentence_transformers": sentence_transformers.__version__},
-            "commit": _commit(), "protocol": {"bi": "cosine", **protocol}}
+    return {
+        "versions": {
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "sentence_transformers": sentence_transformers.__version__,
+        },
+        "commit": _commit(),
+        "protocol": {"bi": "cosine", **protocol},
+    }
 
 
 @functools.lru_cache(maxsize=1)
@@ -169,8 +195,12 @@ def _commit() -> str:
     import subprocess
 
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-                              text=True, timeout=10).stdout.strip() or "unknown"
+        return (
+            subprocess.run(
+                ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=10
+            ).stdout.strip()
+            or "unknown"
+        )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
@@ -196,8 +226,9 @@ def metric_of(labelled, pred: np.ndarray) -> float:
     return spearman(pred, gold) if labelled.metric == "spearman" else roc_auc(pred, gold)
 
 
-def score_sets(models_: list, kind: str, dev, tests: list, sts: bool, cross_orders: str = "one",
-               progress: bool = False) -> tuple[dict, dict]:
+def score_sets(
+    models_: list, kind: str, dev, tests: list, sts: bool, cross_orders: str = "one", progress: bool = False
+) -> tuple[dict, dict]:
     """Dev and test metrics of each model and, for several, of their ensemble (mean score): each model
     scores every pair once. ``dev`` and ``tests`` are `tenc.tasks.LabelledSet`s; ``sts`` gives the seven
     sets the paper's row (and their mean). Returns ``(results, predictions)``: ``{"model" | "m0", …,
@@ -208,9 +239,20 @@ def score_sets(models_: list, kind: str, dev, tests: list, sts: bool, cross_orde
         return {n: {"dev": None} for n in names}, {}
     frame = pd.concat([s.frame for s in sets], ignore_index=True)
     bounds = np.cumsum([0] + [len(s) for s in sets])
-    scores = [score_pairs([m], kind, frame["sentence1"].tolist(), frame["sentence2"].tolist(), progress=progress,
-                          cross_orders=cross_orders) for m in models_]
-    groups = [(n, [i]) for i, n in enumerate(names)] + ([("ensemble", list(range(len(models_))))] if len(models_) > 1 else [])
+    scores = [
+        score_pairs(
+            [m],
+            kind,
+            frame["sentence1"].tolist(),
+            frame["sentence2"].tolist(),
+            progress=progress,
+            cross_orders=cross_orders,
+        )
+        for m in models_
+    ]
+    groups = [(n, [i]) for i, n in enumerate(names)] + (
+        [("ensemble", list(range(len(models_))))] if len(models_) > 1 else []
+    )
     results, predictions = {}, {}
     for name, idx in groups:
         pred = np.mean([scores[i] for i in idx], axis=0)

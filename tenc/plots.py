@@ -32,8 +32,11 @@ def length_histogram(sentences: list[str], tokenizer=None) -> Figure:
         v = np.percentile(lengths, q)
         ax.axvline(v, color="0.3", lw=0.8, ls="--")
         ax.text(v, ax.get_ylim()[1] * 0.92, f"p{q}={v:.0f}", fontsize=7, ha="left")
-    ax.set(xlabel="tokens per sentence (with [CLS]/[SEP])", ylabel="sentences",
-           title=f"{len(lengths)} unique pool sentences")
+    ax.set(
+        xlabel="tokens per sentence (with [CLS]/[SEP])",
+        ylabel="sentences",
+        title=f"{len(lengths)} unique pool sentences",
+    )
     return fig
 
 
@@ -63,8 +66,13 @@ FLOOR = -12.0  # figures of gains: a collapsed student (e.g. -64) would flatten 
 # the cycles figure's tracks, in row order, and the name prefixes that put a run on one (the first that
 # matches wins: "paper minilm-l6" is the adaptation track's full-pool run, not the paper track's)
 TRACKS = ("paper track", "main job", "adaptation", "quick budget")
-PREFIXES = (("paper minilm", "adaptation"), ("paper", "paper track"), ("main", "main job"),
-            ("adaptation", "adaptation"), ("quick", "quick budget"))
+PREFIXES = (
+    ("paper minilm", "adaptation"),
+    ("paper", "paper track"),
+    ("main", "main job"),
+    ("adaptation", "adaptation"),
+    ("quick", "quick budget"),
+)
 
 
 def track_of(run: str) -> str:
@@ -103,7 +111,9 @@ def cycles_figure(df: pd.DataFrame):
             ax.plot(k["cycle"], shown, marker=marker, label=kind)
             for x, d in zip(k["cycle"], delta):
                 if d < FLOOR:
-                    ax.annotate(f"{d:+.1f}", (x, FLOOR), textcoords="offset points", xytext=(0, 5), ha="center", fontsize=7)
+                    ax.annotate(
+                        f"{d:+.1f}", (x, FLOOR), textcoords="offset points", xytext=(0, 5), ha="center", fontsize=7
+                    )
             lo, hi = min(lo, shown.min()), max(hi, shown.max())
         ax.axhline(0, color="0.4", ls=":", lw=0.8)
         ax.set_title("\n".join(_wrap(run, 34)) + f"\nstart {base:.2f}", fontsize=8)
@@ -174,8 +184,14 @@ def scatter_figure(run_dir: str | Path):
     from matplotlib.figure import Figure
 
     run_dir = Path(run_dir)
-    cycles = sorted((p for p in run_dir.glob("cycle_*") if (p / "preds_bi_model.csv").is_file()
-                     and (p / "preds_cross_model.csv").is_file()), key=lambda p: int(p.name.split("_")[1]))
+    cycles = sorted(
+        (
+            p
+            for p in run_dir.glob("cycle_*")
+            if (p / "preds_bi_model.csv").is_file() and (p / "preds_cross_model.csv").is_file()
+        ),
+        key=lambda p: int(p.name.split("_")[1]),
+    )
     fig = Figure(figsize=(3.2 * max(len(cycles), 1), 3.0), layout="constrained")
     for i, c in enumerate(cycles):
         bi = pd.read_csv(c / "preds_bi_model.csv", keep_default_na=False)

@@ -1,9 +1,9 @@
 """Step 1: prime a bi-encoder from a language model with unsupervised SimCSE or Mirror-BERT.
 
-| method   | views of a sentence                      | loss                                          | temperature |
-|----------|------------------------------------------|-----------------------------------------------|-------------|
-| `simcse` | the sentence twice, dropout as the noise | InfoNCE over in-batch negatives (`MultipleNegativesRankingLoss`) | 0.05 |
-| `mirror` | dropout + a `span` of [MASK] in view two | symmetric NT-Xent (`symmetric_infonce`)        | 0.04 |
+| method   | views of a sentence                      | loss                                                   | temp. |
+|----------|------------------------------------------|--------------------------------------------------------|-------|
+| `simcse` | the sentence twice, dropout as the noise | InfoNCE, in-batch negatives (MultipleNegativesRanking) | 0.05  |
+| `mirror` | dropout + a `span` of [MASK] in view two | symmetric NT-Xent (`symmetric_infonce`)                | 0.04  |
 
 Sentences: both sides of every pool pair, de-duplicated (or a one-sentence-per-line file).
 Selection: the last step by default, or the best STS-B dev checkpoint (``dev_select``).
@@ -11,7 +11,7 @@ Selection: the last step by default, or the best STS-B dev checkpoint (``dev_sel
 Example::
 
     from tenc import prime
-    cfg = prime.PrimeConfig(model="rampart", method="simcse", steps=500)
+    cfg = PrimeConfig(model="rampart", method="simcse", steps=500)
     result = prime.run(cfg, "runs/prime/rampart-simcse")
 """
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -27,51 +27,11 @@ import torch
 from tqdm.auto import tqdm
 
 from . import data as tdata
-from . import evaluation, models
-from .config import ConfigError, validate
+from . import evaluation, models, tables
+from .config import PrimeConfig
 from .encode import pad_batch, tokenize_sentences, uses_token_types
 from .io import atomic_dir, atomic_write_text, run_lock
-from .train import optimizer, length_bucketed_batches, seed_everything
-
-
-@dataclass
-class PrimeConfig:
-    model: str = "rampart"         # language model to prime (alias, folder or hub id)
-    layers: int = 0                # keep only the first N transformer layers (0 = all)
-    method: str = "simcse"         # "simcse" or "mirror"
-    pooling: str = "cls"           # "cls" (SimCSE) or "mean"
-    mlp: bool = False              # SimCSE's MLP over the pooled vector during training only
-    steps: int = 500               # optimisation steps
-    batch_size: int = 64           # sentences per step (in-batch negatives)
-    lr: float = 3e-5               # AdamW learning rate
-    temperature: float = 0.0       # 0 = the method's own (SimCSE 0.05, Mirror-BERT 0.04)
-    max_length: int = 32           # tokens per sentence
-    span: int = 5                  # Mirror-BERT: masked span length
-    corpus: str = "pool"           # "pool" or a one-sentence-per-line file
-    max_sentences: int = 0         # subsample the corpus; 0 = all
-    length_buckets: bool = False   # batches of similar lengths (about 2x fewer tokens; negatives of similar length)
-    dev_select: bool = False       # keep the best STS-B dev checkpoint instead of the last step
-    eval_steps: int = 100          # dev check interval when dev_select
-    seed: int = 0
-    data: str = ""                 # STS data folder ("" = default resolution)
-    threads: int = 2
-    device: str = ""               # "" = the GPU when there is one, else "cpu"
-    evaluate_test: bool = True     # 7-task evaluation of the primed model
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "PrimeConfig":
-        cfg = cls(**validate(cls, values))
-        if cfg.method not in ("simcse", "mirror"):
-            raise ConfigError(f"parameter 'method' must be 'simcse' or 'mirror', got {cfg.method!r}")
-        if cfg.pooling not in ("cls", "mean"):
-            raise ConfigError(f"parameter 'pooling' must be 'cls' or 'mean', got {cfg.pooling!r}")
-        if cfg.batch_size < 2:
-            raise ConfigError("parameter 'batch_size' must be at least 2 (in-batch negatives)")
-        return cfg
-
-    @property
-    def tau(self) -> float:
-        return self.temperature or (0.05 if self.method == "simcse" else 0.04)
+from .train import length_bucketed_batches, optimizer, seed_everything
 
 
 def symmetric_infonce(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -97,7 +57,7 @@ def span_mask(ids: list[int], span: int, mask_id: int, rng: np.random.Generator)
     k = min(span, inner)
     start = 1 + int(rng.integers(0, inner - k + 1))
     out = list(ids)
-    out[start:start + k] = [mask_id] * k
+    out[start : start + k] = [mask_id] * k
     return out
 
 
@@ -150,7 +110,7 @@ def train(cfg: PrimeConfig, model, sentences: list[str], dev_fn=None, progress: 
         if cfg.length_buckets:
             return [b for b in length_bucketed_batches(lengths, cfg.batch_size, rng) if len(b) == cfg.batch_size]
         order = rng.permutation(len(ids))
-        return [order[i:i + cfg.batch_size] for i in range(0, len(order) - cfg.batch_size + 1, cfg.batch_size)]
+        return [order[i : i + cfg.batch_size] for i in range(0, len(order) - cfg.batch_size + 1, cfg.batch_size)]
 
     batches, real, padded = [], 0, 0
     model.train()
@@ -186,10 +146,16 @@ def train(cfg: PrimeConfig, model, sentences: list[str], dev_fn=None, progress: 
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
-    return {"seconds": round(seconds, 1), "sentences_per_second": round(cfg.steps * cfg.batch_size / seconds, 1),
-            "padding_fraction": round(1 - real / max(padded, 1), 4),
-            "loss_first": float(np.mean(losses[:10])), "loss_last": float(np.mean(losses[-10:])),
-            "dev": dev, "best_step": best_step or cfg.steps, "corpus_sentences": len(sentences)}
+    return {
+        "seconds": round(seconds, 1),
+        "sentences_per_second": round(cfg.steps * cfg.batch_size / seconds, 1),
+        "padding_fraction": round(1 - real / max(padded, 1), 4),
+        "loss_first": float(np.mean(losses[:10])),
+        "loss_last": float(np.mean(losses[-10:])),
+        "dev": dev,
+        "best_step": best_step or cfg.steps,
+        "corpus_sentences": len(sentences),
+    }
 
 
 def collapse(model, sentences: list[str]) -> float:
@@ -209,8 +175,13 @@ def run(cfg: PrimeConfig, out: str | Path, progress: bool = True) -> dict:
         pairs = tdata.load_sts(cfg.data or None)
         from . import distributed as tdist
 
-        model = models.bi_encoder(cfg.model, pooling=cfg.pooling, max_seq_length=cfg.max_length, layers=cfg.layers,
-                                  device=cfg.device or str(tdist.device()))
+        model = models.bi_encoder(
+            cfg.model,
+            pooling=cfg.pooling,
+            max_seq_length=cfg.max_length,
+            layers=cfg.layers,
+            device=cfg.device or str(tdist.device()),
+        )
         sentences = corpus_sentences(cfg, pairs)
         before = collapse(model, sentences)
         dev_fn = (lambda: evaluation.dev_spearman([model], "bi", pairs)) if cfg.dev_select else None
@@ -222,8 +193,11 @@ def run(cfg: PrimeConfig, out: str | Path, progress: bool = True) -> dict:
         result = {"params": asdict(cfg), "train": stats, **evaluation.provenance()}
         if cfg.evaluate_test:
             table, metrics, _ = evaluation.evaluate([model], "bi", pairs, progress=progress)
-            result.update(metrics=metrics, row=evaluation.paper_row(table),
-                          table=evaluation.format_paper_table([(out.name, table)]))
+            result.update(
+                metrics=metrics,
+                row=evaluation.paper_row(table),
+                table=tables.format_paper_table([(out.name, table)]),
+            )
         else:
             result.update(metrics={}, row={}, table="")
         import json

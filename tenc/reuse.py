@@ -23,11 +23,8 @@ import shutil
 import typing
 from pathlib import Path
 
-from .config import RUNTIME_ONLY, DistillConfig
+from .config import EXTENDABLE, RUNTIME_ONLY, DistillConfig
 from .io import atomic_write_text, link_or_copy, read_marker
-
-EXTENDABLE = ("cycles",)  # a rerun may ask for more (or fewer) cycles in the same folder
-
 
 # What a finished sibling run can lend when its settings differ from this run's only in these keys.
 # The init modes first act in cycle 2, so cycle 1 is the same; the bi student's own training settings
@@ -37,15 +34,23 @@ FROM_CYCLE_2 = ("cross_init_mode", "bi_init_mode")
 BI_STUDENT = ("bi_epochs", "bi_batch_size", "bi_lr", "bi_warmup", "bi_loss")
 CROSS_LABELS = ("teachers_teach",)  # what goes into the cross -> bi labels, not into the cross-encoder
 LABEL_CROSS_FILES = ("label_cross.", "labels_cross.")
-CROSS_HALF_FILES = ("label_bi.", "labels_bi.", "cross", "train_cross", "eval_cross.", "preds_cross",
-                    *LABEL_CROSS_FILES)  # a cycle's files before its bi student
+CROSS_HALF_FILES = (
+    "label_bi.",
+    "labels_bi.",
+    "cross",
+    "train_cross",
+    "eval_cross.",
+    "preds_cross",
+    *LABEL_CROSS_FILES,
+)  # a cycle's files before its bi student
 
 
 class Loan(typing.NamedTuple):
     """What a finished sibling run can give a new run folder."""
-    cycles: int       # whole finished cycles
+
+    cycles: int  # whole finished cycles
     cross_half: bool  # and the next cycle's stages before its bi student
-    same: bool        # the same settings and cycles: its results can be reused as they are
+    same: bool  # the same settings and cycles: its results can be reused as they are
     cross_labels: bool = True  # the cross half includes the cross-encoder's labels (not when they are made otherwise)
 
 
@@ -73,8 +78,9 @@ def finished_siblings(cfg: DistillConfig, search: str | Path, exclude: str | Pat
             loan = Loan(0, all(read_marker(folder / "cycle_1", s) for s in needed), False, not relabel)
         else:
             done = 0  # whole cycles, both evaluations marked
-            while done < saved["cycles"] and all(read_marker(folder / f"cycle_{done + 1}", f"eval_{kind}")
-                                                 for kind in ("bi", "cross")):
+            while done < saved["cycles"] and all(
+                read_marker(folder / f"cycle_{done + 1}", f"eval_{kind}") for kind in ("bi", "cross")
+            ):
                 done += 1
             same = not diff and done == saved["cycles"] == cfg.cycles and _summarised(folder, done)
             loan = Loan(min(done, cfg.cycles, 1 if diff else cfg.cycles), False, same)
@@ -92,8 +98,14 @@ def _summarised(folder: Path, cycles: int) -> bool:
     return (folder / "metrics.json").is_file() and any(r["cycle"] == cycles for r in rows)
 
 
-def seed_cycles(folder: str | Path, donor: str | Path, cycles: int, cfg: DistillConfig | None = None,
-                cross_half: bool = False, cross_labels: bool = True) -> None:
+def seed_cycles(
+    folder: str | Path,
+    donor: str | Path,
+    cycles: int,
+    cfg: DistillConfig | None = None,
+    cross_half: bool = False,
+    cross_labels: bool = True,
+) -> None:
     """Start ``folder`` from the pool, start metrics and first ``cycles`` finished cycles of ``donor`` (cycle k
     never depends on T), and with ``cross_half`` the next cycle's stages before its bi student too (without
     its cross labels unless ``cross_labels``).
@@ -105,8 +117,13 @@ def seed_cycles(folder: str | Path, donor: str | Path, cycles: int, cfg: Distill
 
     def skip(path, names):
         if Path(path) == half:  # the cross half only: its outputs, markers and predictions
-            return [n for n in names if not n.startswith(CROSS_HALF_FILES) or n.endswith(".ckpt")
-                    or (not cross_labels and n.startswith(LABEL_CROSS_FILES))]
+            return [
+                n
+                for n in names
+                if not n.startswith(CROSS_HALF_FILES)
+                or n.endswith(".ckpt")
+                or (not cross_labels and n.startswith(LABEL_CROSS_FILES))
+            ]
         return [n for n in names if n.endswith(".ckpt")]
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -121,8 +138,9 @@ def seed_cycles(folder: str | Path, donor: str | Path, cycles: int, cfg: Distill
         atomic_write_text(folder / "config.json", json.dumps(cfg.to_dict(), indent=2, sort_keys=True))
 
 
-def run_or_reuse(cfg: DistillConfig, folder: str | Path, tags: dict, search=None, progress: bool = True,
-                 log=print) -> dict:
+def run_or_reuse(
+    cfg: DistillConfig, folder: str | Path, tags: dict, search=None, progress: bool = True, log=print
+) -> dict:
     """`run`, unless a finished run with the same settings sits beside ``folder``: then only its results
     are recorded in ``folder`` under these ``tags`` (ablation values that equal the base run, e.g.
     cycles=1, cross_loss=bce and bi_loss=mse on the quick budget, are trained once). Otherwise a sibling
@@ -133,8 +151,12 @@ def run_or_reuse(cfg: DistillConfig, folder: str | Path, tags: dict, search=None
     folder = Path(folder)
     if not (folder / "config.json").is_file():
         searches = [search] if isinstance(search, (str, Path)) else list(search or [folder.parent])
-        siblings = {f: loan for where in searches if Path(where).is_dir()
-                    for f, loan in finished_siblings(cfg, where, exclude=folder).items()}
+        siblings = {
+            f: loan
+            for where in searches
+            if Path(where).is_dir()
+            for f, loan in finished_siblings(cfg, where, exclude=folder).items()
+        }
         same = [f for f, loan in siblings.items() if loan.same]
         if same:
             return _reuse(folder, same[0], tags, log)

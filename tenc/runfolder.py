@@ -27,9 +27,8 @@ import pandas as pd
 
 from . import data as tdata
 from . import distributed as tdist
-from .config import RUNTIME_ONLY, ConfigError, DistillConfig
+from .config import EXTENDABLE, RUNTIME_ONLY, ConfigError, DistillConfig
 from .io import CorruptRun, atomic_dir, atomic_write_text, folder_digest, read_marker, remedy, write_marker
-from .reuse import EXTENDABLE
 from .selection import DEV_RULES
 from .train import Checkpoint
 
@@ -44,8 +43,10 @@ def check_out_folder(folder: Path) -> None:
     if folder.is_dir() and not (folder / "config.json").is_file() and not (folder / "pool.done.json").is_file():
         theirs = [n for n in RUN_FILES if (folder / n).exists()]
         if theirs:
-            raise ConfigError(f"{folder}: not a tenc run folder but holds {', '.join(theirs)}, which a run would "
-                              "overwrite; pick a new --out")
+            raise ConfigError(
+                f"{folder}: not a tenc run folder but holds {', '.join(theirs)}, which a run would "
+                "overwrite; pick a new --out"
+            )
 
 
 def load_task(cfg: DistillConfig, log=print):
@@ -79,8 +80,11 @@ def check_config(folder: Path, cfg: DistillConfig, log=print) -> None:
         return
     saved = json.loads(path.read_text())
     defaults = DistillConfig().to_dict()  # settings added later default to their old behaviour
-    diff = {k: (saved.get(k, defaults[k]), v) for k, v in mine.items()
-            if saved.get(k, defaults[k]) != v and k not in RUNTIME_ONLY + EXTENDABLE}
+    diff = {
+        k: (saved.get(k, defaults[k]), v)
+        for k, v in mine.items()
+        if saved.get(k, defaults[k]) != v and k not in RUNTIME_ONLY + EXTENDABLE
+    }
     if diff:
         raise ConfigError(f"{folder} holds a run with other settings {diff}; use a new folder")
     if saved.get("cycles") != mine["cycles"]:
@@ -105,12 +109,16 @@ def fit_lengths(cfg: DistillConfig, pool: pd.DataFrame, task: str, log=print) ->
     sentences = list(dict.fromkeys(s1 + s2))
     fit_here = cfg.lengths == "auto" and task != "sts"
     fitted, shown = {}, {}
-    for setting, names in (("bi_max_length", [m.start for m in cfg.members]),
-                           ("cross_max_length", [m.cross_init for m in cfg.members])):
+    for setting, names in (
+        ("bi_max_length", [m.start for m in cfg.members]),
+        ("cross_max_length", [m.cross_init for m in cfg.members]),
+    ):
         lengths, caps = [], []
         for name in dict.fromkeys(names):
             tok = models.tokenizer(name)
-            lengths.append(_token_lengths(tok, sentences) if setting == "bi_max_length" else _token_lengths(tok, s1, s2))
+            lengths.append(
+                _token_lengths(tok, sentences) if setting == "bi_max_length" else _token_lengths(tok, s1, s2)
+            )
             caps.append(models.max_positions(name))
         given = getattr(cfg, setting)
         if fit_here:
@@ -123,8 +131,10 @@ def fit_lengths(cfg: DistillConfig, pool: pd.DataFrame, task: str, log=print) ->
         p50, p95, p99 = (int(np.percentile(lens, q)) for q in (50, 95, 99))
         paper = task == "sts" and n == getattr(DistillConfig, setting)
         source = "fitted to the pool" if fit_here else "the paper's" if paper else "as set"
-        line = (f"{setting}={n} ({source}): {cut:.1%} of the pool's {len(lens)} {what} are cut "
-                f"(tokens p50 {p50}, p95 {p95}, p99 {p99})")
+        line = (
+            f"{setting}={n} ({source}): {cut:.1%} of the pool's {len(lens)} {what} are cut "
+            f"(tokens p50 {p50}, p95 {p95}, p99 {p99})"
+        )
         if cut > TRUNCATION_WARNING and not paper:  # the paper's STS limits are the protocol, not a mistake
             line = f"warning: {line}; raise {setting}" + (" or set lengths=auto" if task != "sts" else "")
         log(line)
@@ -132,8 +142,11 @@ def fit_lengths(cfg: DistillConfig, pool: pd.DataFrame, task: str, log=print) ->
 
 
 def _token_lengths(tokenizer, s1: list[str], s2: list[str] | None = None) -> np.ndarray:
-    enc = tokenizer(s1, s2, add_special_tokens=True, truncation=False, verbose=False) if s2 is not None else \
-        tokenizer(s1, add_special_tokens=True, truncation=False, verbose=False)
+    enc = (
+        tokenizer(s1, s2, add_special_tokens=True, truncation=False, verbose=False)
+        if s2 is not None
+        else tokenizer(s1, add_special_tokens=True, truncation=False, verbose=False)
+    )
     return np.array([len(ids) for ids in enc["input_ids"]])
 
 
@@ -144,8 +157,10 @@ def fix_pool(folder: Path, task, log=print) -> pd.DataFrame:
     if marker is not None:
         df = read_pool(folder)
         if len(df) != marker["pairs"]:
-            raise CorruptRun(f"{path}: {len(df)} pairs, marker says {marker['pairs']}; the pool fixes every "
-                             f"stage, so start over: {remedy(folder)}")
+            raise CorruptRun(
+                f"{path}: {len(df)} pairs, marker says {marker['pairs']}; the pool fixes every "
+                f"stage, so start over: {remedy(folder)}"
+            )
         return df
     pool = task.pool
     if pool["sentence1"].str.contains("[\t\n\r]").any() or pool["sentence2"].str.contains("[\t\n\r]").any():
@@ -164,13 +179,19 @@ def read_pool(folder: str | Path) -> pd.DataFrame:
     return pd.read_csv(Path(folder) / "pool.tsv", sep="\t", quoting=3, keep_default_na=False, dtype=str)
 
 
-def checkpoint(folder: Path, stage: str, init: str, seed: int, targets: np.ndarray,
-               cfg: DistillConfig) -> Checkpoint | None:
+def checkpoint(
+    folder: Path, stage: str, init: str, seed: int, targets: np.ndarray, cfg: DistillConfig
+) -> Checkpoint | None:
     """Mid-stage progress file for a training stage, tied to its settings, start and labels."""
     if not cfg.checkpoint_minutes or tdist.active():  # ranks' RNG states differ: no mid-stage resume
         return None
-    key = {"stage": stage, "init": init, "seed": seed, "targets": hashlib.sha256(targets.tobytes()).hexdigest(),
-           "config": {k: v for k, v in cfg.to_dict().items() if k not in RUNTIME_ONLY + EXTENDABLE}}
+    key = {
+        "stage": stage,
+        "init": init,
+        "seed": seed,
+        "targets": hashlib.sha256(targets.tobytes()).hexdigest(),
+        "config": {k: v for k, v in cfg.to_dict().items() if k not in RUNTIME_ONLY + EXTENDABLE},
+    }
     folder.mkdir(parents=True, exist_ok=True)
     return Checkpoint(folder / f"{stage}.ckpt", json.dumps(key, sort_keys=True), cfg.checkpoint_minutes)
 
@@ -195,7 +216,9 @@ def evaluation_rows(folder: Path, cycles: int) -> list[dict]:
         for kind in ("bi", "cross") if cycle else ("bi",):
             info = read_marker(folder / ("start" if cycle == 0 else f"cycle_{cycle}"), f"eval_{kind}")
             for name, entry in (info or {}).get("results", {}).items():
-                rows.append({"cycle": cycle, "kind": kind, "member": name, "dev": entry["dev"], **entry.get("test", {})})
+                rows.append(
+                    {"cycle": cycle, "kind": kind, "member": name, "dev": entry["dev"], **entry.get("test", {})}
+                )
     return rows
 
 
@@ -205,7 +228,12 @@ def write_summary(folder: Path, summary: dict, params: dict, provenance: dict) -
     from .export import publish_best
 
     atomic_write_text(folder / "summary.json", json.dumps(summary, indent=2, default=float))
-    doc = {"metrics": summary["cycles"], "selected": summary["selected"], "picks": summary["picks"],
-           "params": params, **provenance}
+    doc = {
+        "metrics": summary["cycles"],
+        "selected": summary["selected"],
+        "picks": summary["picks"],
+        "params": params,
+        **provenance,
+    }
     atomic_write_text(folder / "metrics.json", json.dumps(doc, indent=2, default=float))
     publish_best(folder, summary, params, provenance["protocol"])

@@ -75,10 +75,12 @@ def load_plan(path: str | Path, variables: dict[str, str] | None = None) -> list
 
     def subst(value):
         if isinstance(value, str):
+
             def repl(m):
                 if m.group(1) not in variables:
                     raise ConfigError(f"{path}: plan uses ${{{m.group(1)}}}; pass --var {m.group(1)}=VALUE")
                 return variables[m.group(1)]
+
             return re.sub(r"\$\{(\w+)\}", repl, value)
         return value
 
@@ -90,13 +92,24 @@ def load_plan(path: str | Path, variables: dict[str, str] | None = None) -> list
         if unknown:
             raise ConfigError(f"{path}: step {i} has unknown key(s) {sorted(unknown)}")
         params = {k: subst(v) for k, v in (step.get("parameters") or {}).items()}
-        out.append({"notebook": step["notebook"], "run": subst(step.get("run")) or run_name(params),
-                    "parameters": params, "always": bool(step.get("always", False))})
+        out.append(
+            {
+                "notebook": step["notebook"],
+                "run": subst(step.get("run")) or run_name(params),
+                "parameters": params,
+                "always": bool(step.get("always", False)),
+            }
+        )
     return out
 
 
-def execute(plan_path: str | Path, root: str | Path = "papermill_runs", variables: dict | None = None,
-            notebooks: str | Path = ROOT / "notebooks", log=print) -> list[Path]:
+def execute(
+    plan_path: str | Path,
+    root: str | Path = "papermill_runs",
+    variables: dict | None = None,
+    notebooks: str | Path = ROOT / "notebooks",
+    log=print,
+) -> list[Path]:
     """Run every step of the plan; return the run folders."""
     import papermill as pm
 
@@ -110,8 +123,10 @@ def execute(plan_path: str | Path, root: str | Path = "papermill_runs", variable
         declared = pm.inspect_notebook(str(source))
         unknown = set(step["parameters"]) - set(declared)
         if unknown:
-            raise ConfigError(f"{plan_path}: step {i} ({step['notebook']}): unknown parameter(s) {sorted(unknown)}; "
-                              f"it takes {', '.join(declared)}")
+            raise ConfigError(
+                f"{plan_path}: step {i} ({step['notebook']}): unknown parameter(s) {sorted(unknown)}; "
+                f"it takes {', '.join(declared)}"
+            )
         folder = root / step["notebook"] / step["run"]
         params = dict(step["parameters"])
         for key in ("out_dir", "run_dir"):
@@ -131,11 +146,18 @@ def execute(plan_path: str | Path, root: str | Path = "papermill_runs", variable
         with run_lock(folder / ".driver"):
             output = _StepOutput(folder / "log.txt", log)
             try:
-                pm.execute_notebook(str(source), str(executed), parameters=params, cwd=str(ROOT),
-                                    progress_bar=False, kernel_name="python3", stdout_file=output,
-                                    # the kernel's own log (a TCP-transport warning per step) is noise here;
-                                    # a failing cell still raises PapermillExecutionError below
-                                    extra_arguments=["--IPKernelApp.log_level=ERROR"])
+                pm.execute_notebook(
+                    str(source),
+                    str(executed),
+                    parameters=params,
+                    cwd=str(ROOT),
+                    progress_bar=False,
+                    kernel_name="python3",
+                    stdout_file=output,
+                    # the kernel's own log (a TCP-transport warning per step) is noise here;
+                    # a failing cell still raises PapermillExecutionError below
+                    extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                )
             except pm.PapermillExecutionError as err:
                 raise StepFailed(f"{tag} failed ({err.ename}: {str(err.evalue)[:200]}); open {executed}") from None
             finally:

@@ -15,8 +15,20 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-RESULT_COLUMNS = ["model", "kind", "stage", "STS12", "STS13", "STS14", "STS15", "STS16", "STS-B", "SICK-R", "avg",
-                  "protocol"]
+RESULT_COLUMNS = [
+    "model",
+    "kind",
+    "stage",
+    "STS12",
+    "STS13",
+    "STS14",
+    "STS15",
+    "STS16",
+    "STS-B",
+    "SICK-R",
+    "avg",
+    "protocol",
+]
 SCORES = RESULT_COLUMNS[3:-1]
 
 
@@ -65,8 +77,10 @@ def _read_board(path: Path, needs: list[str]):
         raise DataError(f"{path}: not a readable results CSV ({str(err).splitlines()[0]})") from None
     missing = [c for c in needs if c not in df.columns]
     if missing:
-        raise DataError(f"{path}: not this kind of results CSV (no {', '.join(missing)} column); "
-                        "STS rows go to results/sts.csv, task rows to results/tasks.csv")
+        raise DataError(
+            f"{path}: not this kind of results CSV (no {', '.join(missing)} column); "
+            "STS rows go to results/sts.csv, task rows to results/tasks.csv"
+        )
     return df
 
 
@@ -89,8 +103,15 @@ def write_task_rows(summary: dict, results: str, name: str) -> None:
     rows = []
     for row in summary["cycles"]:
         model, stage = _row_name(row, name)
-        rows.append({"task": summary["config"]["task"], "model": model, "kind": row["kind"], "stage": stage,
-                     **{k: v for k, v in row.items() if k not in ("cycle", "kind", "member")}})
+        rows.append(
+            {
+                "task": summary["config"]["task"],
+                "model": model,
+                "kind": row["kind"],
+                "stage": stage,
+                **{k: v for k, v in row.items() if k not in ("cycle", "kind", "member")},
+            }
+        )
     record_task_rows(results, rows)
 
 
@@ -105,8 +126,14 @@ def record_task_rows(results: str | Path, rows: list[dict]) -> None:
     df = _read_board(path, ["task", "model", "kind", "stage"]) if path.is_file() else pd.DataFrame()
     for new in rows:
         if len(df):
-            df = df[~((df["task"] == new["task"]) & (df["model"] == new["model"]) & (df["kind"] == new["kind"])
-                      & (df["stage"] == new["stage"]))]
+            df = df[
+                ~(
+                    (df["task"] == new["task"])
+                    & (df["model"] == new["model"])
+                    & (df["kind"] == new["kind"])
+                    & (df["stage"] == new["stage"])
+                )
+            ]
         df = pd.concat([df, pd.DataFrame([new])], ignore_index=True)
     atomic_write_text(path, df.to_csv(index=False, float_format="%.2f"))
 
@@ -129,7 +156,7 @@ def _start_avg(summary: dict) -> float | None:
     return next((r.get("avg") for r in summary["cycles"] if r["cycle"] == 0 and r["kind"] == "bi"), None)
 
 
-def seed_rows(run_dirs: list[str | Path]) -> "pd.DataFrame":
+def seed_rows(run_dirs: list[str | Path]) -> pd.DataFrame:
     """One row per run and encoder type: the seed, the start's and the selected cycle's 7-set average and
     the gain (repeats of one job with different seeds: the spread of their gains is the job's noise)."""
     import json
@@ -141,8 +168,16 @@ def seed_rows(run_dirs: list[str | Path]) -> "pd.DataFrame":
         summary = json.loads((Path(run) / "summary.json").read_text())
         start = _start_avg(summary)
         for kind, pick in summary["selected"].items():
-            rows.append({"seed": summary["config"]["seed"], "kind": kind, "cycle": pick["cycle"], "start": start,
-                         "selected": pick["row"]["avg"], "gain": round(pick["row"]["avg"] - start, 2)})
+            rows.append(
+                {
+                    "seed": summary["config"]["seed"],
+                    "kind": kind,
+                    "cycle": pick["cycle"],
+                    "start": start,
+                    "selected": pick["row"]["avg"],
+                    "gain": round(pick["row"]["avg"] - start, 2),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -164,7 +199,9 @@ def gain_report(summary: dict, repeats: str | Path = "", sds: float = 3.0) -> st
         if seeds is not None and (seeds["kind"] == kind).sum() >= 2:
             g = seeds.loc[seeds["kind"] == kind, "gain"]
             verdict = "beyond noise" if gain > sds * g.std() else "NOT beyond noise"
-            line += (f"; {len(g)} seeds: gain {g.mean():+.2f} mean, sd {g.std():.2f}, range {g.min():+.2f} to "
-                     f"{g.max():+.2f} -> {verdict} (gain > {sds:g} sd)")
+            line += (
+                f"; {len(g)} seeds: gain {g.mean():+.2f} mean, sd {g.std():.2f}, range {g.min():+.2f} to "
+                f"{g.max():+.2f} -> {verdict} (gain > {sds:g} sd)"
+            )
         lines.append(line)
     return "\n".join(lines)

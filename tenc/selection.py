@@ -33,12 +33,12 @@ def candidates(rows: list[dict], kind: str, member: str, rule: str) -> list[dict
     """The rows of ``kind`` and ``member`` that ``rule`` may pick from (cycle 0 only under ``dev+start``)."""
     if rule not in RULES:
         raise ValueError(f"unknown selection rule {rule!r}: use one of {', '.join(RULES)}")
-    return [r for r in rows if r["kind"] == kind and r["member"] == member
-            and (r["cycle"] > 0 or rule == "dev+start")]
+    return [r for r in rows if r["kind"] == kind and r["member"] == member and (r["cycle"] > 0 or rule == "dev+start")]
 
 
-def pick(rows: list[dict], kind: str, member: str, rule: str,
-         agreement: typing.Callable[[int], float] | None = None) -> int | None:
+def pick(
+    rows: list[dict], kind: str, member: str, rule: str, agreement: typing.Callable[[int], float] | None = None
+) -> int | None:
     """The selected cycle, or None when ``rule`` has no candidate (e.g. no trained cycle yet).
     Ties go to the earlier cycle; a missing or non-finite dev score never wins."""
     rows = sorted(candidates(rows, kind, member, rule), key=lambda r: r["cycle"])

@@ -25,14 +25,23 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 from sentence_transformers.base.sampler import DefaultBatchSampler
+from tqdm.auto import tqdm
 from transformers import PrinterCallback, TrainerCallback
 
 from . import distributed as tdist
 from .encode import tokenize_pairs
-from .train import (Checkpoint, TrainingDiverged, TrainStats, bi_examples, checks_without_gain, cross_examples,
-                    length_bucketed_batches, seed_everything, unique_sentence_ids)
+from .train import (
+    Checkpoint,
+    TrainingDiverged,
+    TrainStats,
+    bi_examples,
+    checks_without_gain,
+    cross_examples,
+    length_bucketed_batches,
+    seed_everything,
+    unique_sentence_ids,
+)
 
 TORCHRUN_REFUSED = "trainer='st' runs in one process; under torchrun use trainer='tenc' (tenc's own DDP path)"
 
@@ -41,8 +50,16 @@ class ReplayBatchSampler(DefaultBatchSampler):
     """Yields the batches of ``epoch_batches`` (one list per epoch), each cut into ``parts`` micro-batches
     (gradient accumulation: consecutive micro-batches make up one of tenc's batches)."""
 
-    def __init__(self, dataset, epoch_batches: list[list[np.ndarray]], parts: int, batch_size: int, drop_last: bool,
-                 *args, **kwargs):
+    def __init__(
+        self,
+        dataset,
+        epoch_batches: list[list[np.ndarray]],
+        parts: int,
+        batch_size: int,
+        drop_last: bool,
+        *args,
+        **kwargs,
+    ):
         super().__init__(dataset, batch_size, drop_last, *args, **kwargs)
         self.epoch_batches, self.parts = epoch_batches, parts
 
@@ -69,8 +86,19 @@ class _TencCallback(TrainerCallback):
     """Progress bar, per-step loss, dev checks with the best state kept, early stopping and time-based
     checkpoints (carrying this callback's own state) for a Trainer run."""
 
-    def __init__(self, model, stats: TrainStats, dev_fn, eval_steps: int, patience: int, min_delta: float, bar,
-                 minutes: float, desc: str, lr: float):
+    def __init__(
+        self,
+        model,
+        stats: TrainStats,
+        dev_fn,
+        eval_steps: int,
+        patience: int,
+        min_delta: float,
+        bar,
+        minutes: float,
+        desc: str,
+        lr: float,
+    ):
         self.model, self.stats, self.dev_fn, self.eval_steps = model, stats, dev_fn, eval_steps
         self.patience, self.min_delta, self.bar, self.minutes = patience, min_delta, bar, minutes
         self.desc, self.lr = desc, lr
@@ -81,13 +109,18 @@ class _TencCallback(TrainerCallback):
         if logs and "loss" in logs:
             self.stats.losses.append(float(logs["loss"]))
             if not math.isfinite(self.stats.losses[-1]):
-                raise TrainingDiverged(f"{self.desc}: the loss is {self.stats.losses[-1]:.4g} at step "
-                                       f"{state.global_step} (lr {self.lr:g}); lower the learning rate of this stage")
+                raise TrainingDiverged(
+                    f"{self.desc}: the loss is {self.stats.losses[-1]:.4g} at step "
+                    f"{state.global_step} (lr {self.lr:g}); lower the learning rate of this stage"
+                )
 
     def on_step_end(self, args, state, control, **kwargs):
         self.bar.update(state.global_step - self.bar.n)
-        if self.dev_fn is not None and self.eval_steps and (
-                state.global_step % self.eval_steps == 0 or state.global_step == state.max_steps):
+        if (
+            self.dev_fn is not None
+            and self.eval_steps
+            and (state.global_step % self.eval_steps == 0 or state.global_step == state.max_steps)
+        ):
             score = self.dev_fn()
             self.model.train()
             self.stats.dev.append((state.global_step, round(score, 4)))
@@ -97,16 +130,27 @@ class _TencCallback(TrainerCallback):
             if self.patience and checks_without_gain(self.stats.dev, self.min_delta) >= self.patience:
                 self.stats.stopped_at = state.global_step
                 control.should_training_stop = True
-        if self.minutes and state.global_step < state.max_steps and \
-                time.perf_counter() - self.last_save >= 60 * self.minutes:
+        if (
+            self.minutes
+            and state.global_step < state.max_steps
+            and time.perf_counter() - self.last_save >= 60 * self.minutes
+        ):
             control.should_save = True
         return control
 
     def on_save(self, args, state, control, **kwargs):
         """The dev history and best state travel with the Trainer's checkpoint."""
-        torch.save({"losses": self.stats.losses, "dev": self.stats.dev, "best_step": self.stats.best_step,
-                    "best": self.best, "best_state": self.best_state, "seconds": time.perf_counter() - self.start},
-                   Path(args.output_dir) / f"checkpoint-{state.global_step}" / "tenc.pt")
+        torch.save(
+            {
+                "losses": self.stats.losses,
+                "dev": self.stats.dev,
+                "best_step": self.stats.best_step,
+                "best": self.best,
+                "best_state": self.best_state,
+                "seconds": time.perf_counter() - self.start,
+            },
+            Path(args.output_dir) / f"checkpoint-{state.global_step}" / "tenc.pt",
+        )
         self.last_save = time.perf_counter()
 
     def restore(self, folder: Path) -> None:
@@ -119,9 +163,31 @@ class _TencCallback(TrainerCallback):
         self.bar.update(self.stats.resumed_from)
 
 
-def _run(kind: str, model, s1, s2, targets, lengths, token_counts, *, epochs, batch_size, lr, warmup, weight_decay,
-         loss, seed, dev_fn, eval_steps, progress, checkpoint: Checkpoint | None, grad_accum, amp, patience,
-         min_delta) -> TrainStats:
+def _run(
+    kind: str,
+    model,
+    s1,
+    s2,
+    targets,
+    lengths,
+    token_counts,
+    *,
+    epochs,
+    batch_size,
+    lr,
+    warmup,
+    weight_decay,
+    loss,
+    seed,
+    dev_fn,
+    eval_steps,
+    progress,
+    checkpoint: Checkpoint | None,
+    grad_accum,
+    amp,
+    patience,
+    min_delta,
+) -> TrainStats:
     from datasets import Dataset
 
     if amp == "fp16" and next(model.parameters()).device.type != "cuda":
@@ -139,37 +205,79 @@ def _run(kind: str, model, s1, s2, targets, lengths, token_counts, *, epochs, ba
         from sentence_transformers.cross_encoder import CrossEncoderTrainer as Trainer
         from sentence_transformers.cross_encoder import CrossEncoderTrainingArguments as Args
         from sentence_transformers.cross_encoder import losses
-        fn = losses.BinaryCrossEntropyLoss(model) if loss == "bce" else \
-            losses.MSELoss(model, activation_fn=torch.nn.Sigmoid())
+
+        fn = (
+            losses.BinaryCrossEntropyLoss(model)
+            if loss == "bce"
+            else losses.MSELoss(model, activation_fn=torch.nn.Sigmoid())
+        )
     else:
         from sentence_transformers import SentenceTransformerTrainer as Trainer
         from sentence_transformers import SentenceTransformerTrainingArguments as Args
         from sentence_transformers.sentence_transformer import losses
+
         fn = losses.CosineSimilarityLoss(model) if loss == "mse" else losses.CoSENTLoss(model, scale=20.0)
 
-    out = checkpoint.path.with_name(checkpoint.path.name + ".trainer") if checkpoint else \
-        Path(tempfile.mkdtemp(prefix="tenc-st-"))
+    out = (
+        checkpoint.path.with_name(checkpoint.path.name + ".trainer")
+        if checkpoint
+        else Path(tempfile.mkdtemp(prefix="tenc-st-"))
+    )
     resume = None
     if checkpoint:
         stamp = out / "fingerprint.json"
         saved = sorted(out.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
-        if saved and stamp.is_file() and stamp.read_text() == checkpoint.fingerprint and (saved[-1] / "tenc.pt").is_file():
+        if (
+            saved
+            and stamp.is_file()
+            and stamp.read_text() == checkpoint.fingerprint
+            and (saved[-1] / "tenc.pt").is_file()
+        ):
             resume = saved[-1]
         else:
             shutil.rmtree(out, ignore_errors=True)
             out.mkdir(parents=True)
             stamp.write_text(checkpoint.fingerprint)
-    args = Args(output_dir=str(out), num_train_epochs=epochs, per_device_train_batch_size=batch_size // parts,
-                gradient_accumulation_steps=grad_accum, learning_rate=lr, warmup_steps=int(total * warmup),
-                lr_scheduler_type="linear", weight_decay=weight_decay, adam_epsilon=1e-6, max_grad_norm=1.0,
-                optim="adamw_torch_fused", seed=seed, data_seed=seed, batch_sampler=Replay(epoch_batches, parts),
-                bf16=amp == "bf16", fp16=amp == "fp16", save_strategy="no", save_total_limit=1,
-                logging_strategy="steps", logging_steps=1, report_to="none", disable_tqdm=True,
-                dataloader_num_workers=0, use_cpu=next(model.parameters()).device.type == "cpu")
+    args = Args(
+        output_dir=str(out),
+        num_train_epochs=epochs,
+        per_device_train_batch_size=batch_size // parts,
+        gradient_accumulation_steps=grad_accum,
+        learning_rate=lr,
+        warmup_steps=int(total * warmup),
+        lr_scheduler_type="linear",
+        weight_decay=weight_decay,
+        adam_epsilon=1e-6,
+        max_grad_norm=1.0,
+        optim="adamw_torch_fused",
+        seed=seed,
+        data_seed=seed,
+        batch_sampler=Replay(epoch_batches, parts),
+        bf16=amp == "bf16",
+        fp16=amp == "fp16",
+        save_strategy="no",
+        save_total_limit=1,
+        logging_strategy="steps",
+        logging_steps=1,
+        report_to="none",
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        use_cpu=next(model.parameters()).device.type == "cpu",
+    )
     stats = TrainStats()
     bar = tqdm(total=total, desc=f"train {kind}", disable=not progress, leave=False)
-    callback = _TencCallback(model, stats, dev_fn, eval_steps, patience, min_delta, bar,
-                             checkpoint.minutes if checkpoint else 0, f"train {kind}", lr)
+    callback = _TencCallback(
+        model,
+        stats,
+        dev_fn,
+        eval_steps,
+        patience,
+        min_delta,
+        bar,
+        checkpoint.minutes if checkpoint else 0,
+        f"train {kind}",
+        lr,
+    )
     trainer = Trainer(model=model, args=args, train_dataset=ds, loss=fn, callbacks=[callback])
     trainer.remove_callback(PrinterCallback)  # the progress bar and TrainStats carry what it would print
     if resume is not None:
@@ -180,7 +288,7 @@ def _run(kind: str, model, s1, s2, targets, lengths, token_counts, *, epochs, ba
         bar.close()
     stats.seconds = time.perf_counter() - callback.start
     stats.steps = trainer.state.global_step
-    done = [b for batches in epoch_batches for b in batches][:stats.steps]
+    done = [b for batches in epoch_batches for b in batches][: stats.steps]
     stats.examples = sum(len(b) for b in done)
     counts = np.array([token_counts(b) for b in done], dtype=np.int64).reshape(-1, 2)  # (real, padded) per batch
     stats.real_tokens, stats.padded_tokens = (int(v) for v in counts.sum(axis=0))
@@ -191,28 +299,86 @@ def _run(kind: str, model, s1, s2, targets, lengths, token_counts, *, epochs, ba
     return stats
 
 
-def train_cross(model, s1: list[str], s2: list[str], targets: np.ndarray, *, epochs: int = 1, batch_size: int = 32,
-                lr: float = 2e-5, warmup: float = 0.1, weight_decay: float = 0.01, max_length: int = 64,
-                loss: str = "bce", both_orders: bool = True, seed: int = 0, dev_fn=None, eval_steps: int = 0,
-                progress: bool = True, checkpoint: Checkpoint | None = None, grad_accum: int = 1, amp: str = "",
-                patience: int = 0, min_delta: float = 0.0) -> TrainStats:
+def train_cross(
+    model,
+    s1: list[str],
+    s2: list[str],
+    targets: np.ndarray,
+    *,
+    epochs: int = 1,
+    batch_size: int = 32,
+    lr: float = 2e-5,
+    warmup: float = 0.1,
+    weight_decay: float = 0.01,
+    max_length: int = 64,
+    loss: str = "bce",
+    both_orders: bool = True,
+    seed: int = 0,
+    dev_fn=None,
+    eval_steps: int = 0,
+    progress: bool = True,
+    checkpoint: Checkpoint | None = None,
+    grad_accum: int = 1,
+    amp: str = "",
+    patience: int = 0,
+    min_delta: float = 0.0,
+) -> TrainStats:
     """`tenc.train.train_cross` on `CrossEncoderTrainer`: same arguments, same batches, same result type."""
     s1, s2, targets = cross_examples(s1, s2, targets, loss, both_orders)
     seed_everything(seed)
     model.max_length = max_length
     ids, _ = tokenize_pairs(model.tokenizer, s1, s2, max_length)
     lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
-    return _run("cross", model, s1, s2, targets, lengths, lambda b: (lengths[b].sum(), lengths[b].max() * len(b)),
-                epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup, weight_decay=weight_decay, loss=loss,
-                seed=seed, dev_fn=dev_fn, eval_steps=eval_steps, progress=progress, checkpoint=checkpoint,
-                grad_accum=grad_accum, amp=amp, patience=patience, min_delta=min_delta)
+    return _run(
+        "cross",
+        model,
+        s1,
+        s2,
+        targets,
+        lengths,
+        lambda b: (lengths[b].sum(), lengths[b].max() * len(b)),
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        warmup=warmup,
+        weight_decay=weight_decay,
+        loss=loss,
+        seed=seed,
+        dev_fn=dev_fn,
+        eval_steps=eval_steps,
+        progress=progress,
+        checkpoint=checkpoint,
+        grad_accum=grad_accum,
+        amp=amp,
+        patience=patience,
+        min_delta=min_delta,
+    )
 
 
-def train_bi(model, s1: list[str], s2: list[str], targets: np.ndarray, *, epochs: int = 1, batch_size: int = 128,
-             lr: float = 5e-5, warmup: float = 0.0, weight_decay: float = 0.01, max_length: int = 32, loss: str = "mse",
-             seed: int = 0, dev_fn=None, eval_steps: int = 0, progress: bool = True,
-             checkpoint: Checkpoint | None = None, grad_accum: int = 1, amp: str = "", chunks: int = 0,
-             patience: int = 0, min_delta: float = 0.0) -> TrainStats:
+def train_bi(
+    model,
+    s1: list[str],
+    s2: list[str],
+    targets: np.ndarray,
+    *,
+    epochs: int = 1,
+    batch_size: int = 128,
+    lr: float = 5e-5,
+    warmup: float = 0.0,
+    weight_decay: float = 0.01,
+    max_length: int = 32,
+    loss: str = "mse",
+    seed: int = 0,
+    dev_fn=None,
+    eval_steps: int = 0,
+    progress: bool = True,
+    checkpoint: Checkpoint | None = None,
+    grad_accum: int = 1,
+    amp: str = "",
+    chunks: int = 0,
+    patience: int = 0,
+    min_delta: float = 0.0,
+) -> TrainStats:
     """`tenc.train.train_bi` on `SentenceTransformerTrainer` (its loss embeds each column in one pass;
     ``chunks`` is accepted for the same signature and unused)."""
     targets = bi_examples(s1, s2, targets, loss)
@@ -220,8 +386,27 @@ def train_bi(model, s1: list[str], s2: list[str], targets: np.ndarray, *, epochs
     model.max_seq_length = max_length
     _, slen, a, b = unique_sentence_ids(model.tokenizer, s1, s2, max_length)
     la, lb = slen[a], slen[b]
-    return _run("bi", model, s1, s2, targets, np.maximum(la, lb),
-                lambda b: (la[b].sum() + lb[b].sum(), (la[b].max() + lb[b].max()) * len(b)),
-                epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup, weight_decay=weight_decay, loss=loss,
-                seed=seed, dev_fn=dev_fn, eval_steps=eval_steps, progress=progress, checkpoint=checkpoint,
-                grad_accum=grad_accum, amp=amp, patience=patience, min_delta=min_delta)
+    return _run(
+        "bi",
+        model,
+        s1,
+        s2,
+        targets,
+        np.maximum(la, lb),
+        lambda b: (la[b].sum() + lb[b].sum(), (la[b].max() + lb[b].max()) * len(b)),
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        warmup=warmup,
+        weight_decay=weight_decay,
+        loss=loss,
+        seed=seed,
+        dev_fn=dev_fn,
+        eval_steps=eval_steps,
+        progress=progress,
+        checkpoint=checkpoint,
+        grad_accum=grad_accum,
+        amp=amp,
+        patience=patience,
+        min_delta=min_delta,
+    )

@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import selection
+from . import evaluation, selection
+from .config import PrimeConfig
 from .data import EVAL_SETS
 
 COLUMNS = ["run", "kind", "stage", "member", "dev", *EVAL_SETS, "avg"]
@@ -46,11 +47,13 @@ def paper_selection(df: pd.DataFrame) -> pd.DataFrame:
         return df
     df = df.copy()
     df["selected"] = False
-    for (run, kind, member), sub in df[df["cycle"].notna()].groupby(["run", "kind", "member"], sort=False):
+    for (_run, kind, member), sub in df[df["cycle"].notna()].groupby(["run", "kind", "member"], sort=False):
         if member not in ("model", "ensemble"):
             continue
-        rows = [{"cycle": int(r.cycle), "kind": kind, "member": member,
-                 "dev": None if pd.isna(r.dev) else float(r.dev)} for r in sub.itertuples()]
+        rows = [
+            {"cycle": int(r.cycle), "kind": kind, "member": member, "dev": None if pd.isna(r.dev) else float(r.dev)}
+            for r in sub.itertuples()
+        ]
         pick = selection.pick(rows, kind, member, "dev")
         if pick is not None:
             df.loc[sub.index[sub["cycle"] == pick], "selected"] = True
@@ -64,12 +67,22 @@ def _distill_rows(path: Path, doc: dict) -> list[dict]:
     for r in doc["metrics"]:
         if "avg" not in r:  # binary tasks: no STS row
             continue
-        rows.append({"run": name, "source": str(path.parent), "kind": r["kind"],
-                     "stage": "start" if r["cycle"] == 0 else f"cycle {r['cycle']}", "cycle": r["cycle"],
-                     "member": r.get("member", "model"), "dev": r.get("dev"),
-                     **{k: r.get(k) for k in (*EVAL_SETS, "avg")},
-                     "selected": False, "ablation": params.get("ablation", ""), "value": params.get("value", ""),
-                     "protocol": protocol_of(r["kind"], doc)})
+        rows.append(
+            {
+                "run": name,
+                "source": str(path.parent),
+                "kind": r["kind"],
+                "stage": "start" if r["cycle"] == 0 else f"cycle {r['cycle']}",
+                "cycle": r["cycle"],
+                "member": r.get("member", "model"),
+                "dev": r.get("dev"),
+                **{k: r.get(k) for k in (*EVAL_SETS, "avg")},
+                "selected": False,
+                "ablation": params.get("ablation", ""),
+                "value": params.get("value", ""),
+                "protocol": protocol_of(r["kind"], doc),
+            }
+        )
     return rows
 
 
@@ -79,10 +92,22 @@ def _flat_row(path: Path, doc: dict) -> list[dict]:
         return []
     row = {s: round(m[f"sts_{s}_spearman"], 2) for s in (*EVAL_SETS, "avg")}
     stage = params.get("stage") or ("primed" if "method" in params else "eval")
-    return [{"run": params.get("name") or path.parent.name, "source": str(path.parent),
-             "kind": params.get("kind", "bi"), "stage": stage, "cycle": np.nan, "member": "model",
-             "dev": None, **row, "selected": False, "ablation": "", "value": "",
-             "protocol": protocol_of(params.get("kind", "bi"), doc)}]
+    return [
+        {
+            "run": params.get("name") or path.parent.name,
+            "source": str(path.parent),
+            "kind": params.get("kind", "bi"),
+            "stage": stage,
+            "cycle": np.nan,
+            "member": "model",
+            "dev": None,
+            **row,
+            "selected": False,
+            "ablation": "",
+            "value": "",
+            "protocol": protocol_of(params.get("kind", "bi"), doc),
+        }
+    ]
 
 
 def _metrics_docs(roots: list[str | Path] | str):
@@ -153,7 +178,11 @@ def keep_earlier(df: pd.DataFrame, earlier: str | Path, key: str = "run") -> pd.
 
 def cycles_csv(df: pd.DataFrame) -> str:
     """``collect``'s frame as results/cycles.csv text (no source paths; what `keep_earlier` reads back)."""
-    return df.drop(columns=["source"]).astype({"cycle": "Int64", "dev": "float64"}).to_csv(index=False, float_format="%.2f")
+    return (
+        df.drop(columns=["source"])
+        .astype({"cycle": "Int64", "dev": "float64"})
+        .to_csv(index=False, float_format="%.2f")
+    )
 
 
 def main_table(df: pd.DataFrame) -> pd.DataFrame:
@@ -161,11 +190,19 @@ def main_table(df: pd.DataFrame) -> pd.DataFrame:
     if df.empty:
         return df
     d = df[df["ablation"].fillna("") == ""].copy()
-    d["_order"] = d["stage"].map(lambda s: -1 if s in ("packaged", "raw", "eval", "primed", "start")
-                                 else int(s.split()[-1]) if s.startswith("cycle") else 99)
+    d["_order"] = d["stage"].map(
+        lambda s: (
+            -1
+            if s in ("packaged", "raw", "eval", "primed", "start")
+            else int(s.split()[-1])
+            if s.startswith("cycle")
+            else 99
+        )
+    )
     d = d.sort_values(["run", "_order", "kind", "member"], kind="stable")
-    d["model"] = d.apply(lambda r: r["run"] + ("" if r["member"] in ("model", "ensemble") else f" [{r['member']}]"),
-                         axis=1)
+    d["model"] = d.apply(
+        lambda r: r["run"] + ("" if r["member"] in ("model", "ensemble") else f" [{r['member']}]"), axis=1
+    )
     return d[["model", "kind", "stage", *EVAL_SETS, "avg", "dev", "selected", "protocol"]].reset_index(drop=True)
 
 
@@ -199,12 +236,22 @@ def ablation_tables(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return out
 
 
-PRIME_SETTINGS = ["layers", "method", "pooling", "lr", "steps", "batch_size", "length_buckets", "span", "mlp", "dev_select"]
+PRIME_SETTINGS = [
+    "layers",
+    "method",
+    "pooling",
+    "lr",
+    "steps",
+    "batch_size",
+    "length_buckets",
+    "span",
+    "mlp",
+    "dev_select",
+]
 
 
 def priming_table(roots: list[str | Path] | str) -> pd.DataFrame:
     """One row per priming run (10_prime / ``tenc prime``): its settings, speed, collapse, dev and 7-set row."""
-    from .prime import PrimeConfig  # settings added later: older runs used the default
 
     rows = []
     for path, doc in _metrics_docs(roots):
@@ -212,12 +259,19 @@ def priming_table(roots: list[str | Path] | str) -> pd.DataFrame:
         if "method" not in params or not isinstance(stats, dict):
             continue
         dev = dict((int(s), v) for s, v in stats.get("dev") or [])
-        rows.append({"run": path.parent.name, "model": params.get("model"),
-                     **{k: params.get(k, getattr(PrimeConfig, k)) for k in PRIME_SETTINGS},
-                     "sent/s": stats.get("sentences_per_second"), "padding": stats.get("padding_fraction"),
-                     "collapse": stats.get("collapse_after"), "best step": stats.get("best_step"),
-                     "dev": dev.get(stats.get("best_step"), max(dev.values(), default=np.nan)),
-                     **(doc.get("row") or {})})
+        rows.append(
+            {
+                "run": path.parent.name,
+                "model": params.get("model"),
+                **{k: params.get(k, getattr(PrimeConfig, k)) for k in PRIME_SETTINGS},
+                "sent/s": stats.get("sentences_per_second"),
+                "padding": stats.get("padding_fraction"),
+                "collapse": stats.get("collapse_after"),
+                "best step": stats.get("best_step"),
+                "dev": dev.get(stats.get("best_step"), max(dev.values(), default=np.nan)),
+                **(doc.get("row") or {}),
+            }
+        )
     df = pd.DataFrame(rows)
     return df.drop_duplicates(subset=["run"], keep="first").reset_index(drop=True) if len(df) else df
 
@@ -242,6 +296,7 @@ def markdown(table: pd.DataFrame) -> str:
 
 
 # -- the paper's layout ----------------------------------------------------------------------------
+
 
 def board_row(board: pd.DataFrame, row: dict) -> pd.Series | None:
     """The scoreboard row a spec row names by ``model``, ``kind`` and ``stage``, or None (not run)."""
@@ -287,7 +342,21 @@ def paper_table(board: pd.DataFrame, spec: dict) -> str:
     if spec.get("published"):
         lines += ["### Published (PAPER.md)", "", "| " + " | ".join(head[:-1]) + " |", "|" + "---|" * (len(head) - 1)]
         for row in spec["published"]:
-            cells = [f"{v:.2f}" if isinstance(v, (int, float)) else str(v) for v in (row.get(c, "") for c in (*EVAL_SETS, "avg"))]
+            cells = [
+                f"{v:.2f}" if isinstance(v, (int, float)) else str(v)
+                for v in (row.get(c, "") for c in (*EVAL_SETS, "avg"))
+            ]
             lines.append("| " + " | ".join([row["label"], *cells]) + " |")
         lines.append("")
     return "\n".join(lines)
+
+
+def format_paper_table(rows: list[tuple[str, pd.DataFrame]]) -> str:
+    """The paper's layout: one line per model, 7 sets + avg (Spearman x 100, "all" setting)."""
+    cols = list(EVAL_SETS) + ["avg"]
+    return markdown(
+        pd.DataFrame(
+            [{"model": name, **{c: evaluation.paper_row(t).get(c) for c in cols}} for name, t in rows],
+            columns=["model"] + cols,
+        )
+    )

@@ -1,13 +1,13 @@
 """Tasks: an unlabelled pool, an optional labelled dev set, labelled test sets, each graded or binary.
 
-| task     | pool                                    | dev                  | tests                       | metric        |
-|----------|-----------------------------------------|----------------------|-----------------------------|---------------|
-| `sts`    | STS12-16 + STS-B + SICK (transductive)  | STS-B dev            | the seven STS sets          | Spearman x100 |
-| `qqp`    | 10k train + 1k dev + 10k test pairs     | 1k from validation   | 10k from validation         | ROC-AUC x100  |
-| `qnli`   | 10k train (one order: question, sentence) | half of validation | other half of validation    | ROC-AUC x100  |
-| `mrpc`   | all splits                              | validation           | test                        | ROC-AUC x100  |
-| `trecqa` | all splits (one order: question, answer) | dev.csv             | test.csv                    | ROC-AUC x100  |
-| `custom` | ``--pairs FILE``                        | ``--dev FILE``       | ``--test FILE ...``         | by labels     |
+| task     | pool                                      | dev                | tests                    | metric       |
+|----------|-------------------------------------------|--------------------|--------------------------|--------------|
+| `sts`    | STS12-16 + STS-B + SICK (`pool` setting)  | STS-B dev          | the seven STS sets       | Spearman x100|
+| `qqp`    | 10k train + 1k dev + 10k test pairs       | 1k from validation | 10k from validation      | ROC-AUC x100 |
+| `qnli`   | 10k train (one order: question, sentence) | half of validation | other half of validation | ROC-AUC x100 |
+| `mrpc`   | all splits                                | validation         | test                     | ROC-AUC x100 |
+| `trecqa` | all splits (one order: question, answer)  | dev.csv            | test.csv                 | ROC-AUC x100 |
+| `custom` | ``--pairs FILE``                          | ``--dev FILE``     | ``--test FILE ...``      | by labels    |
 
 QQP, QNLI and MRPC come from local files (``DIR/{train,dev,test}.{tsv,csv,jsonl}`` with sentence1,
 sentence2, label) or, online, from the GLUE sets through ``datasets``. TrecQA (answer-sentence selection,
@@ -29,15 +29,18 @@ from . import data as tdata
 from .data import DataError
 
 ORDERED = ("qnli", "trecqa")  # (question, sentence) tasks: one order throughout
-GLUE = {"qqp": ("glue", "qqp", "question1", "question2"), "qnli": ("glue", "qnli", "question", "sentence"),
-        "mrpc": ("glue", "mrpc", "sentence1", "sentence2")}
+GLUE = {
+    "qqp": ("glue", "qqp", "question1", "question2"),
+    "qnli": ("glue", "qnli", "question", "sentence"),
+    "mrpc": ("glue", "mrpc", "sentence1", "sentence2"),
+}
 
 
 @dataclass
 class LabelledSet:
     name: str
-    frame: pd.DataFrame          # sentence1, sentence2, label (+ subset for STS)
-    metric: str                  # "spearman" or "auc"
+    frame: pd.DataFrame  # sentence1, sentence2, label (+ subset for STS)
+    metric: str  # "spearman" or "auc"
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -46,13 +49,15 @@ class LabelledSet:
 @dataclass
 class Task:
     name: str
-    pool: pd.DataFrame                     # sentence1, sentence2 (unlabelled)
+    pool: pd.DataFrame  # sentence1, sentence2 (unlabelled)
     dev: LabelledSet | None
     tests: list[LabelledSet] = field(default_factory=list)
-    both_orders: bool = True               # QNLI keeps (question, sentence) only
+    both_orders: bool = True  # QNLI keeps (question, sentence) only
 
     def describe(self) -> str:
-        dev = f"dev {self.dev.name} ({len(self.dev)}, {self.dev.metric})" if self.dev else "no dev (label-free selection)"
+        dev = (
+            f"dev {self.dev.name} ({len(self.dev)}, {self.dev.metric})" if self.dev else "no dev (label-free selection)"
+        )
         tests = ", ".join(f"{t.name} ({len(t)}, {t.metric})" for t in self.tests) or "no test sets"
         return f"task {self.name}: pool {len(self.pool)} pairs; {dev}; tests: {tests}"
 
@@ -68,8 +73,10 @@ def labelled(name: str, path: str | Path) -> LabelledSet:
     metric = metric_for(labels)
     binary = np.isin(labels, (0.0, 1.0))
     if metric == "spearman" and binary.mean() >= 0.9:  # a stray label must not switch ROC-AUC to Spearman
-        raise DataError(f"{path}: labels look binary (0/1) but {int((~binary).sum())} are not, e.g. "
-                        f"{float(labels[~binary][0]):g}; fix them (graded scores need more than two values)")
+        raise DataError(
+            f"{path}: labels look binary (0/1) but {int((~binary).sum())} are not, e.g. "
+            f"{float(labels[~binary][0]):g}; fix them (graded scores need more than two values)"
+        )
     check_varies(labels, metric, path)
     return LabelledSet(name, df, metric)
 
@@ -81,8 +88,15 @@ def check_varies(labels: np.ndarray, metric: str, where) -> None:
         raise DataError(f"{where}: every label is {labels[0]:g}; {need}")
 
 
-def custom_task(pairs: str | Path, dev: str | Path | None = None, tests: list[str | Path] | None = None,
-                name: str = "custom", max_pairs: int | None = None, seed: int = 0, both_orders: bool = True) -> Task:
+def custom_task(
+    pairs: str | Path,
+    dev: str | Path | None = None,
+    tests: list[str | Path] | None = None,
+    name: str = "custom",
+    max_pairs: int | None = None,
+    seed: int = 0,
+    both_orders: bool = True,
+) -> Task:
     """A user corpus: unlabelled (or labelled, labels ignored) pairs, optional dev and test files."""
     pool, dropped = tdata.read_pairs(pairs)
     pool = _dedup(pool[["sentence1", "sentence2"]], max_pairs, seed)
@@ -90,19 +104,22 @@ def custom_task(pairs: str | Path, dev: str | Path | None = None, tests: list[st
     return Task(name, pool, dev_set, test_sets, both_orders)
 
 
-def labelled_files(dev: str | Path | None, tests: list[str | Path] | None) -> tuple[LabelledSet | None, list[LabelledSet]]:
+def labelled_files(
+    dev: str | Path | None, tests: list[str | Path] | None
+) -> tuple[LabelledSet | None, list[LabelledSet]]:
     """A user's labelled dev file and test files, each named by its stem; a file given twice (above all,
     the dev file as a test file) is refused."""
     files = ([Path(dev)] if dev else []) + [Path(t) for t in tests or []]
     resolved = [f.resolve() for f in files]
     if dev and resolved[0] in resolved[1:]:
-        raise DataError(f"{dev}: given twice, as the dev file and as a test file; selecting on the test set "
-                        "is not allowed")
+        raise DataError(
+            f"{dev}: given twice, as the dev file and as a test file; selecting on the test set is not allowed"
+        )
     if len(set(resolved)) < len(resolved):
         raise DataError(f"a test file is given twice: {', '.join(str(t) for t in tests)}")
     names = _unique_names(files)
     dev_set = labelled(names[0], dev) if dev else None
-    return dev_set, [labelled(n, t) for n, t in zip(names[1 if dev else 0:], tests or [])]
+    return dev_set, [labelled(n, t) for n, t in zip(names[1 if dev else 0 :], tests or [])]
 
 
 def _unique_names(files: list[Path]) -> list[str]:
@@ -143,8 +160,13 @@ def trecqa_task(folder: str | Path | None = None, max_pairs: int | None = None, 
         missing = [c for c in ("qtext", "label", "atext") if c not in df.columns]
         if missing:
             raise DataError(f"{path}: no {', '.join(missing)} column (TrecQA files have qtext,label,atext)")
-        splits[split] = pd.DataFrame({"sentence1": df["qtext"], "sentence2": df["atext"],
-                                      "label": pd.to_numeric(df["label"], errors="coerce").astype(float)})
+        splits[split] = pd.DataFrame(
+            {
+                "sentence1": df["qtext"],
+                "sentence2": df["atext"],
+                "label": pd.to_numeric(df["label"], errors="coerce").astype(float),
+            }
+        )
     return _binary_task("trecqa", splits, folder, max_pairs, seed)
 
 
@@ -154,8 +176,10 @@ def _binary_dir(name: str, folder: str | Path | None) -> Path:
     for c in candidates:
         if Path(c).is_dir():
             return Path(c)
-    raise DataError(f"task {name}: no data folder (tried {', '.join(str(c) for c in candidates)}); "
-                    "pass --task-data DIR with train/dev/test files")
+    raise DataError(
+        f"task {name}: no data folder (tried {', '.join(str(c) for c in candidates)}); "
+        "pass --task-data DIR with train/dev/test files"
+    )
 
 
 def _binary_task(name: str, splits: dict[str, pd.DataFrame], where, max_pairs: int | None, seed: int) -> Task:
@@ -169,8 +193,13 @@ def _binary_task(name: str, splits: dict[str, pd.DataFrame], where, max_pairs: i
             check_varies(labels.to_numpy(), "auc", f"{where}/{split}")
     pool = pd.concat([splits["train"], splits["dev"], splits["test"]])  # every pair, labels unused (PAPER.md)
     pool = _dedup(pool[["sentence1", "sentence2"]], max_pairs, seed, ordered=name in ORDERED)
-    return Task(name, pool, LabelledSet(f"{name}-dev", splits["dev"], "auc"),
-                [LabelledSet(f"{name}-test", splits["test"], "auc")], both_orders=name not in ORDERED)
+    return Task(
+        name,
+        pool,
+        LabelledSet(f"{name}-dev", splits["dev"], "auc"),
+        [LabelledSet(f"{name}-test", splits["test"], "auc")],
+        both_orders=name not in ORDERED,
+    )
 
 
 def _local_splits(folder: Path) -> dict[str, pd.DataFrame]:
@@ -192,13 +221,20 @@ def _hub_splits(name: str, seed: int) -> dict[str, pd.DataFrame]:  # pragma: no 
         repo, cfg, c1, c2 = GLUE[name]
         dsd = datasets.load_dataset(repo, cfg)
     except Exception as err:
-        raise DataError(f"task {name}: no local folder given and the hub is unreachable ({type(err).__name__}); "
-                        "pass --task-data DIR with train/dev/test files") from None
+        raise DataError(
+            f"task {name}: no local folder given and the hub is unreachable ({type(err).__name__}); "
+            "pass --task-data DIR with train/dev/test files"
+        ) from None
 
     def frame(ds):
         df = ds.to_pandas()
-        return pd.DataFrame({"sentence1": df[c1], "sentence2": df[c2],
-                             "label": (df["label"] == 0).astype(float) if name == "qnli" else df["label"].astype(float)})
+        return pd.DataFrame(
+            {
+                "sentence1": df[c1],
+                "sentence2": df[c2],
+                "label": (df["label"] == 0).astype(float) if name == "qnli" else df["label"].astype(float),
+            }
+        )
 
     train, val = frame(dsd["train"]), frame(dsd["validation"]).sample(frac=1.0, random_state=seed)
     if name == "qqp":  # the reference sizes: 10k / 1k / 10k

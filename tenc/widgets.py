@@ -25,16 +25,28 @@ import ipywidgets as W
 import numpy as np
 import pandas as pd
 
-SORTS = {"index": "pair order", "bi_vs_cross": "|bi - cross| (rank)", "model_vs_gold": "|model - gold| (rank)",
-         "score": "model score"}
+SORTS = {
+    "index": "pair order",
+    "bi_vs_cross": "|bi - cross| (rank)",
+    "model_vs_gold": "|model - gold| (rank)",
+    "score": "model score",
+}
 
 
 class PairInspector(W.VBox):
     """Browse pairs and model scores; see the module docstring."""
 
-    def __init__(self, pairs: pd.DataFrame, scores: dict[str, np.ndarray], bi: str | None = None,
-                 cross: str | None = None, trajectories: list[str] | None = None, live_bi=None, live_cross=None,
-                 page: int = 20):
+    def __init__(
+        self,
+        pairs: pd.DataFrame,
+        scores: dict[str, np.ndarray],
+        bi: str | None = None,
+        cross: str | None = None,
+        trajectories: list[str] | None = None,
+        live_bi=None,
+        live_cross=None,
+        page: int = 20,
+    ):
         missing = {"sentence1", "sentence2"} - set(pairs.columns)
         if missing:
             raise ValueError(f"pairs lack column(s) {sorted(missing)}")
@@ -50,8 +62,10 @@ class PairInspector(W.VBox):
             self.frame[f"rank:{name}"] = self.frame[name].rank(pct=True)
         if "score" in self.frame:
             self.frame["rank:gold"] = self.frame["score"].rank(pct=True)
-        self.bi, self.cross = bi or next((m for m in self.models if "bi" in m), None), \
-            cross or next((m for m in self.models if "cross" in m), None)
+        self.bi, self.cross = (
+            bi or next((m for m in self.models if "bi" in m), None),
+            cross or next((m for m in self.models if "cross" in m), None),
+        )
         self.trajectories = trajectories or self.models
         self.live_bi, self.live_cross = live_bi, live_cross
 
@@ -71,10 +85,18 @@ class PairInspector(W.VBox):
             w.observe(lambda _: self.refresh(), names="value")
         self.pick.observe(lambda _: self.show_pair(), names="value")
         self.score_button.on_click(lambda _: self.score_live())
-        super().__init__([
-            W.HBox([self.dataset, self.search]), W.HBox([self.sort, self.model, self.page]), self.table,
-            self.pick, W.HBox([self.detail, self.plot]), W.HTML("<b>score your own pair</b>"),
-            W.HBox([self.s1, self.s2, self.score_button]), self.live])
+        super().__init__(
+            [
+                W.HBox([self.dataset, self.search]),
+                W.HBox([self.sort, self.model, self.page]),
+                self.table,
+                self.pick,
+                W.HBox([self.detail, self.plot]),
+                W.HTML("<b>score your own pair</b>"),
+                W.HBox([self.s1, self.s2, self.score_button]),
+                self.live,
+            ]
+        )
         self.add_class("tenc-inspector")  # CSS hooks for the browser test
         self.table.add_class("tenc-table")
         for name in ("dataset", "search", "sort", "model", "page", "pick", "s1", "s2", "plot"):
@@ -83,7 +105,7 @@ class PairInspector(W.VBox):
 
     # -- constructors ------------------------------------------------------------------------------
     @classmethod
-    def from_run(cls, run_dir: str | Path, data: str | None = None, live: bool = False, **kw) -> "PairInspector":
+    def from_run(cls, run_dir: str | Path, data: str | None = None, live: bool = False, **kw) -> PairInspector:
         """Open a distillation run's saved test predictions (every cycle, bi and cross); never retrains."""
         run_dir = Path(run_dir)
         files = sorted(run_dir.glob("*/preds_*_*.csv"))
@@ -127,9 +149,13 @@ class PairInspector(W.VBox):
                 df = df[text.loc[df.index].str.contains(re.escape(w))]
         key = self.sort.value
         if key == "bi_vs_cross" and self.bi and self.cross:
-            df = df.assign(_k=(df[f"rank:{self.bi}"] - df[f"rank:{self.cross}"]).abs()).sort_values("_k", ascending=False)
+            df = df.assign(_k=(df[f"rank:{self.bi}"] - df[f"rank:{self.cross}"]).abs()).sort_values(
+                "_k", ascending=False
+            )
         elif key == "model_vs_gold" and "rank:gold" in df:
-            df = df.assign(_k=(df[f"rank:{self.model.value}"] - df["rank:gold"]).abs()).sort_values("_k", ascending=False)
+            df = df.assign(_k=(df[f"rank:{self.model.value}"] - df["rank:gold"]).abs()).sort_values(
+                "_k", ascending=False
+            )
         elif key == "score":
             df = df.sort_values(self.model.value, ascending=False)
         return df.drop(columns=["_k"], errors="ignore")
@@ -151,8 +177,10 @@ class PairInspector(W.VBox):
                 else:
                     cells.append(f"<td>{html.escape(str(v))[:120]}</td>")
             rows.append(f"<tr><td>{i}</td>{''.join(cells)}</tr>")
-        self.table.value = (f"<p>{len(self._view())} pairs match; showing {len(view)}</p>"
-                            f"<table><tr><th>#</th>{head}</tr>{''.join(rows)}</table>")
+        self.table.value = (
+            f"<p>{len(self._view())} pairs match; showing {len(view)}</p>"
+            f"<table><tr><th>#</th>{head}</tr>{''.join(rows)}</table>"
+        )
         self.pick.options = [(f"#{i}: {r['sentence1'][:50]}", int(i)) for i, r in view.iterrows()]
 
     def show_pair(self) -> None:
@@ -162,8 +190,10 @@ class PairInspector(W.VBox):
         r = self.frame.loc[i]
         gold = f"<br>gold {r['score']:.2f}" if "score" in r else ""
         scores = "".join(f"<li>{html.escape(m)}: {r[m]:.3f}</li>" for m in self.models)
-        self.detail.value = (f"<p><b>1</b> {html.escape(r['sentence1'])}<br><b>2</b> {html.escape(r['sentence2'])}"
-                             f"{gold}</p><ul>{scores}</ul>")
+        self.detail.value = (
+            f"<p><b>1</b> {html.escape(r['sentence1'])}<br><b>2</b> {html.escape(r['sentence2'])}"
+            f"{gold}</p><ul>{scores}</ul>"
+        )
         buf = io.BytesIO()
         self.trajectory_figure(i).savefig(buf, format="png", dpi=100)  # a PNG renders in every front end
         self.plot.value = buf.getvalue()

@@ -45,9 +45,19 @@ def _free_port() -> int:
 def jupyterlab(root: Path, log: Path):
     """A JupyterLab server on localhost serving `root`; yields its base URL and token."""
     port, token = _free_port(), secrets.token_hex(8)
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--ServerApp.open_browser=False",
-           "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        f"--port={port}",
+        "--ip=127.0.0.1",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--ServerApp.open_browser=False",
+        "--LabApp.news_url=",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]
     if os.geteuid() == 0:  # CI containers run as root
         cmd.append("--allow-root")
     with open(log, "w") as out:
@@ -72,8 +82,16 @@ def jupyterlab(root: Path, log: Path):
             proc.kill()
 
 
-def run_and_screenshot(notebook: Path, png: Path, wait_for: str, chromium: str = CHROMIUM, then=None,
-                       timeout_s: float = 240, width: int = 1400, height: int = 1000) -> str:
+def run_and_screenshot(
+    notebook: Path,
+    png: Path,
+    wait_for: str,
+    chromium: str = CHROMIUM,
+    then=None,
+    timeout_s: float = 240,
+    width: int = 1400,
+    height: int = 1000,
+) -> str:
     """Open `notebook` in JupyterLab, run all cells, wait until `wait_for` (a CSS selector) is visible
     inside an output, call `then(page)` if given (to interact), save a screenshot to `png`; return the
     text of `wait_for` at that moment."""

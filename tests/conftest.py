@@ -67,15 +67,19 @@ def make_fake_sts(root: Path, per_file: int = 12) -> Path:
     stsb.mkdir(parents=True, exist_ok=True)
     for split in ("train", "dev", "test"):
         seed += 1
-        rows = [f"main-captions\tMSRvid\t2012test\t{i:04d}\t{s}\t{a}\t{b}\n"
-                for i, (a, b, s) in enumerate(fixture_pairs(per_file * 2, seed))]
+        rows = [
+            f"main-captions\tMSRvid\t2012test\t{i:04d}\t{s}\t{a}\t{b}\n"
+            for i, (a, b, s) in enumerate(fixture_pairs(per_file * 2, seed))
+        ]
         (stsb / f"sts-{split}.csv").write_text("".join(rows))
     sick = root / "senteval" / "SICK"
     sick.mkdir(parents=True, exist_ok=True)
     for fname in ("SICK_train.txt", "SICK_trial.txt", "SICK_test_annotated.txt"):
         seed += 1
         rows = ["pair_ID\tsentence_A\tsentence_B\trelatedness_score\tentailment_judgment\n"]
-        rows += [f"{i}\t{a}\t{b}\t{1 + s * 0.8:.1f}\tNEUTRAL\n" for i, (a, b, s) in enumerate(fixture_pairs(per_file, seed))]
+        rows += [
+            f"{i}\t{a}\t{b}\t{1 + s * 0.8:.1f}\tNEUTRAL\n" for i, (a, b, s) in enumerate(fixture_pairs(per_file, seed))
+        ]
         (sick / fname).write_text("".join(rows))
     return root
 
@@ -95,15 +99,29 @@ def make_tiny_bert(folder: Path, layers: int = 2, hidden: int = 32, seed: int = 
     tk.normalizer = normalizers.BertNormalizer(lowercase=True)
     tk.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tk.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])])
-    tok = BertTokenizerFast(tokenizer_object=tk, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
-                            sep_token="[SEP]", mask_token="[MASK]")
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
+    )
+    tok = BertTokenizerFast(
+        tokenizer_object=tk,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+    )
     folder.mkdir(parents=True, exist_ok=True)
     tok.save_pretrained(folder)
     torch.manual_seed(seed)
-    cfg = BertConfig(vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=2,
-                     intermediate_size=hidden * 2, max_position_embeddings=128)
+    cfg = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        intermediate_size=hidden * 2,
+        max_position_embeddings=128,
+    )
     BertModel(cfg, add_pooling_layer=False).save_pretrained(folder)
     return folder
 

@@ -7,13 +7,12 @@ and a screenshot is saved in the test's temporary folder.
 
 import papermill as pm
 import pytest
-
 from browser import ensure_chromium, run_and_screenshot
+from test_notebooks import ROOT
+
 from tenc import distill
 from tenc.config import DistillConfig
 from tenc.widgets import PairInspector
-
-from test_notebooks import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -21,17 +20,27 @@ def chromium():
     pytest.importorskip("playwright.sync_api", reason="playwright (the test extra) is not installed")
     path = ensure_chromium()
     if not path:
-        pytest.skip("Chromium is not installed and apt-get could not install it (needs root and Debian's "
-                    "package registry)")
+        pytest.skip(
+            "Chromium is not installed and apt-get could not install it (needs root and Debian's package registry)"
+        )
     return path
 
 
 def test_inspector_renders_and_filters_in_jupyterlab(chromium, tiny_bert, fake_sts, tmp_path):
-    distill.run(DistillConfig.from_preset("smoke", start=tiny_bert, data=fake_sts), tmp_path / "run",
-                progress=False, log=lambda *_: None)
+    distill.run(
+        DistillConfig.from_preset("smoke", start=tiny_bert, data=fake_sts),
+        tmp_path / "run",
+        progress=False,
+        log=lambda *_: None,
+    )
     nb = tmp_path / "explore.ipynb"
-    pm.execute_notebook(str(ROOT / "notebooks" / "explore_pairs.ipynb"), str(nb), prepare_only=True,
-                        parameters={"run_dir": str(tmp_path / "run"), "live": True}, progress_bar=False)
+    pm.execute_notebook(
+        str(ROOT / "notebooks" / "explore_pairs.ipynb"),
+        str(nb),
+        prepare_only=True,
+        parameters={"run_dir": str(tmp_path / "run"), "live": True},
+        progress_bar=False,
+    )
     # what the search box must give, computed headlessly on the same run
     headless = PairInspector.from_run(tmp_path / "run")
     text = (headless.frame["sentence1"] + " " + headless.frame["sentence2"]).str.lower()

@@ -2,8 +2,8 @@
 
 import re
 
-
 from conftest import with_gold_line
+
 from tenc.cli import main
 
 
@@ -23,28 +23,53 @@ def test_missing_data_directory(capsys, tmp_path):
 
 
 def test_mistyped_and_out_of_range_settings(capsys, tmp_path):
-    _fails(capsys, ["distill", "--preset", "smoke", "--out", str(tmp_path / "r"), "--set", "cycels=2"],
-           r"unknown parameter 'cycels' \(did you mean 'cycles'\?\)")
-    _fails(capsys, ["distill", "--preset", "smoke", "--out", str(tmp_path / "r"), "--set", "cross_lr=-1e-5"],
-           r"'cross_lr' must be positive")
+    _fails(
+        capsys,
+        ["distill", "--preset", "smoke", "--out", str(tmp_path / "r"), "--set", "cycels=2"],
+        r"unknown parameter 'cycels' \(did you mean 'cycles'\?\)",
+    )
+    _fails(
+        capsys,
+        ["distill", "--preset", "smoke", "--out", str(tmp_path / "r"), "--set", "cross_lr=-1e-5"],
+        r"'cross_lr' must be positive",
+    )
 
 
 def test_bad_pair_files(capsys, tmp_path):
     one = tmp_path / "one.tsv"
     one.write_text("sentence1\tsentence2\na\tb\nonly-one-column\n")
-    _fails(capsys, ["distill", "--preset", "smoke", "--task", "custom", "--pairs", str(one),
-                    "--out", str(tmp_path / "r")], r"one.tsv:3: expected 2 columns")
+    _fails(
+        capsys,
+        ["distill", "--preset", "smoke", "--task", "custom", "--pairs", str(one), "--out", str(tmp_path / "r")],
+        r"one.tsv:3: expected 2 columns",
+    )
     latin = tmp_path / "latin.txt"
     latin.write_bytes("ok||fine\ncaf\xe9||x\n".encode("latin-1"))
-    _fails(capsys, ["distill", "--preset", "smoke", "--task", "custom", "--pairs", str(latin),
-                    "--out", str(tmp_path / "r2")], r"latin.txt:2: not valid UTF-8")
+    _fails(
+        capsys,
+        ["distill", "--preset", "smoke", "--task", "custom", "--pairs", str(latin), "--out", str(tmp_path / "r2")],
+        r"latin.txt:2: not valid UTF-8",
+    )
 
 
 def test_empty_priming_corpus(capsys, tmp_path, tiny_bert, fake_sts):
     empty = tmp_path / "empty.txt"
     empty.write_text("\n\n")
-    _fails(capsys, ["prime", "--set", f"model={tiny_bert}", "--set", f"corpus={empty}", "--set", f"data={fake_sts}",
-                    "--out", str(tmp_path / "p")], r"empty.txt: no sentences")
+    _fails(
+        capsys,
+        [
+            "prime",
+            "--set",
+            f"model={tiny_bert}",
+            "--set",
+            f"corpus={empty}",
+            "--set",
+            f"data={fake_sts}",
+            "--out",
+            str(tmp_path / "p"),
+        ],
+        r"empty.txt: no sentences",
+    )
 
 
 def test_nan_gold_score_names_the_line(capsys, tmp_path, fake_sts):

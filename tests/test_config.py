@@ -16,13 +16,16 @@ def test_unknown_key_suggests_the_close_one():
         DistillConfig.from_dict({"cyles": 2})
 
 
-@pytest.mark.parametrize("values,message", [
-    ({"cycles": "3"}, "must be an integer"),
-    ({"cycles": 0}, "must be positive"),
-    ({"cross_lr": "fast"}, "must be a number"),
-    ({"selection": "best"}, "must be one of"),
-    ({"label_both_orders": 1}, "true/false"),
-])
+@pytest.mark.parametrize(
+    "values,message",
+    [
+        ({"cycles": "3"}, "must be an integer"),
+        ({"cycles": 0}, "must be positive"),
+        ({"cross_lr": "fast"}, "must be a number"),
+        ({"selection": "best"}, "must be one of"),
+        ({"label_both_orders": 1}, "true/false"),
+    ],
+)
 def test_bad_values(values, message):
     with pytest.raises(ConfigError, match=message):
         DistillConfig.from_dict(values)
@@ -31,7 +34,7 @@ def test_bad_values(values, message):
 def test_members():
     assert DistillConfig(start="a,b").members == [("a", "a"), ("b", "b")]
     with pytest.raises(ConfigError):
-        DistillConfig(start="a,b", cross_init="c").members
+        _ = DistillConfig(start="a,b", cross_init="c").members
 
 
 def test_ablations_map_to_valid_settings():

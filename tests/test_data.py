@@ -3,8 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import with_gold_line
+
 from tenc import data
 from tenc.data import DataError
 
@@ -13,7 +13,7 @@ def test_fake_tree_loads_every_set(fake_sts):
     df = data.load_sts(fake_sts)
     assert list(df.columns) == data.COLUMNS
     assert set(df["dataset"]) == set(data.EVAL_SETS)
-    assert df.loc[df["dataset"] == "STS15", "score"].isna().any()        # unscored pairs are kept as NaN
+    assert df.loc[df["dataset"] == "STS15", "score"].isna().any()  # unscored pairs are kept as NaN
     ev = data.eval_sets(df)
     assert list(ev) == list(data.EVAL_SETS)
     assert all(v["score"].notna().all() and len(v) > 0 for v in ev.values())
@@ -21,15 +21,21 @@ def test_fake_tree_loads_every_set(fake_sts):
 
 
 def test_pool_dedups_unordered_pairs_and_inductive_drops_eval_pairs():
-    pairs = pd.DataFrame({
-        "dataset": ["STS12", "STS-B", "STS-B", "SICK-R"], "split": ["test", "train", "train", "train"],
-        "subset": ["x"] * 4, "sentence1": ["a b", "b a", "c", "a b"], "sentence2": ["b a", "a b", "d", "e"],
-        "score": [1.0, 2.0, 3.0, np.nan]})
+    pairs = pd.DataFrame(
+        {
+            "dataset": ["STS12", "STS-B", "STS-B", "SICK-R"],
+            "split": ["test", "train", "train", "train"],
+            "subset": ["x"] * 4,
+            "sentence1": ["a b", "b a", "c", "a b"],
+            "sentence2": ["b a", "a b", "d", "e"],
+            "score": [1.0, 2.0, 3.0, np.nan],
+        }
+    )
     pool = data.build_pool(pairs)
-    assert len(pool) == 3 and pool.n_before_dedup == 4                    # (a b, b a) == (b a, a b)
+    assert len(pool) == 3 and pool.n_before_dedup == 4  # (a b, b a) == (b a, a b)
     ind = data.build_pool(pairs, "inductive")
     assert set(map(tuple, ind.pairs.values)) == {("c", "d"), ("a b", "e")}
-    disjoint = data.build_pool(pairs, "disjoint")                         # "a b" is a test sentence: (a b, e) goes
+    disjoint = data.build_pool(pairs, "disjoint")  # "a b" is a test sentence: (a b, e) goes
     assert set(map(tuple, disjoint.pairs.values)) == {("c", "d")} and disjoint.mode == "disjoint"
     assert len(data.build_pool(pairs, max_pairs=2)) == 2
     with pytest.raises(DataError, match="unknown pool mode"):
@@ -40,14 +46,21 @@ def test_pool_dedups_unordered_pairs_and_inductive_drops_eval_pairs():
 def test_real_data_sizes(shared_sts):
     df = data.load_sts(shared_sts)
     sizes = {k: len(v) for k, v in data.eval_sets(df).items()}
-    assert sizes == {"STS12": 3108, "STS13": 1500, "STS14": 3750, "STS15": 3000, "STS16": 1186,
-                     "STS-B": 1379, "SICK-R": 4927}
+    assert sizes == {
+        "STS12": 3108,
+        "STS13": 1500,
+        "STS14": 3750,
+        "STS15": 3000,
+        "STS16": 1186,
+        "STS-B": 1379,
+        "SICK-R": 4927,
+    }
     pool = data.build_pool(df)
     assert 35_000 < len(pool) < 38_000 and 46_000 < len(pool.sentences) < 48_000
-    disjoint = data.build_pool(df, "disjoint")                            # no sentence of any of the seven test sets
+    disjoint = data.build_pool(df, "disjoint")  # no sentence of any of the seven test sets
     test_sentences = {s for v in data.eval_sets(df).values() for s in (*v["sentence1"], *v["sentence2"])}
     assert len(disjoint) == 9799 and not test_sentences & set(disjoint.sentences)
-    raw = data.load_sts(shared_sts, layout="raw")                         # raw STS16 has 4 columns
+    raw = data.load_sts(shared_sts, layout="raw")  # raw STS16 has 4 columns
     assert {k: len(v) for k, v in data.eval_sets(raw).items()} == sizes
 
 
@@ -77,12 +90,19 @@ def test_missing_file_and_bad_score_name_the_file(fake_sts, tmp_path):
         data.load_sts(root)
 
 
-@pytest.mark.parametrize("name,text", [
-    ("p.txt", "a cat||a dog\n b || c ||0.5\n"),
-    ("p.tsv", "sentence1\tsentence2\tlabel\na cat\ta dog\t1\nb\tc\t0.5\n"),
-    ("p.csv", "sentence1,sentence2,label\na cat,a dog,1\nb,c,0.5\n"),
-    ("p.jsonl", '{"sentence1": "a cat", "sentence2": "a dog", "label": 1}\n{"sentence1": "b", "sentence2": "c", "label": 0.5}\n'),
-])
+@pytest.mark.parametrize(
+    "name,text",
+    [
+        ("p.txt", "a cat||a dog\n b || c ||0.5\n"),
+        ("p.tsv", "sentence1\tsentence2\tlabel\na cat\ta dog\t1\nb\tc\t0.5\n"),
+        ("p.csv", "sentence1,sentence2,label\na cat,a dog,1\nb,c,0.5\n"),
+        (
+            "p.jsonl",
+            '{"sentence1": "a cat", "sentence2": "a dog", "label": 1}\n'
+            '{"sentence1": "b", "sentence2": "c", "label": 0.5}\n',
+        ),
+    ],
+)
 def test_custom_formats(tmp_path, name, text):
     path = tmp_path / name
     text = text.replace("a cat||a dog\n", "a cat||a dog||1\n") if name.endswith(".txt") else text
@@ -115,6 +135,6 @@ def test_custom_errors(tmp_path):
     holes = tmp_path / "holes.txt"
     holes.write_text("a||b\n  ||c\nd||e\n")
     df, dropped = data.read_pairs(holes)
-    assert len(df) == 2 and dropped == 1                                   # counted, never silent
+    assert len(df) == 2 and dropped == 1  # counted, never silent
     with pytest.raises(DataError, match="unsupported extension"):
         data.read_pairs(tmp_path / "x.parquet")

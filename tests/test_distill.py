@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tenc import distill
+from tenc import distill, reuse
 from tenc.config import ConfigError, DistillConfig
 from tenc.io import RunLocked, run_lock
 
@@ -64,8 +64,12 @@ def test_more_cycles_extend_a_finished_run(tiny_bert, fake_sts, tmp_path):
 def test_cross_layers_cuts_the_fresh_cross_encoder(tiny_bert, fake_sts, tmp_path):
     from sentence_transformers import CrossEncoder
 
-    distill.run(smoke_cfg(tiny_bert, fake_sts, cross_layers=1, evaluate_test=False), tmp_path,
-                progress=False, log=lambda *_: None)
+    distill.run(
+        smoke_cfg(tiny_bert, fake_sts, cross_layers=1, evaluate_test=False),
+        tmp_path,
+        progress=False,
+        log=lambda *_: None,
+    )
     cross = CrossEncoder(str(tmp_path / "cycle_1" / "cross"), device="cpu")
     backbone = cross[0].auto_model.base_model
     assert cross[0].auto_model.config.num_hidden_layers == len(backbone.encoder.layer) == 1
@@ -79,10 +83,11 @@ def test_an_ablation_value_equal_to_a_finished_run_reuses_it(tiny_bert, fake_sts
     quiet = dict(progress=False, log=lambda *_: None)
     for name, value in (("cycles", "1"), ("cross_loss", "bce"), ("cross_loss", "mse")):
         cfg = smoke_cfg(tiny_bert, fake_sts, **ablation_overrides(name, value))
-        distill.run_or_reuse(cfg, tmp_path / f"{name}={value}", {"name": f"{name}={value}", "ablation": name,
-                                                                 "value": value}, **quiet)
+        reuse.run_or_reuse(
+            cfg, tmp_path / f"{name}={value}", {"name": f"{name}={value}", "ablation": name, "value": value}, **quiet
+        )
     assert (tmp_path / "cycles=1" / "cycle_1").is_dir() and (tmp_path / "cross_loss=mse" / "cycle_1").is_dir()
-    assert not (tmp_path / "cross_loss=bce" / "cycle_1").exists()          # same settings as cycles=1: not retrained
+    assert not (tmp_path / "cross_loss=bce" / "cycle_1").exists()  # same settings as cycles=1: not retrained
     t = tables.ablation_tables(tables.collect(tmp_path))
     assert list(t["cross_loss"]["value"]) == ["bce", "mse"] and list(t["cycles"]["value"]) == ["1"]
     bce, one = t["cross_loss"].iloc[0], t["cycles"].iloc[0]
@@ -92,10 +97,15 @@ def test_an_ablation_value_equal_to_a_finished_run_reuses_it(tiny_bert, fake_sts
 def test_more_cycles_in_a_sibling_folder_train_only_the_new_cycles(tiny_bert, fake_sts, tmp_path):
     quiet = dict(progress=False, log=lambda *_: None)
     cfg = smoke_cfg(tiny_bert, fake_sts, evaluate_test=False)
-    one = distill.run_or_reuse(cfg, tmp_path / "cycles=1", {"name": "cycles=1"}, **quiet)
+    one = reuse.run_or_reuse(cfg, tmp_path / "cycles=1", {"name": "cycles=1"}, **quiet)
     lines = []
-    two = distill.run_or_reuse(smoke_cfg(tiny_bert, fake_sts, evaluate_test=False, cycles=2), tmp_path / "cycles=2",
-                               {"name": "cycles=2"}, progress=False, log=lines.append)
+    two = reuse.run_or_reuse(
+        smoke_cfg(tiny_bert, fake_sts, evaluate_test=False, cycles=2),
+        tmp_path / "cycles=2",
+        {"name": "cycles=2"},
+        progress=False,
+        log=lines.append,
+    )
     assert "cycles 1-1 taken from the run" in lines[0]
     assert not any(line.startswith("cycle 1:") and " done in " in line for line in lines)
     assert any(" done in " in line for line in lines)
@@ -105,22 +115,27 @@ def test_more_cycles_in_a_sibling_folder_train_only_the_new_cycles(tiny_bert, fa
     assert json.loads((tmp_path / "cycles=1" / "config.json").read_text())["cycles"] == 1  # the donor is untouched
     # the other way round: with only the 2-cycle run beside it, cycles=1 takes its first cycle, training nothing
     shutil.rmtree(tmp_path / "cycles=1")
-    distill.seed_cycles(tmp_path / "cycles=1", tmp_path / "cycles=2", 1)  # a seeding interrupted just before
-    (tmp_path / "cycles=1" / "config.json").unlink()                      # its last file: seeded again
+    reuse.seed_cycles(tmp_path / "cycles=1", tmp_path / "cycles=2", 1)  # a seeding interrupted just before
+    (tmp_path / "cycles=1" / "config.json").unlink()  # its last file: seeded again
     lines = []
-    again = distill.run_or_reuse(cfg, tmp_path / "cycles=1", {"name": "cycles=1"}, progress=False, log=lines.append)
+    again = reuse.run_or_reuse(cfg, tmp_path / "cycles=1", {"name": "cycles=1"}, progress=False, log=lines.append)
     assert "cycles 1-1 taken from the run" in lines[0] and not any(" done in " in line for line in lines)
     assert _cycle_numbers(again) == _cycle_numbers(one)
 
 
 def test_a_sibling_with_other_bi_or_init_settings_lends_what_they_share(tiny_bert, fake_sts, tmp_path):
     quiet = dict(progress=False, log=lambda *_: None)
-    base = distill.run_or_reuse(smoke_cfg(tiny_bert, fake_sts), tmp_path / "base", {"name": "base"}, **quiet)
+    base = reuse.run_or_reuse(smoke_cfg(tiny_bert, fake_sts), tmp_path / "base", {"name": "base"}, **quiet)
     donor = tmp_path / "base" / "cycle_1"
     # another bi loss: cycle 1's bi labels, cross-encoder, its evaluation and labels are the donor's
     lines = []
-    cosent = distill.run_or_reuse(smoke_cfg(tiny_bert, fake_sts, bi_loss="cosent"), tmp_path / "cosent",
-                                  {"name": "cosent"}, progress=False, log=lines.append)
+    cosent = reuse.run_or_reuse(
+        smoke_cfg(tiny_bert, fake_sts, bi_loss="cosent"),
+        tmp_path / "cosent",
+        {"name": "cosent"},
+        progress=False,
+        log=lines.append,
+    )
     assert "cycle 1 up to its bi student taken from the run" in lines[0]
     assert [line.split(":")[1].split()[0] for line in lines if " done in " in line] == ["train_bi"]
     mine = tmp_path / "cosent" / "cycle_1"
@@ -135,15 +150,20 @@ def test_a_sibling_with_other_bi_or_init_settings_lends_what_they_share(tiny_ber
     for name in ("summary.json", "metrics.json"):
         (tmp_path / "base" / name).unlink()
     lines = []
-    distill.run_or_reuse(smoke_cfg(tiny_bert, fake_sts, cycles=2, cross_init_mode="inherit", bi_init_mode="inherit"),
-                         tmp_path / "abl" / "inherit", {"name": "inherit"}, search=[tmp_path / "abl", tmp_path],
-                         progress=False, log=lines.append)
+    reuse.run_or_reuse(
+        smoke_cfg(tiny_bert, fake_sts, cycles=2, cross_init_mode="inherit", bi_init_mode="inherit"),
+        tmp_path / "abl" / "inherit",
+        {"name": "inherit"},
+        search=[tmp_path / "abl", tmp_path],
+        progress=False,
+        log=lines.append,
+    )
     assert f"cycles 1-1 taken from the run {tmp_path / 'base'}" in lines[0]
     assert {line.split(":")[0] for line in lines if " done in " in line} == {"cycle 2"}
     marker = json.loads((tmp_path / "abl" / "inherit" / "cycle_2" / "train_cross.done.json").read_text())
-    assert marker["init"] == str(tmp_path / "abl" / "inherit" / "cycle_1" / "cross")   # inherited, not fresh
+    assert marker["init"] == str(tmp_path / "abl" / "inherit" / "cycle_1" / "cross")  # inherited, not fresh
     # a sibling with other settings lends nothing
-    assert not distill.finished_siblings(smoke_cfg(tiny_bert, fake_sts, seed=3), tmp_path)
+    assert not reuse.finished_siblings(smoke_cfg(tiny_bert, fake_sts, seed=3), tmp_path)
 
 
 def test_lock_refuses_a_second_process_and_takes_over_a_stale_one(tmp_path):
@@ -153,7 +173,7 @@ def test_lock_refuses_a_second_process_and_takes_over_a_stale_one(tmp_path):
                 pass
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    (tmp_path / ".lock").write_text(str(dead.pid))                           # stale lock of a dead process
+    (tmp_path / ".lock").write_text(str(dead.pid))  # stale lock of a dead process
     with run_lock(tmp_path):
         assert (tmp_path / ".lock").read_text() == str(os.getpid())
 
@@ -171,13 +191,28 @@ def test_corrupted_labels_and_weights_are_detected_and_the_remedy_works(tiny_ber
         distill.Run(cfg, tmp_path, progress=False).label_bi(1)
     weights = tmp_path / "cycle_1" / "bi" / "model.safetensors"
     raw = bytearray(weights.read_bytes())
-    raw[len(raw) // 2] ^= 0x01          # one bit, same size: only a content hash sees it
+    raw[len(raw) // 2] ^= 0x01  # one bit, same size: only a content hash sees it
     weights.write_bytes(bytes(raw))
     with pytest.raises(CorruptRun, match=r"bi/model.safetensors: content differs from its marker"):
         distill.Run(cfg, tmp_path, progress=False).bi_path(1, 0)
     # the CLI says it in one line, with the command that fixes it; running that command fixes it
-    cli = [sys.executable, "-m", "tenc", "distill", "--preset", "smoke", "--quiet", "--out", str(tmp_path),
-           "--set", f"start={tiny_bert}", "--set", f"data={fake_sts}", "--set", "evaluate_test=false"]
+    cli = [
+        sys.executable,
+        "-m",
+        "tenc",
+        "distill",
+        "--preset",
+        "smoke",
+        "--quiet",
+        "--out",
+        str(tmp_path),
+        "--set",
+        f"start={tiny_bert}",
+        "--set",
+        f"data={fake_sts}",
+        "--set",
+        "evaluate_test=false",
+    ]
     for broken in ("labels_bi.npy", "model.safetensors"):  # one message per broken stage, in the order they run
         failed = subprocess.run(cli, capture_output=True, text=True, cwd=ROOT)
         assert failed.returncode == 2 and len(failed.stderr.strip().splitlines()) == 1, failed.stderr[-2000:]
@@ -189,8 +224,23 @@ def test_corrupted_labels_and_weights_are_detected_and_the_remedy_works(tiny_ber
 
 
 def _cli(out, tiny_bert, fake_sts):
-    return [sys.executable, "-m", "tenc", "distill", "--preset", "smoke", "--quiet", "--out", str(out),
-            "--set", f"start={tiny_bert}", "--set", f"data={fake_sts}", "--set", "cycles=1"]
+    return [
+        sys.executable,
+        "-m",
+        "tenc",
+        "distill",
+        "--preset",
+        "smoke",
+        "--quiet",
+        "--out",
+        str(out),
+        "--set",
+        f"start={tiny_bert}",
+        "--set",
+        f"data={fake_sts}",
+        "--set",
+        "cycles=1",
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -220,8 +270,9 @@ def _same_summary(a, b):
 @pytest.mark.parametrize("kill_after", ["label_bi", "train_cross", "label_cross", "train_bi"])
 def test_kill_9_then_rerun_gives_the_uninterrupted_result(tiny_bert, fake_sts, tmp_path, kill_after, reference_run):
     out = tmp_path / "killed"
-    proc = subprocess.Popen(_cli(out, tiny_bert, fake_sts), env=_env(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        _cli(out, tiny_bert, fake_sts), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     marker = out / "cycle_1" / f"{kill_after}.done.json"
     deadline = time.time() + 300
     while not marker.exists() and proc.poll() is None and time.time() < deadline:
@@ -238,7 +289,7 @@ def test_kill_9_then_rerun_gives_the_uninterrupted_result(tiny_bert, fake_sts, t
 def test_kill_9_inside_a_training_stage_resumes_mid_stage(tiny_bert, fake_sts, tmp_path, stage, reference_run):
     """The process kills itself (SIGKILL) right after its 3rd mid-stage checkpoint; the rerun resumes at step 3."""
     out = tmp_path / "killed"
-    cmd = _cli(out, tiny_bert, fake_sts) + ["--set", "checkpoint_minutes=1e-9"]   # checkpoint every step
+    cmd = _cli(out, tiny_bert, fake_sts) + ["--set", "checkpoint_minutes=1e-9"]  # checkpoint every step
     first = subprocess.run(cmd, env={**_env(), "TENC_KILL_AFTER_SAVE": f"{stage}.ckpt:3"}, capture_output=True)
     assert first.returncode == -signal.SIGKILL
     assert (out / "cycle_1" / f"{stage}.ckpt").is_file() and not (out / "cycle_1" / f"{stage}.done.json").exists()
@@ -260,7 +311,7 @@ def test_targets_outside_unit_interval():
     cos = np.array([-0.2, 0.3, 1.0])
     assert distill.to_unit(cos, "clip").tolist() == pytest.approx([0.0, 0.3, 1.0])
     assert distill.to_unit(cos, "minmax").tolist() == pytest.approx([0.0, 0.5 / 1.2, 1.0])
-    squeezed = np.array([0.97, 0.91, 0.99, 0.91, 0.2])                 # the order alone, ties share a rank
+    squeezed = np.array([0.97, 0.91, 0.99, 0.91, 0.2])  # the order alone, ties share a rank
     assert distill.to_unit(squeezed, "rank").tolist() == pytest.approx([0.75, 0.375, 1.0, 0.375, 0.0])
     with pytest.raises(ConfigError, match="rank"):
         distill.to_unit(cos, "percentile")

@@ -16,8 +16,22 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _distill(out, tiny_bert, fake_sts, nproc):
     launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
-    cmd = launcher + ["-m", "tenc", "distill", "--preset", "smoke", "--quiet", "--out", str(out),
-                      "--set", f"start={tiny_bert}", "--set", f"data={fake_sts}", "--set", "threads=1"]
+    cmd = launcher + [
+        "-m",
+        "tenc",
+        "distill",
+        "--preset",
+        "smoke",
+        "--quiet",
+        "--out",
+        str(out),
+        "--set",
+        f"start={tiny_bert}",
+        "--set",
+        f"data={fake_sts}",
+        "--set",
+        "threads=1",
+    ]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]
@@ -28,12 +42,13 @@ def test_two_processes_label_like_one_and_train(tiny_bert, fake_sts, tmp_path):
     one, two = tmp_path / "one", tmp_path / "two"
     _distill(one, tiny_bert, fake_sts, 1)
     res = _distill(two, tiny_bert, fake_sts, 2)
-    assert res.stdout.count("selected:") == 1                      # rank 0 alone reports
+    assert res.stdout.count("selected:") == 1  # rank 0 alone reports
     marker = json.loads((two / "cycle_1" / "label_bi.done.json").read_text())
     assert marker["ranks"] == 2 and json.loads((one / "cycle_1" / "label_bi.done.json").read_text())["ranks"] == 1
     # the first labels come from the same start model: sharding and merging change nothing
-    np.testing.assert_allclose(np.load(two / "cycle_1" / "labels_bi.npy"), np.load(one / "cycle_1" / "labels_bi.npy"),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        np.load(two / "cycle_1" / "labels_bi.npy"), np.load(one / "cycle_1" / "labels_bi.npy"), atol=1e-5
+    )
     train = json.loads((two / "cycle_1" / "train_cross.done.json").read_text())
     assert train["ranks"] == 2 and train["train"]["steps"] > 0
     summary = json.loads((two / "summary.json").read_text())
@@ -46,9 +61,24 @@ def test_the_trainer_path_refuses_torchrun_in_one_line(tiny_bert, fake_sts, tmp_
     """trainer=st under torchrun: DDP over a CrossEncoder fails inside the Trainer, so the run stops at its
     start, before any labelling, with a one-line reason instead of a DDP traceback."""
     launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
-    cmd = launcher + ["-m", "tenc", "distill", "--preset", "smoke", "--quiet", "--out", str(tmp_path / "two"),
-                      "--set", f"start={tiny_bert}", "--set", f"data={fake_sts}", "--set", "threads=1",
-                      "--set", "trainer=st"]
+    cmd = launcher + [
+        "-m",
+        "tenc",
+        "distill",
+        "--preset",
+        "smoke",
+        "--quiet",
+        "--out",
+        str(tmp_path / "two"),
+        "--set",
+        f"start={tiny_bert}",
+        "--set",
+        f"data={fake_sts}",
+        "--set",
+        "threads=1",
+        "--set",
+        "trainer=st",
+    ]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert res.returncode != 0 and "under torchrun use trainer='tenc'" in res.stderr

@@ -9,8 +9,20 @@ def test_best_models_have_cards_and_export_copies_them(tiny_bert, fake_sts, tmp_
     from sentence_transformers import CrossEncoder, SentenceTransformer
 
     run = tmp_path / "run"
-    argv = ["distill", "--preset", "smoke", "--quiet", "--out", str(run), "--set", f"start={tiny_bert}",
-            "--set", f"data={fake_sts}", "--set", "cycles=2"]
+    argv = [
+        "distill",
+        "--preset",
+        "smoke",
+        "--quiet",
+        "--out",
+        str(run),
+        "--set",
+        f"start={tiny_bert}",
+        "--set",
+        f"data={fake_sts}",
+        "--set",
+        "cycles=2",
+    ]
     assert main(argv) == 0
     summary = __import__("json").loads((run / "summary.json").read_text())
     for kind in ("bi", "cross"):

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from conftest import fixture_pairs
+
 from tenc import distill, evaluation, models, selection, tasks
 from tenc.config import DistillConfig
 
@@ -57,38 +57,44 @@ def test_new_cross_heads_come_from_the_seed_alone(tiny_bert):
 
 @pytest.mark.weights
 def test_a_converted_model_is_byte_identical_in_two_fresh_processes(tmp_path):
-    code = ("import hashlib, json, pathlib; from tenc import models; p = pathlib.Path(models.resolve('minilm-l3')); "
-            "print(json.dumps({str(f.relative_to(p)): hashlib.sha256(f.read_bytes()).hexdigest() "
-            "for f in sorted(p.rglob('*')) if f.is_file()}))")
+    code = (
+        "import hashlib, json, pathlib; from tenc import models; p = pathlib.Path(models.resolve('minilm-l3')); "
+        "print(json.dumps({str(f.relative_to(p)): hashlib.sha256(f.read_bytes()).hexdigest() "
+        "for f in sorted(p.rglob('*')) if f.is_file()}))"
+    )
     digests = []
     for i in range(2):
         env = {**os.environ, "TENC_CACHE": str(tmp_path / f"cache{i}"), "HF_HUB_OFFLINE": "1"}
-        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT,
-                             timeout=600)
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT, timeout=600
+        )
         assert out.returncode == 0, out.stderr[-2000:]
         digests.append(json.loads(out.stdout.strip().splitlines()[-1]))
     assert digests[0] == digests[1] and "model.safetensors" in digests[0]
     from safetensors import safe_open
 
-    with safe_open(str(tmp_path / "cache0" / "models" / f"minilm-l3-v{models.CONVERSION_VERSION}" / "model.safetensors"),
-                   "pt") as f:
+    with safe_open(
+        str(tmp_path / "cache0" / "models" / f"minilm-l3-v{models.CONVERSION_VERSION}" / "model.safetensors"), "pt"
+    ) as f:
         assert not [k for k in f.keys() if "pooler" in k]  # nothing random is written into the cache
 
 
 def test_selection_picks_trained_cycles_per_member():
-    rows = [{"cycle": 0, "kind": "bi", "member": "m0", "dev": 90.0},
-            {"cycle": 1, "kind": "bi", "member": "m0", "dev": 80.0},
-            {"cycle": 2, "kind": "bi", "member": "m0", "dev": 85.0},
-            {"cycle": 0, "kind": "bi", "member": "m1", "dev": 70.0},
-            {"cycle": 1, "kind": "bi", "member": "m1", "dev": 88.0},
-            {"cycle": 2, "kind": "bi", "member": "m1", "dev": 88.0},
-            {"cycle": 1, "kind": "bi", "member": "ensemble", "dev": 86.0},
-            {"cycle": 2, "kind": "bi", "member": "ensemble", "dev": float("nan")},
-            {"cycle": 1, "kind": "cross", "member": "m0", "dev": 70.0}]
-    assert selection.pick(rows, "bi", "m0", "dev") == 2          # the paper: the start is no candidate
-    assert selection.pick(rows, "bi", "m0", "dev+start") == 0    # never worse than the start on dev
-    assert selection.pick(rows, "bi", "m1", "dev") == 1          # each member on its own dev; ties: earlier
-    assert selection.pick(rows, "bi", "ensemble", "dev") == 1    # a NaN dev score never wins
+    rows = [
+        {"cycle": 0, "kind": "bi", "member": "m0", "dev": 90.0},
+        {"cycle": 1, "kind": "bi", "member": "m0", "dev": 80.0},
+        {"cycle": 2, "kind": "bi", "member": "m0", "dev": 85.0},
+        {"cycle": 0, "kind": "bi", "member": "m1", "dev": 70.0},
+        {"cycle": 1, "kind": "bi", "member": "m1", "dev": 88.0},
+        {"cycle": 2, "kind": "bi", "member": "m1", "dev": 88.0},
+        {"cycle": 1, "kind": "bi", "member": "ensemble", "dev": 86.0},
+        {"cycle": 2, "kind": "bi", "member": "ensemble", "dev": float("nan")},
+        {"cycle": 1, "kind": "cross", "member": "m0", "dev": 70.0},
+    ]
+    assert selection.pick(rows, "bi", "m0", "dev") == 2  # the paper: the start is no candidate
+    assert selection.pick(rows, "bi", "m0", "dev+start") == 0  # never worse than the start on dev
+    assert selection.pick(rows, "bi", "m1", "dev") == 1  # each member on its own dev; ties: earlier
+    assert selection.pick(rows, "bi", "ensemble", "dev") == 1  # a NaN dev score never wins
     assert selection.pick(rows, "bi", "m0", "last") == 2
     assert selection.pick(rows, "bi", "m0", "agreement", agreement=lambda c: -c) == 1
     assert selection.picks(rows, "dev") == {"bi": {"m0": 2, "m1": 1, "ensemble": 1}, "cross": {"m0": 1}}
@@ -111,13 +117,21 @@ def test_a_run_reports_both_dev_picks_and_how_it_scored(tiny_bert, fake_sts, tmp
 
 
 def test_handover_passes_weights_across_architectures(tiny_bert, fake_sts, tmp_path):
-    cfg = DistillConfig.from_preset("smoke", start=tiny_bert, data=fake_sts, cycles=2, evaluate_test=False,
-                                    cross_init_mode="handover", bi_init_mode="handover", pooling="mean")
+    cfg = DistillConfig.from_preset(
+        "smoke",
+        start=tiny_bert,
+        data=fake_sts,
+        cycles=2,
+        evaluate_test=False,
+        cross_init_mode="handover",
+        bi_init_mode="handover",
+        pooling="mean",
+    )
     distill.run(cfg, tmp_path, progress=False, log=lambda *_: None)
     init = lambda c, stage: json.loads((tmp_path / f"cycle_{c}" / f"{stage}.done.json").read_text())["init"]
-    assert init(1, "train_cross") == tiny_bert                                # cross(1) <- bi(0), the start
-    assert init(1, "train_bi") == str(tmp_path / "cycle_1" / "cross")         # bi(c) <- cross(c)
-    assert init(2, "train_cross") == str(tmp_path / "cycle_1" / "bi")         # cross(c) <- bi(c-1)
+    assert init(1, "train_cross") == tiny_bert  # cross(1) <- bi(0), the start
+    assert init(1, "train_bi") == str(tmp_path / "cycle_1" / "cross")  # bi(c) <- cross(c)
+    assert init(2, "train_cross") == str(tmp_path / "cycle_1" / "bi")  # cross(c) <- bi(c-1)
     assert init(2, "train_bi") == str(tmp_path / "cycle_2" / "cross")
     # the bi-encoder built from a cross-encoder holds that cross-encoder's backbone weights
     ce = models.cross_encoder(str(tmp_path / "cycle_1" / "cross"))
@@ -129,21 +143,24 @@ def test_handover_passes_weights_across_architectures(tiny_bert, fake_sts, tmp_p
 
 
 def test_qnli_pools_every_pair_in_its_own_order(tmp_path):
-    for split, rows in {"train": [("q one ?", "s one .", 1), ("q two ?", "s two .", 0)],
-                        "dev": [("q three ?", "s three .", 1), ("q four ?", "s four .", 0)],
-                        "test": [("q five ?", "s five .", 0), ("q six ?", "s six .", 1)]}.items():
-        (tmp_path / f"{split}.tsv").write_text("sentence1\tsentence2\tlabel\n"
-                                               + "".join(f"{a}\t{b}\t{y}\n" for a, b, y in rows))
+    for split, rows in {
+        "train": [("q one ?", "s one .", 1), ("q two ?", "s two .", 0)],
+        "dev": [("q three ?", "s three .", 1), ("q four ?", "s four .", 0)],
+        "test": [("q five ?", "s five .", 0), ("q six ?", "s six .", 1)],
+    }.items():
+        (tmp_path / f"{split}.tsv").write_text(
+            "sentence1\tsentence2\tlabel\n" + "".join(f"{a}\t{b}\t{y}\n" for a, b, y in rows)
+        )
     task = tasks.glue_task("qnli", tmp_path)
-    assert len(task.pool) == 6 and not task.both_orders                      # validation pairs pooled too
-    assert task.pool["sentence1"].str.startswith("q").all()                  # (question, sentence) kept
+    assert len(task.pool) == 6 and not task.both_orders  # validation pairs pooled too
+    assert task.pool["sentence1"].str.startswith("q").all()  # (question, sentence) kept
 
 
 def test_losses_and_steps_follow_the_model_device_not_the_default(tiny_bert, fake_sts):
     """On a GPU the default device is the CPU and the model is not: every tensor a step makes must follow
     the model. Here the default device is 'meta' and the model stays on the CPU, the same mistake."""
     from tenc import prime, train
-    from tenc.prime import PrimeConfig
+    from tenc.config import PrimeConfig
 
     s1, s2, y = _pairs(16)
     bi = models.bi_encoder(tiny_bert, pooling="mean")
@@ -151,8 +168,9 @@ def test_losses_and_steps_follow_the_model_device_not_the_default(tiny_bert, fak
     cos = torch.rand(8)
     with torch.device("meta"):
         assert torch.isfinite(train.cosent_loss(cos, torch.rand(8, device="cpu")))
-        assert torch.isfinite(prime.symmetric_infonce(torch.randn(4, 8, device="cpu"),
-                                                      torch.randn(4, 8, device="cpu"), 0.05))
+        assert torch.isfinite(
+            prime.symmetric_infonce(torch.randn(4, 8, device="cpu"), torch.randn(4, 8, device="cpu"), 0.05)
+        )
         train.train_bi(bi, s1, s2, y.astype(np.float32), epochs=1, batch_size=8, loss="cosent", progress=False)
         train.train_cross(ce, s1, s2, (y / y.max()).astype(np.float32), epochs=1, batch_size=8, progress=False)
         batch = prime.features([[2, 5, 3], [2, 3]], 0, False, "meta")  # batches go to the model's device

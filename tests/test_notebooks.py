@@ -27,8 +27,14 @@ def test_source_notebooks_have_no_outputs_and_documented_parameters(path):
 
 def _run(name, tmp_path, **parameters):
     out = tmp_path / f"{name}.out.ipynb"
-    pm.execute_notebook(str(ROOT / "notebooks" / name), str(out), parameters=parameters, cwd=str(ROOT),
-                        progress_bar=False, kernel_name="python3")
+    pm.execute_notebook(
+        str(ROOT / "notebooks" / name),
+        str(out),
+        parameters=parameters,
+        cwd=str(ROOT),
+        progress_bar=False,
+        kernel_name="python3",
+    )
     return out
 
 
@@ -46,12 +52,17 @@ def test_explore_pairs_notebook_on_a_smoke_run(tiny_bert, fake_sts, tmp_path):
     from tenc import distill
     from tenc.config import DistillConfig
 
-    distill.run(DistillConfig.from_preset("smoke", start=tiny_bert, data=fake_sts), tmp_path / "run",
-                progress=False, log=lambda *_: None)
+    distill.run(
+        DistillConfig.from_preset("smoke", start=tiny_bert, data=fake_sts),
+        tmp_path / "run",
+        progress=False,
+        log=lambda *_: None,
+    )
     out = _run("explore_pairs.ipynb", tmp_path, run_dir=str(tmp_path / "run"))
     nb = nbformat.read(out, as_version=4)
-    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for c in nb.cells
-               for o in c.get("outputs", []))
+    assert any(
+        "application/vnd.jupyter.widget-view+json" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", [])
+    )
 
 
 def test_unknown_or_mistyped_parameter_fails_fast(tmp_path, fake_sts):
@@ -61,16 +72,38 @@ def test_unknown_or_mistyped_parameter_fails_fast(tmp_path, fake_sts):
         _run("20_distill.ipynb", tmp_path, cycle="two", data=fake_sts)
 
 
-def test_committed_notebooks_are_what_the_generator_writes(tmp_path):
-    """tools/make_notebooks.py is the notebooks' one source: regenerating changes nothing."""
+def test_every_notebook_is_a_jupytext_pair_in_sync():
+    """Each .ipynb has its percent-format .py beside it (jupytext.toml), and the two hold the same cells."""
+    import jupytext
+
+    assert sorted(p.stem for p in (ROOT / "notebooks").glob("*.py")) == [p.stem for p in NOTEBOOKS]
+    for path in NOTEBOOKS:
+        nb, py = jupytext.read(path), jupytext.read(path.with_suffix(".py"))
+        cells = lambda n: [(c.cell_type, c.source.strip(), c.metadata.get("tags", [])) for c in n.cells]  # noqa: E731
+        assert cells(nb) == cells(py), f"{path.name}: out of sync with its .py; run make sync"
+
+
+def test_an_edit_saved_by_jupyterlab_syncs_into_the_py(tmp_path):
+    """An edit to the .ipynb, written as JupyterLab writes it, is kept: `jupytext --sync` carries it into the .py
+    (the newer file wins) instead of failing a check."""
+    import shutil
     import subprocess
     import sys
 
-    subprocess.run([sys.executable, "tools/make_notebooks.py", "--out", str(tmp_path)], cwd=ROOT, check=True)
-    made = sorted(p.name for p in tmp_path.glob("*.ipynb"))
-    assert made == sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
-    for name in made:
-        assert (tmp_path / name).read_text() == (ROOT / "notebooks" / name).read_text(), name
+    shutil.copy(ROOT / "jupytext.toml", tmp_path)
+    (tmp_path / "notebooks").mkdir()
+    for suffix in (".ipynb", ".py"):
+        shutil.copy2(ROOT / "notebooks" / f"00_data{suffix}", tmp_path / "notebooks" / f"00_data{suffix}")
+    ipynb = tmp_path / "notebooks" / "00_data.ipynb"
+    nb = nbformat.read(ipynb, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("print('a researcher was here')"))
+    nbformat.write(nb, ipynb)
+    import os
+
+    os.utime(ipynb, (os.path.getmtime(ipynb) + 5,) * 2)  # saved after the .py
+    sync = [sys.executable, "-m", "jupytext", "--sync", str(ipynb)]
+    subprocess.run(sync, check=True, capture_output=True, cwd=tmp_path)
+    assert "print('a researcher was here')" in (tmp_path / "notebooks" / "00_data.py").read_text()
 
 
 def test_prime_notebook_defaults_are_primeconfigs_so_a_yaml_config_is_not_undone():
@@ -79,7 +112,7 @@ def test_prime_notebook_defaults_are_primeconfigs_so_a_yaml_config_is_not_undone
     import ast
 
     from tenc import notebook as tnb
-    from tenc.prime import PrimeConfig
+    from tenc.config import PrimeConfig
 
     declared = pm.inspect_notebook(str(ROOT / "notebooks" / "10_prime.ipynb"))
     reference = PrimeConfig()
@@ -88,5 +121,9 @@ def test_prime_notebook_defaults_are_primeconfigs_so_a_yaml_config_is_not_undone
             assert ast.literal_eval(p["default"]) == getattr(reference, name), name
     yaml_values = {"layers": 2, "lr": 3e-4, "pooling": "mean"}
     notebook_values = {"layers": 0, "lr": 3e-5, "pooling": "cls", "steps": 40, "out_dir": "x"}  # defaults, one change
-    assert {**yaml_values, **tnb.overrides(notebook_values, PrimeConfig)} == {"layers": 2, "lr": 3e-4, "pooling": "mean",
-                                                                               "steps": 40}
+    assert {**yaml_values, **tnb.overrides(notebook_values, PrimeConfig)} == {
+        "layers": 2,
+        "lr": 3e-4,
+        "pooling": "mean",
+        "steps": 40,
+    }

@@ -1,9 +1,9 @@
 """Packaging: pyproject.toml and environment.yml declare the same dependencies; CI calls make test."""
 
 import re
-import tomllib
 from pathlib import Path
 
+import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,7 +17,9 @@ def test_environment_matches_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     pip_deps = set(project["dependencies"]) | set(project["optional-dependencies"]["test"])
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    conda_pip = [d for d in next(d["pip"] for d in env["dependencies"] if isinstance(d, dict)) if not d.startswith("--")]
+    conda_pip = [
+        d for d in next(d["pip"] for d in env["dependencies"] if isinstance(d, dict)) if not d.startswith("--")
+    ]
     assert {d.replace(" ", "") for d in conda_pip} == {d.replace(" ", "") for d in pip_deps}
     assert "torch==2.13.0" in project["dependencies"]
     text = (ROOT / "environment.yml").read_text()  # what make setup adds beyond the dependencies, conda users too
@@ -38,12 +40,17 @@ def test_readme_results_table_is_the_scoreboard():
     import pandas as pd
 
     text = (ROOT / "docs" / "results.md").read_text().split("## The scoreboard", 1)[1].split("\n## ", 1)[0]
-    rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in text.splitlines()
-            if line.startswith("| ") and not line.startswith("| model |")]
+    rows = [
+        [c.strip() for c in line.strip().strip("|").split("|")]
+        for line in text.splitlines()
+        if line.startswith("| ") and not line.startswith("| model |")
+    ]
     readme = {tuple(r[:3]): r[3:] for r in rows if len(r) == 12}
     board = pd.read_csv(ROOT / "results" / "sts.csv")
-    csv = {(r.model, r.kind, r.stage): [f"{v:.2f}" for v in list(r)[3:-1]] + [r.protocol]
-           for r in board.itertuples(index=False)}
+    csv = {
+        (r.model, r.kind, r.stage): [f"{v:.2f}" for v in list(r)[3:-1]] + [r.protocol]
+        for r in board.itertuples(index=False)
+    }
     assert len(readme) == len(board) > 10 and readme == csv
     assert set(board.loc[board["kind"] == "bi", "protocol"]) == {"cosine"}  # every cross row names its protocol
     assert set(board.loc[board["kind"] == "cross", "protocol"]) <= {"one-order", "two-order mean"}
@@ -66,8 +73,12 @@ def test_markdown_tables_keep_their_width():
     """No table row has more or fewer cells than its header (rows appended to the wrong table render
     as garbage: scoreboard rows once landed in the two-column commands table)."""
     pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "results").glob("*.md"))]
-    ragged = [f"{page.relative_to(ROOT)}:{line}" for page in pages
-              for line, widths in _table_widths(page.read_text()) if len(set(widths)) > 1]
+    ragged = [
+        f"{page.relative_to(ROOT)}:{line}"
+        for page in pages
+        for line, widths in _table_widths(page.read_text())
+        if len(set(widths)) > 1
+    ]
     assert _table_widths("| a | b |\n|---|---|\n| `x | y` | z |\n| 1 | 2 | 3 |\n") == [(1, [2, 2, 2, 3])]
     assert ragged == []
 
@@ -98,13 +109,19 @@ def test_readme_headline_is_the_paper_table():
     assert len(rows) > 10 and all(row in paper for row in rows)
 
 
-def test_ruff_is_clean():
+def test_ruff_lint_and_format_are_clean():
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-m", "ruff", "check", "--output-format", "concise", str(ROOT)],
-                          capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--output-format", "concise", str(ROOT)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert done.returncode == 0, done.stdout[-3000:]
+    fmt = subprocess.run([sys.executable, "-m", "ruff", "format", "--check", str(ROOT)], capture_output=True, text=True)
+    assert fmt.returncode == 0, fmt.stdout[-3000:]
 
 
 def test_make_run_is_the_main_plan_and_its_steps_resolve():

@@ -33,7 +33,7 @@ def weight_stats(model: Path, start: dict) -> dict:
     """How far training moved the start model's weights (L2), and the L2 size of the weights it added."""
     weights = {k.removeprefix("bert."): v.astype(np.float64) for k, v in load_file(model / "model.safetensors").items()}
     moved = sum(((weights[k] - start[k]) ** 2).sum() for k in weights if k in start)
-    added = sum((v ** 2).sum() for k, v in weights.items() if k not in start)
+    added = sum((v**2).sum() for k, v in weights.items() if k not in start)
     return {"moved": np.sqrt(moved), "added": np.sqrt(added), "tensors": len(weights)}
 
 

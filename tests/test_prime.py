@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 import torch
-
 from conftest import fixture_pairs
+
 from tenc import models, prime
+from tenc.config import PrimeConfig
 
 
 def test_symmetric_infonce_matches_hand_computation():
@@ -33,7 +34,7 @@ def test_priming_spreads_a_collapsed_tiny_model(tiny_bert, method):
     sents = list(dict.fromkeys(s for p in fixture_pairs(64) for s in p[:2]))
     model = models.bi_encoder(tiny_bert, pooling="cls")
     before = prime.collapse(model, sents)
-    cfg = prime.PrimeConfig(model=tiny_bert, method=method, steps=40, batch_size=16, lr=5e-3, span=2)
+    cfg = PrimeConfig(model=tiny_bert, method=method, steps=40, batch_size=16, lr=5e-3, span=2)
     stats = prime.train(cfg, model, sents, progress=False)
     assert stats["loss_last"] < stats["loss_first"]
     # a random tiny BERT's CLS vectors are all but identical (mean cosine ~ 1 - 5e-6); training must
@@ -45,9 +46,9 @@ def test_bad_prime_settings():
     from tenc.config import ConfigError
 
     with pytest.raises(ConfigError, match="method"):
-        prime.PrimeConfig.from_dict({"method": "bert-flow"})
+        PrimeConfig.from_dict({"method": "bert-flow"})
     with pytest.raises(ConfigError, match="unknown parameter 'step'"):
-        prime.PrimeConfig.from_dict({"step": 3})
+        PrimeConfig.from_dict({"step": 3})
 
 
 def test_truncated_model_saves_and_loads_with_plain_sentence_transformers(tiny_bert, tmp_path):

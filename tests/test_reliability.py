@@ -7,9 +7,9 @@ import stat
 
 import numpy as np
 import pytest
-
 from conftest import fixture_pairs
-from tenc import distill, tasks
+
+from tenc import distill, reuse, runfolder, tasks
 from tenc.cli import main
 from tenc.config import ConfigError, DistillConfig
 from tenc.data import DataError, read_pairs
@@ -66,8 +66,11 @@ def test_a_pickle_in_a_checkpoint_never_runs(tmp_path):
 # 2. dev and test with one stem; the same file as dev and test ----------------------------------
 def test_files_sharing_a_stem_stay_apart_and_dev_is_never_a_test(tmp_path):
     pairs = _tsv(tmp_path / "pairs.tsv", [(a, b) for a, b, _ in fixture_pairs(16)], label=False)
-    dev, t1, t2 = _binary(tmp_path / "b" / "data.tsv", 1), _binary(tmp_path / "a" / "data.tsv", 2), \
-        _binary(tmp_path / "c" / "data.tsv", 3)
+    dev, t1, t2 = (
+        _binary(tmp_path / "b" / "data.tsv", 1),
+        _binary(tmp_path / "a" / "data.tsv", 2),
+        _binary(tmp_path / "c" / "data.tsv", 3),
+    )
     task = tasks.custom_task(pairs, dev, [t1, t2])
     assert [task.dev.name] + [t.name for t in task.tests] == ["b/data", "a/data", "c/data"]
     with pytest.raises(DataError, match="dev file and as a test file"):
@@ -77,8 +80,11 @@ def test_files_sharing_a_stem_stay_apart_and_dev_is_never_a_test(tmp_path):
 # 3. a custom corpus with neither dev nor test --------------------------------------------------
 def test_a_custom_corpus_alone_runs_with_label_free_selection(tiny_bert, tmp_path):
     pairs = _tsv(tmp_path / "pairs.tsv", [(a, b) for a, b, _ in fixture_pairs(24)], label=False)
-    summary = distill.run(DistillConfig.from_preset("smoke", start=tiny_bert, task="custom", pairs=str(pairs)),
-                          tmp_path / "run", **_quiet())
+    summary = distill.run(
+        DistillConfig.from_preset("smoke", start=tiny_bert, task="custom", pairs=str(pairs)),
+        tmp_path / "run",
+        **_quiet(),
+    )
     assert summary["selected"]["bi"]["rule"] == "agreement" and summary["selected"]["bi"]["cycle"] == 1
 
 
@@ -101,12 +107,17 @@ def test_quotes_are_text_in_tsv_and_an_unclosed_csv_quote_is_named(tmp_path):
 def test_a_bare_cr_inside_a_sentence_does_not_break_the_rerun(tiny_bert, tmp_path):
     rows = [(a, b) for a, b, _ in fixture_pairs(24)]
     pairs = tmp_path / "cr.tsv"
-    pairs.write_bytes(("sentence1\tsentence2\n" + f"{rows[0][0]}\rmore\t{rows[0][1]}\n"
-                       + "".join(f"{a}\t{b}\n" for a, b in rows[1:])).encode())
+    pairs.write_bytes(
+        (
+            "sentence1\tsentence2\n"
+            + f"{rows[0][0]}\rmore\t{rows[0][1]}\n"
+            + "".join(f"{a}\t{b}\n" for a, b in rows[1:])
+        ).encode()
+    )
     cfg = DistillConfig.from_preset("smoke", start=tiny_bert, task="custom", pairs=str(pairs))
     first = distill.run(cfg, tmp_path / "run", **_quiet())
     again = distill.run(cfg, tmp_path / "run", **_quiet())  # the resume path reads pool.tsv back
-    assert first["pool_pairs"] == again["pool_pairs"] == len(distill.read_pool(tmp_path / "run"))
+    assert first["pool_pairs"] == again["pool_pairs"] == len(runfolder.read_pool(tmp_path / "run"))
 
 
 # 6 and 11. output folders ----------------------------------------------------------------------
@@ -114,23 +125,62 @@ def test_a_folder_that_is_no_run_is_not_overwritten(capsys, tiny_bert, fake_sts,
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "metrics.json").write_text('{"mine": 1}')
-    _fails(capsys, ["distill", "--preset", "smoke", "--out", str(mine), "--set", f"start={tiny_bert}",
-                    "--set", f"data={fake_sts}"], r"not a tenc run folder but holds metrics.json")
+    _fails(
+        capsys,
+        [
+            "distill",
+            "--preset",
+            "smoke",
+            "--out",
+            str(mine),
+            "--set",
+            f"start={tiny_bert}",
+            "--set",
+            f"data={fake_sts}",
+        ],
+        r"not a tenc run folder but holds metrics.json",
+    )
     assert (mine / "metrics.json").read_text() == '{"mine": 1}'
     a_file = tmp_path / "file"
     a_file.write_text("x")
-    _fails(capsys, ["distill", "--preset", "smoke", "--out", str(a_file), "--set", f"start={tiny_bert}",
-                    "--set", f"data={fake_sts}"], r"is a file, not a run folder")
+    _fails(
+        capsys,
+        [
+            "distill",
+            "--preset",
+            "smoke",
+            "--out",
+            str(a_file),
+            "--set",
+            f"start={tiny_bert}",
+            "--set",
+            f"data={fake_sts}",
+        ],
+        r"is a file, not a run folder",
+    )
 
 
 # 7. a failed start leaves the folder usable ----------------------------------------------------
 def test_a_failed_start_does_not_block_the_corrected_command(capsys, tiny_bert, fake_sts, tmp_path):
     out = tmp_path / "run"
-    base = ["distill", "--preset", "smoke", "--quiet", "--out", str(out), "--set", f"data={fake_sts}",
-            "--set", "evaluate_test=false"]
+    base = [
+        "distill",
+        "--preset",
+        "smoke",
+        "--quiet",
+        "--out",
+        str(out),
+        "--set",
+        f"data={fake_sts}",
+        "--set",
+        "evaluate_test=false",
+    ]
     _fails(capsys, base + ["--set", f"start={tmp_path / 'no-such-model'}"], r"no-such-model")
-    _fails(capsys, base + ["--set", f"start={tiny_bert}", "--set", "cross_max_length=100000"],
-           r"cross_max_length=100000 is more than .* has positions for \(\d+\)")
+    _fails(
+        capsys,
+        base + ["--set", f"start={tiny_bert}", "--set", "cross_max_length=100000"],
+        r"cross_max_length=100000 is more than .* has positions for \(\d+\)",
+    )
     assert not (out / "config.json").exists()
     assert main(base + ["--set", f"start={tiny_bert}"]) == 0
 
@@ -152,8 +202,9 @@ def test_a_diverging_loss_stops_before_anything_is_saved(tiny_bert):
     bi = models.bi_encoder(tiny_bert, pooling="mean")
     y = np.array([r[2] for r in rows], dtype=np.float32) / 5
     with pytest.raises(TrainingDiverged, match=r"train bi: the loss is (nan|inf) at step \d+ .*lower the learning"):
-        train.train_bi(bi, [r[0] for r in rows], [r[1] for r in rows], y, epochs=50, batch_size=4, lr=1e30,
-                       progress=False)
+        train.train_bi(
+            bi, [r[0] for r in rows], [r[1] for r in rows], y, epochs=50, batch_size=4, lr=1e30, progress=False
+        )
 
 
 def test_non_finite_pseudo_labels_stop_the_run(tiny_bert, fake_sts, tmp_path, monkeypatch):
@@ -184,8 +235,21 @@ def test_degenerate_label_files_are_refused_at_the_start(tmp_path):
 def test_ordinary_mistakes_get_one_line(capsys, tiny_bert, fake_sts, tmp_path, monkeypatch):
     ev = ["evaluate", "--data", fake_sts, "--model"]
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    _fails(capsys, ["distill", "--preset", "smoke", "--out", str(tmp_path / "h"), "--set", "start=org/some-model",
-                    "--set", f"data={fake_sts}"], r"'org/some-model': not a local folder, and the hub is offline")
+    _fails(
+        capsys,
+        [
+            "distill",
+            "--preset",
+            "smoke",
+            "--out",
+            str(tmp_path / "h"),
+            "--set",
+            "start=org/some-model",
+            "--set",
+            f"data={fake_sts}",
+        ],
+        r"'org/some-model': not a local folder, and the hub is offline",
+    )
     bad_config = tmp_path / "badcfg"
     bad_config.mkdir()
     (bad_config / "config.json").write_text("{not json")
@@ -193,8 +257,21 @@ def test_ordinary_mistakes_get_one_line(capsys, tiny_bert, fake_sts, tmp_path, m
     no_weights = tmp_path / "noweights"
     no_weights.mkdir()
     (no_weights / "config.json").write_text((__import__("pathlib").Path(tiny_bert) / "config.json").read_text())
-    _fails(capsys, ["distill", "--preset", "smoke", "--out", str(tmp_path / "w"), "--set", f"start={no_weights}",
-                    "--set", f"data={fake_sts}"], r"noweights: no weights")
+    _fails(
+        capsys,
+        [
+            "distill",
+            "--preset",
+            "smoke",
+            "--out",
+            str(tmp_path / "w"),
+            "--set",
+            f"start={no_weights}",
+            "--set",
+            f"data={fake_sts}",
+        ],
+        r"noweights: no weights",
+    )
     board = tmp_path / "board.csv"
     board.write_text("just,some\n1,2\n")
     _fails(capsys, ev + [tiny_bert, "--pooling", "mean", "--results", str(board)], r"board.csv: not this kind")
@@ -214,12 +291,12 @@ def test_cycles_outside_the_run_are_refused_by_name(tiny_bert, fake_sts, tmp_pat
 def test_a_malformed_sibling_does_not_break_reuse(tiny_bert, fake_sts, tmp_path):
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "config.json").write_text("{oops")
-    assert distill.finished_siblings(_smoke(tiny_bert, fake_sts), tmp_path) == {}
+    assert reuse.finished_siblings(_smoke(tiny_bert, fake_sts), tmp_path) == {}
 
 
 # 12. task rows stay out of the STS scoreboard; outputs are shared as plain files are ------------
 def test_task_rows_never_enter_the_sts_scoreboard(tmp_path):
-    from tenc.cli import write_task_rows
+    from tenc.scoreboard import write_task_rows
 
     board = tmp_path / "sts.csv"
     board.write_text("model,kind,stage,STS12,avg,protocol\nm,bi,start,1.0,1.0,cosine\n")

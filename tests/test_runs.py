@@ -14,7 +14,7 @@ def test_smoke_plan_runs_the_chain_and_skips_on_rerun(tiny_bert, fake_sts, tmp_p
     variables = {"model": tiny_bert, "data": fake_sts, "root": str(root)}
     folders = execute("params/plans/smoke.yaml", root, variables, log=lambda *_: None)
     assert all((f / "done.json").is_file() for f in folders)
-    assert (root / "10_prime" / "tiny-simcse" / "modules.json").is_file()           # a primed model
+    assert (root / "10_prime" / "tiny-simcse" / "modules.json").is_file()  # a primed model
     rows = json.loads((root / "distill-smoke" / "metrics.json").read_text())["metrics"]
     assert {(r["cycle"], r["kind"]) for r in rows} == {(0, "bi"), (1, "bi"), (1, "cross")}
     assert all(-100 <= r["avg"] <= 100 for r in rows)
@@ -37,12 +37,12 @@ def test_smoke_plan_runs_the_chain_and_skips_on_rerun(tiny_bert, fake_sts, tmp_p
     execute("params/plans/smoke.yaml", root, variables, log=lines.append)
     steps = [line for line in lines if line.startswith("[")]
     assert sum(line.endswith("done, skipped") for line in steps) == 7
-    assert sum(line.endswith("running") for line in steps) == 2                  # 90/91 are `always`
+    assert sum(line.endswith("running") for line in steps) == 2  # 90/91 are `always`
     # what the notebooks print shows as they run (indented) and stays in the step's log.txt
     printed = [line for line in lines if line.startswith("    ")]
     assert any("result rows from" in line for line in printed)
     assert "result rows from" in (root / "90_tables" / "smoke" / "log.txt").read_text()
-    assert any("0 result rows kept from" in line for line in printed)     # every run is here: none kept
+    assert any("0 result rows kept from" in line for line in printed)  # every run is here: none kept
     assert "cycle 1" in (root / "20_distill" / "smoke-cycle1" / "log.txt").read_text()
 
 
@@ -74,4 +74,4 @@ def test_committed_plans_name_only_declared_parameters(plan):
         declared = pm.inspect_notebook(f"notebooks/{step['notebook']}.ipynb")
         assert set(step["parameters"]) <= set(declared), (step["notebook"], set(step["parameters"]) - set(declared))
         if step["parameters"].get("config"):
-            DistillConfig.from_sources("quick", step["parameters"]["config"])   # the YAML validates
+            DistillConfig.from_sources("quick", step["parameters"]["config"])  # the YAML validates

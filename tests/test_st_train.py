@@ -4,8 +4,8 @@ own loop, dev checks with the best state kept, early stopping, mid-stage resume,
 import numpy as np
 import pytest
 import torch
-
 from conftest import fixture_pairs
+
 from tenc import distill, models, st_train, train
 from tenc.config import ConfigError, DistillConfig
 
@@ -33,7 +33,9 @@ def _fit(loops, kind, tiny_bert, s1, s2, y, dropout=False, **kw):
     model = model if dropout else _no_dropout(model)
     if kw.pop("dev", False):  # a dev score that falls as the weights move away from the start: best at the 1st check
         start = {k: v.clone() for k, v in model.state_dict().items()}
-        kw.update(eval_steps=2, dev_fn=lambda: -sum(float((v - start[k]).abs().sum()) for k, v in model.state_dict().items()))
+        kw.update(
+            eval_steps=2, dev_fn=lambda: -sum(float((v - start[k]).abs().sum()) for k, v in model.state_dict().items())
+        )
     kw = {"epochs": 2, "batch_size": 8, "lr": 1e-3, "seed": 3, **kw}
     return model, loops.train_bi(model, s1, s2, y, progress=False, **kw)
 
@@ -43,15 +45,22 @@ def test_the_trainer_path_trains_the_same_batches_to_the_same_weights(tiny_bert,
     s1, s2, y = _pairs()
     ref, ref_stats = _fit(train, kind, tiny_bert, s1, s2, y)
     got, stats = _fit(st_train, kind, tiny_bert, s1, s2, y)
-    assert (stats.steps, stats.examples, stats.real_tokens) == (ref_stats.steps, ref_stats.examples, ref_stats.real_tokens)
+    assert (stats.steps, stats.examples, stats.real_tokens) == (
+        ref_stats.steps,
+        ref_stats.examples,
+        ref_stats.real_tokens,
+    )
     assert len(stats.losses) == stats.steps and stats.losses[0] == pytest.approx(ref_stats.losses[0], rel=1e-4)
     moved = 0
-    start = (models.cross_encoder(tiny_bert, max_length=32) if kind == "cross"
-             else models.bi_encoder(tiny_bert, pooling="mean")).state_dict()
+    start = (
+        models.cross_encoder(tiny_bert, max_length=32)
+        if kind == "cross"
+        else models.bi_encoder(tiny_bert, pooling="mean")
+    ).state_dict()
     for (name, a), (_, b) in zip(ref.state_dict().items(), got.state_dict().items()):
         assert torch.allclose(a, b, atol=2e-5), name
         moved += not torch.equal(a, start[name])
-    assert moved > 10   # the comparison is between trained weights, not two copies of the start
+    assert moved > 10  # the comparison is between trained weights, not two copies of the start
 
 
 def test_trainer_path_keeps_the_best_dev_state_and_stops_on_a_plateau(tiny_bert):
@@ -64,8 +73,9 @@ def test_trainer_path_keeps_the_best_dev_state_and_stops_on_a_plateau(tiny_bert)
         states.append({k: v.clone() for k, v in bi.state_dict().items()})
         return next(scores)
 
-    stats = st_train.train_bi(bi, s1, s2, y, epochs=8, batch_size=8, lr=1e-3, progress=False, dev_fn=dev,
-                              eval_steps=2, patience=2)
+    stats = st_train.train_bi(
+        bi, s1, s2, y, epochs=8, batch_size=8, lr=1e-3, progress=False, dev_fn=dev, eval_steps=2, patience=2
+    )
     assert stats.dev == [(2, 50.0), (4, 60.0), (6, 59.0), (8, 58.0)] and stats.steps == 8
     assert stats.stopped_at == 8 and stats.best_step == 4
     assert all(torch.equal(v, states[1][k]) for k, v in bi.state_dict().items())
@@ -101,7 +111,7 @@ def test_trainer_path_resumes_mid_stage_from_its_checkpoint(tiny_bert, tmp_path,
     assert stats.losses[:7] == pytest.approx(ref_stats.losses[:7]) and len(stats.losses) == 12
     for (name, a), (_, b) in zip(ref.state_dict().items(), got.state_dict().items()):
         assert torch.allclose(a, b, atol=1e-5), name
-    assert not (tmp_path / "train_bi.ckpt.trainer").exists()   # a finished stage leaves no checkpoint behind
+    assert not (tmp_path / "train_bi.ckpt.trainer").exists()  # a finished stage leaves no checkpoint behind
 
 
 def test_a_run_on_the_trainers_end_to_end(tiny_bert, fake_sts, tmp_path):
@@ -112,7 +122,7 @@ def test_a_run_on_the_trainers_end_to_end(tiny_bert, fake_sts, tmp_path):
     assert [(r["cycle"], r["kind"]) for r in summary["cycles"]] == [(0, "bi"), (1, "bi"), (1, "cross")]
     c1 = tmp_path / "run" / "cycle_1"
     info = distill.read_marker(c1, "train_cross")["train"]
-    assert info["steps"] == 8 and info["dev"] and info["tokens_processed"] > 0   # 64 examples in batches of 8
+    assert info["steps"] == 8 and info["dev"] and info["tokens_processed"] > 0  # 64 examples in batches of 8
     SentenceTransformer(str(c1 / "bi"), device="cpu").encode(["a man is eating ."])
     CrossEncoder(str(c1 / "cross"), device="cpu").predict([("a man", "a dog")])
     with pytest.raises(ConfigError, match="trainer"):

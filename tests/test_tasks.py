@@ -5,8 +5,8 @@ import random
 
 import numpy as np
 import pytest
-
 from conftest import fixture_pairs
+
 from tenc import tasks
 from tenc.cli import main
 from tenc.data import DataError
@@ -31,15 +31,30 @@ def binary_folder(tmp_path):
 def test_glue_style_task_from_local_files(binary_folder):
     task = tasks.glue_task("qnli", binary_folder)
     assert task.dev.metric == "auc" and not task.both_orders
-    assert 24 < len(task.pool) <= 72                                          # every split pooled, as the reference does
+    assert 24 < len(task.pool) <= 72  # every split pooled, as the reference does
     assert len(tasks.glue_task("mrpc", binary_folder).pool) <= len(task.pool)  # mrpc: (a, b) and (b, a) are one pair
 
 
 def test_binary_task_through_the_loop_from_the_cli(tiny_bert, binary_folder, tmp_path):
     out = tmp_path / "run"
-    code = main(["distill", "--preset", "smoke", "--quiet", "--out", str(out), "--task", "qqp",
-                 "--task-data", str(binary_folder), "--set", f"start={tiny_bert}",
-                 "--results", str(tmp_path / "tasks.csv")])
+    code = main(
+        [
+            "distill",
+            "--preset",
+            "smoke",
+            "--quiet",
+            "--out",
+            str(out),
+            "--task",
+            "qqp",
+            "--task-data",
+            str(binary_folder),
+            "--set",
+            f"start={tiny_bert}",
+            "--results",
+            str(tmp_path / "tasks.csv"),
+        ]
+    )
     assert code == 0
     summary = json.loads((out / "summary.json").read_text())
     rows = summary["cycles"]
@@ -51,13 +66,29 @@ def test_custom_task_without_dev_uses_the_label_free_rule(tiny_bert, tmp_path, c
     pairs = tmp_path / "pairs.txt"
     pairs.write_text("".join(f"{a}||{b}\n" for a, b, _ in fixture_pairs(32)))
     test = _write_binary(tmp_path / "test.tsv")
-    code = main(["distill", "--preset", "smoke", "--quiet", "--out", str(tmp_path / "run"), "--task", "custom",
-                 "--pairs", str(pairs), "--test", str(test), "--set", f"start={tiny_bert}"])
+    code = main(
+        [
+            "distill",
+            "--preset",
+            "smoke",
+            "--quiet",
+            "--out",
+            str(tmp_path / "run"),
+            "--task",
+            "custom",
+            "--pairs",
+            str(pairs),
+            "--test",
+            str(test),
+            "--set",
+            f"start={tiny_bert}",
+        ]
+    )
     assert code == 0
     out = capsys.readouterr().out
     assert "label-free 'agreement' rule" in out and "selected: bi: cycle 1 (agreement)" in out
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
-    assert "STS-B" not in json.dumps(summary["cycles"])                      # never evaluated on STS-B
+    assert "STS-B" not in json.dumps(summary["cycles"])  # never evaluated on STS-B
 
 
 def test_bad_task_files(tmp_path, binary_folder):
@@ -79,7 +110,6 @@ def test_bad_task_files(tmp_path, binary_folder):
 
 def test_custom_task_through_the_distill_notebook(tiny_bert, tmp_path):
     import papermill as pm
-
     from conftest import ROOT
 
     pairs = tmp_path / "pairs.jsonl"
@@ -89,9 +119,14 @@ def test_custom_task_through_the_distill_notebook(tiny_bert, tmp_path):
     cfg = tmp_path / "task.yaml"
     cfg.write_text(f"task: custom\npairs: {pairs}\ndev: {dev}\ntests: {test}\n")
     run_dir = tmp_path / "run"
-    pm.execute_notebook(str(ROOT / "notebooks" / "20_distill.ipynb"), str(tmp_path / "out.ipynb"),
-                        parameters={"preset": "smoke", "config": str(cfg), "start": tiny_bert, "cycle": 1,
-                                    "run_dir": str(run_dir)}, cwd=str(ROOT), progress_bar=False, kernel_name="python3")
+    pm.execute_notebook(
+        str(ROOT / "notebooks" / "20_distill.ipynb"),
+        str(tmp_path / "out.ipynb"),
+        parameters={"preset": "smoke", "config": str(cfg), "start": tiny_bert, "cycle": 1, "run_dir": str(run_dir)},
+        cwd=str(ROOT),
+        progress_bar=False,
+        kernel_name="python3",
+    )
     rows = json.loads((run_dir / "metrics.json").read_text())["metrics"]
     assert {r["kind"] for r in rows} == {"bi", "cross"} and all(0 <= r["dev"] <= 100 for r in rows)
 
@@ -104,7 +139,7 @@ def test_trecqa_task_reads_the_real_files_in_one_order():
     task = tasks.trecqa_task(TRECQA)
     assert (len(task.dev), len(task.tests[0])) == (1148, 1517) and not task.both_orders
     assert task.dev.metric == "auc" and set(task.dev.frame["label"]) == {0.0, 1.0}
-    assert int(task.tests[0].frame["label"].sum()) == 284                  # the README's positives
+    assert int(task.tests[0].frame["label"].sum()) == 284  # the README's positives
     # every (question, sentence) pair of the three files, order kept: a question is always sentence1
     assert len(task.pool) == 7382 and task.pool["sentence1"].str.endswith("?").mean() > 0.95
     assert task.dev.frame.iloc[0]["sentence1"] == "What ethnic group / race are Crip members ?"
@@ -127,20 +162,24 @@ def test_lengths_follow_the_pool_off_sts_and_a_cutting_limit_is_flagged(tiny_ber
     from tenc.config import DistillConfig
 
     words = [a.split() for a, _, _ in fixture_pairs(48)]
-    long = [" ".join((w * 8)[:40]) for w in words]                             # 40 words: about 42 tokens
+    long = [" ".join((w * 8)[:40]) for w in words]  # 40 words: about 42 tokens
     pool = pd.DataFrame({"sentence1": long, "sentence2": [" ".join(w) for w in words]})
     logged = []
     cfg = DistillConfig(start=tiny_bert, task="custom")
     fitted = runfolder.fit_lengths(cfg, pool, "custom", logged.append)
-    assert fitted.bi_max_length % 8 == 0 and fitted.bi_max_length >= 42 and fitted.cross_max_length > fitted.bi_max_length
+    assert (
+        fitted.bi_max_length % 8 == 0 and fitted.bi_max_length >= 42 and fitted.cross_max_length > fitted.bi_max_length
+    )
     assert not any(line.startswith("warning") for line in logged)
     logged.clear()
-    kept = runfolder.fit_lengths(DistillConfig(start=tiny_bert, task="custom", lengths="fixed"), pool, "custom", logged.append)
-    assert (kept.bi_max_length, kept.cross_max_length) == (32, 64)            # as set
+    kept = runfolder.fit_lengths(
+        DistillConfig(start=tiny_bert, task="custom", lengths="fixed"), pool, "custom", logged.append
+    )
+    assert (kept.bi_max_length, kept.cross_max_length) == (32, 64)  # as set
     assert logged[0].startswith("warning: bi_max_length=32 (as set): 50.0% of the pool's")
     logged.clear()
     sts = runfolder.fit_lengths(DistillConfig(start=tiny_bert), pool, "sts", logged.append)
-    assert (sts.bi_max_length, sts.cross_max_length) == (32, 64)              # STS keeps the paper's limits
+    assert (sts.bi_max_length, sts.cross_max_length) == (32, 64)  # STS keeps the paper's limits
     assert logged[0].startswith("bi_max_length=32 (the paper's): 50.0% of the pool's")  # reported, not a warning
     logged.clear()
     runfolder.fit_lengths(DistillConfig(start=tiny_bert, bi_max_length=24), pool, "sts", logged.append)
@@ -152,10 +191,26 @@ def test_evaluate_scores_a_binary_task_and_replaces_its_row(tiny_bert, binary_fo
 
     board = tmp_path / "tasks.csv"
     for max_length in ("32", "8"):
-        args = ["evaluate", "--model", tiny_bert, "--task", "qqp", "--task-data", str(binary_folder), "--quiet",
-                "--max-length", max_length, "--name", "tiny", "--stage", f"start {max_length}", "--results", str(board)]
+        args = [
+            "evaluate",
+            "--model",
+            tiny_bert,
+            "--task",
+            "qqp",
+            "--task-data",
+            str(binary_folder),
+            "--quiet",
+            "--max-length",
+            max_length,
+            "--name",
+            "tiny",
+            "--stage",
+            f"start {max_length}",
+            "--results",
+            str(board),
+        ]
         assert main(args) == 0
-        assert main(args) == 0                                                 # the same row again: replaced
+        assert main(args) == 0  # the same row again: replaced
     assert "tiny (bi, qqp): dev " in capsys.readouterr().out
     df = pd.read_csv(board)
     assert df["stage"].tolist() == ["start 32", "start 8"] and set(df["task"]) == {"qqp"}
@@ -171,8 +226,31 @@ def test_evaluate_scores_a_users_labelled_files(tiny_bert, tmp_path, capsys):
     pd.DataFrame(pairs[:20], columns=["sentence1", "sentence2", "score"]).to_csv(dev, sep="\t", index=False)
     pd.DataFrame(pairs[20:], columns=["sentence1", "sentence2", "label"]).to_json(test, orient="records", lines=True)
     board = tmp_path / "tasks.csv"
-    assert main(["evaluate", "--model", tiny_bert, "--pooling", "mean", "--task", "custom", "--dev", str(dev),
-                 "--test", str(test), "--quiet", "--name", "tiny", "--stage", "start", "--results", str(board)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                tiny_bert,
+                "--pooling",
+                "mean",
+                "--task",
+                "custom",
+                "--dev",
+                str(dev),
+                "--test",
+                str(test),
+                "--quiet",
+                "--name",
+                "tiny",
+                "--stage",
+                "start",
+                "--results",
+                str(board),
+            ]
+        )
+        == 0
+    )
     assert "tiny (bi, custom): dev " in capsys.readouterr().out
     row = pd.read_csv(board).iloc[0]
     # recomputed by hand: Spearman x 100 of the tiny model's cosines with the file's graded labels

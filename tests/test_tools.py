@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from conftest import fixture_pairs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,11 +33,28 @@ def test_cross_probe_keeps_one_row_per_grid_point(tiny_bert, fake_sts, tmp_path)
     (run / "cycle_1").mkdir(parents=True)
     pairs = fixture_pairs(24)
     pd.DataFrame({"sentence1": [a for a, _, _ in pairs], "sentence2": [b for _, b, _ in pairs]}).to_csv(
-        run / "pool.tsv", sep="\t", index=False)
+        run / "pool.tsv", sep="\t", index=False
+    )
     np.save(run / "cycle_1" / "labels_bi.npy", np.array([s for _, _, s in pairs], dtype=np.float32) * 2 - 1)
     out = tmp_path / "probe.csv"
-    run_tool("tools/cross_probe.py", "--run", str(run), "--init", tiny_bert, "--pairs", "16",
-             "--grid", "1:1e-4", "2:1e-4", "--batch-size", "8", "--data", fake_sts, "--out", str(out))
+    run_tool(
+        "tools/cross_probe.py",
+        "--run",
+        str(run),
+        "--init",
+        tiny_bert,
+        "--pairs",
+        "16",
+        "--grid",
+        "1:1e-4",
+        "2:1e-4",
+        "--batch-size",
+        "8",
+        "--data",
+        fake_sts,
+        "--out",
+        str(out),
+    )
     df = pd.read_csv(out)
     assert list(zip(df["layers"], df["lr"])) == [(1, 1e-4), (2, 1e-4)]
     assert (df["pairs"] == 16).all()
@@ -48,11 +64,22 @@ def test_cross_probe_keeps_one_row_per_grid_point(tiny_bert, fake_sts, tmp_path)
 def test_cross_probe_refuses_labels_of_another_pool(tiny_bert, fake_sts, tmp_path):
     run = tmp_path / "run"
     (run / "cycle_1").mkdir(parents=True)
-    pd.DataFrame({"sentence1": ["a b", "c d"], "sentence2": ["b a", "d c"]}).to_csv(run / "pool.tsv", sep="\t",
-                                                                                   index=False)
+    pd.DataFrame({"sentence1": ["a b", "c d"], "sentence2": ["b a", "d c"]}).to_csv(
+        run / "pool.tsv", sep="\t", index=False
+    )
     np.save(run / "cycle_1" / "labels_bi.npy", np.zeros(3, dtype=np.float32))
-    done = run_tool("tools/cross_probe.py", "--run", str(run), "--init", tiny_bert, "--data", fake_sts,
-                    "--out", str(tmp_path / "x.csv"), ok=False)
+    done = run_tool(
+        "tools/cross_probe.py",
+        "--run",
+        str(run),
+        "--init",
+        tiny_bert,
+        "--data",
+        fake_sts,
+        "--out",
+        str(tmp_path / "x.csv"),
+        ok=False,
+    )
     assert done.returncode != 0 and "3 labels for 2 pool pairs" in done.stderr
 
 
@@ -61,12 +88,19 @@ def test_cycle_time_counts_every_stage_and_its_floor(tiny_bert, fake_sts, tmp_pa
     from tenc.config import DistillConfig
 
     run = tmp_path / "run"
-    distill.run(DistillConfig.from_preset("smoke", start=tiny_bert, data=fake_sts), run, progress=False,
-                log=lambda *_: None)
+    distill.run(
+        DistillConfig.from_preset("smoke", start=tiny_bert, data=fake_sts), run, progress=False, log=lambda *_: None
+    )
     # Pin every stage's time: the rates are then plain arithmetic, whatever the machine was doing.
     # label_bi at 0.0 s is what an idle machine can record for a tiny stage: no rate, no crash.
-    pinned = {"label_bi": 0.0, "train_cross": 4.0, "eval_cross": 1.0, "label_cross": 2.0, "train_bi": 8.0,
-              "eval_bi": 1.0}
+    pinned = {
+        "label_bi": 0.0,
+        "train_cross": 4.0,
+        "eval_cross": 1.0,
+        "label_cross": 2.0,
+        "train_bi": 8.0,
+        "eval_bi": 1.0,
+    }
     for stage, seconds in pinned.items():
         marker = run / "cycle_1" / f"{stage}.done.json"
         doc = json.loads(marker.read_text())
@@ -98,8 +132,12 @@ def test_selection_check_sets_agreement_and_dev_against_the_test_oracle(tiny_ber
     from tenc import distill
     from tenc.config import DistillConfig
 
-    distill.run(DistillConfig.from_preset("smoke", start=tiny_bert, data=fake_sts, cycles=2), tmp_path / "run",
-                progress=False, log=lambda *_: None)
+    distill.run(
+        DistillConfig.from_preset("smoke", start=tiny_bert, data=fake_sts, cycles=2),
+        tmp_path / "run",
+        progress=False,
+        log=lambda *_: None,
+    )
     out = tmp_path / "selection.csv"
     done = run_tool("tools/selection_check.py", str(tmp_path / "run"), "--out", str(out))
     df = pd.read_csv(out)
@@ -109,7 +147,7 @@ def test_selection_check_sets_agreement_and_dev_against_the_test_oracle(tiny_ber
     assert (df["last_cycle"] == 2).all()  # the baseline: the final cycle
     assert (df["dev_loss"] >= 0).all() and (df["agreement_loss"] >= 0).all()
     assert ((df["oracle_test"] - df["agreement_test"]).round(2) == df["agreement_loss"]).all()
-    assert (tmp_path / "run" / "cycle_2" / "agreement.done.json").is_file()        # kept for the next look
+    assert (tmp_path / "run" / "cycle_2" / "agreement.done.json").is_file()  # kept for the next look
     assert "agreement: picks the oracle's cycle in" in done.stdout
 
 
@@ -121,8 +159,12 @@ def test_label_quality_scores_each_cycles_labels_against_the_pools_gold(tiny_ber
     from tenc.data import _pair_keys
     from tenc.runfolder import read_pool
 
-    distill.run(DistillConfig.from_preset("smoke", start=tiny_bert, data=fake_sts, max_pairs=0), tmp_path / "run",
-                progress=False, log=lambda *_: None)
+    distill.run(
+        DistillConfig.from_preset("smoke", start=tiny_bert, data=fake_sts, max_pairs=0),
+        tmp_path / "run",
+        progress=False,
+        log=lambda *_: None,
+    )
     out = tmp_path / "quality.csv"
     run_tool("tools/label_quality.py", str(tmp_path / "run"), "--data", fake_sts, "--out", str(out))
     df = pd.read_csv(out)

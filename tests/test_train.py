@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 import torch
-
 from conftest import fixture_pairs
+
 from tenc import encode, models, train
 
 
@@ -19,9 +19,9 @@ def test_cross_training_fits_soft_targets(tiny_bert):
     before = np.mean((encode.cross_scores(ce, s1, s2, both_orders=False) - y) ** 2)
     stats = train.train_cross(ce, s1, s2, y, epochs=10, batch_size=8, lr=5e-3, progress=False)
     after = np.mean((encode.cross_scores(ce, s1, s2, both_orders=False) - y) ** 2)
-    assert after < before * 0.95                       # measured: 0.147 -> 0.127 in 10 epochs
+    assert after < before * 0.95  # measured: 0.147 -> 0.127 in 10 epochs
     assert np.mean(stats.losses[-10:]) < 0.95 * stats.losses[0]
-    assert stats.examples == 10 * 2 * len(s1)                                 # both orders
+    assert stats.examples == 10 * 2 * len(s1)  # both orders
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         train.train_cross(ce, s1, s2, y * 2, progress=False)
 
@@ -67,12 +67,14 @@ def test_mid_stage_checkpoint_resumes_to_the_uninterrupted_weights(tiny_bert, tm
         torch.manual_seed(0)
         if kind == "cross":
             model = models.cross_encoder(tiny_bert, max_length=32)
-            stats = train.train_cross(model, s1, s2, y, epochs=2, batch_size=16, lr=1e-3, seed=3, progress=False,
-                                      checkpoint=checkpoint)
+            stats = train.train_cross(
+                model, s1, s2, y, epochs=2, batch_size=16, lr=1e-3, seed=3, progress=False, checkpoint=checkpoint
+            )
             return model[0].auto_model, stats
         model = models.bi_encoder(tiny_bert, pooling="mean")
-        stats = train.train_bi(model, s1, s2, y, epochs=2, batch_size=8, lr=1e-3, seed=3, progress=False,
-                               checkpoint=checkpoint)
+        stats = train.train_bi(
+            model, s1, s2, y, epochs=2, batch_size=8, lr=1e-3, seed=3, progress=False, checkpoint=checkpoint
+        )
         return model, stats
 
     reference, ref_stats = fit()
@@ -88,7 +90,7 @@ def test_mid_stage_checkpoint_resumes_to_the_uninterrupted_weights(tiny_bert, tm
     with pytest.raises(_Interrupted):
         fit(ckpt)
     monkeypatch.setattr(train.Checkpoint, "save", save)
-    assert train.Checkpoint(ckpt.path, "other settings").load() is None   # a foreign checkpoint is ignored
+    assert train.Checkpoint(ckpt.path, "other settings").load() is None  # a foreign checkpoint is ignored
     resumed, stats = fit(ckpt)
     assert stats.resumed_from == 7 and stats.steps == ref_stats.steps == 12
     assert stats.losses[:7] == ref_stats.losses[:7] and len(stats.losses) == 12
@@ -128,33 +130,68 @@ def test_gradient_accumulation_matches_the_full_batch_and_bf16_runs(tiny_bert):
 def test_early_stopping_ends_a_stage_on_a_dev_plateau_and_keeps_the_best_state(tiny_bert):
     s1, s2, y = _pairs()
     bi = models.bi_encoder(tiny_bert, pooling="mean")
-    scores = iter([50.0, 60.0, 59.0, 58.0, 70.0] + [0.0] * 100)   # best at the 2nd check, then two worse ones
+    scores = iter([50.0, 60.0, 59.0, 58.0, 70.0] + [0.0] * 100)  # best at the 2nd check, then two worse ones
     states = []
 
     def dev():
         states.append({k: v.clone() for k, v in bi.state_dict().items()})
         return next(scores)
 
-    stats = train.train_bi(bi, s1, s2, y, epochs=8, batch_size=8, lr=1e-3, progress=False, dev_fn=dev,
-                           eval_steps=2, patience=2)                  # 48 steps without early stopping
+    stats = train.train_bi(
+        bi, s1, s2, y, epochs=8, batch_size=8, lr=1e-3, progress=False, dev_fn=dev, eval_steps=2, patience=2
+    )  # 48 steps without early stopping
     assert stats.dev == [(2, 50.0), (4, 60.0), (6, 59.0), (8, 58.0)] and stats.steps == 8
     assert stats.stopped_at == 8 and stats.best_step == 4 and stats.summary()["stopped_at_step"] == 8
-    assert all(torch.equal(v, states[1][k]) for k, v in bi.state_dict().items())   # the weights dev saw at step 4
-    full = train.train_bi(models.bi_encoder(tiny_bert, pooling="mean"), s1, s2, y, epochs=1, batch_size=8, lr=1e-3,
-                          progress=False, dev_fn=lambda: 1.0, eval_steps=2)      # patience 0: every step trained
+    assert all(torch.equal(v, states[1][k]) for k, v in bi.state_dict().items())  # the weights dev saw at step 4
+    full = train.train_bi(
+        models.bi_encoder(tiny_bert, pooling="mean"),
+        s1,
+        s2,
+        y,
+        epochs=1,
+        batch_size=8,
+        lr=1e-3,
+        progress=False,
+        dev_fn=lambda: 1.0,
+        eval_steps=2,
+    )  # patience 0: every step trained
     assert full.steps == 6 and full.stopped_at is None
 
 
 def test_min_delta_lets_early_stopping_ignore_gains_too_small_to_matter(tiny_bert):
     # a real cross-encoder dev curve (the mpnet-teacher adaptation run: 86.30 at step 1200, then +0.09 at most)
-    curve = [(200, 78.61), (400, 84.04), (600, 84.65), (800, 85.04), (1000, 85.59), (1200, 86.30), (1400, 86.10),
-             (1600, 86.34), (1800, 86.34), (2000, 86.38), (2200, 86.38), (2273, 86.38)]
-    assert [train.checks_without_gain(curve[:n]) for n in (6, 7, 8, 12)] == [0, 1, 0, 2]   # strict: any gain counts
+    curve = [
+        (200, 78.61),
+        (400, 84.04),
+        (600, 84.65),
+        (800, 85.04),
+        (1000, 85.59),
+        (1200, 86.30),
+        (1400, 86.10),
+        (1600, 86.34),
+        (1800, 86.34),
+        (2000, 86.38),
+        (2200, 86.38),
+        (2273, 86.38),
+    ]
+    assert [train.checks_without_gain(curve[:n]) for n in (6, 7, 8, 12)] == [0, 1, 0, 2]  # strict: any gain counts
     assert [train.checks_without_gain(curve[:n], 0.1) for n in (6, 7, 8, 9)] == [0, 1, 2, 3]  # patience 3 ends at 1800
     s1, s2, y = _pairs()
     bi = models.bi_encoder(tiny_bert, pooling="mean")
-    scores = iter([50.0, 60.0, 60.05, 60.08] + [0.0] * 100)   # gains after the 2nd check are below 0.1
+    scores = iter([50.0, 60.0, 60.05, 60.08] + [0.0] * 100)  # gains after the 2nd check are below 0.1
 
-    stats = train.train_bi(bi, s1, s2, y, epochs=8, batch_size=8, lr=1e-3, progress=False, dev_fn=lambda: next(scores),
-                           eval_steps=2, patience=2, min_delta=0.1)
-    assert stats.stopped_at == 8 and stats.best_step == 8   # stopped on the plateau, kept the (marginally) best state
+    stats = train.train_bi(
+        bi,
+        s1,
+        s2,
+        y,
+        epochs=8,
+        batch_size=8,
+        lr=1e-3,
+        progress=False,
+        dev_fn=lambda: next(scores),
+        eval_steps=2,
+        patience=2,
+        min_delta=0.1,
+    )
+    assert stats.stopped_at == 8 and stats.best_step == 8  # stopped on the plateau, kept the (marginally) best state

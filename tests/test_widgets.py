@@ -11,11 +11,15 @@ from tenc.widgets import PairInspector
 
 @pytest.fixture
 def inspector():
-    pairs = pd.DataFrame({
-        "dataset": ["A", "A", "B", "B"], "subset": ["x"] * 4,
-        "sentence1": ["a man eats", "a dog runs", "the cat sleeps", "two people talk"],
-        "sentence2": ["a man is eating", "a cat sleeps", "the cat is asleep", "a car drives"],
-        "score": [5.0, 1.0, 4.5, 0.0]})
+    pairs = pd.DataFrame(
+        {
+            "dataset": ["A", "A", "B", "B"],
+            "subset": ["x"] * 4,
+            "sentence1": ["a man eats", "a dog runs", "the cat sleeps", "two people talk"],
+            "sentence2": ["a man is eating", "a cat sleeps", "the cat is asleep", "a car drives"],
+            "score": [5.0, 1.0, 4.5, 0.0],
+        }
+    )
     scores = {"cycle_1:bi": np.array([0.9, 0.8, 0.7, 0.1]), "cycle_1:cross": np.array([0.95, 0.1, 0.8, 0.05])}
     return PairInspector(pairs, scores)
 
@@ -28,7 +32,7 @@ def test_filters_and_sorting(inspector):
     inspector.search.value = "cat"
     assert set(inspector.selected.index) == {1, 2}
     inspector.search.value = ""
-    inspector.sort.value = "bi_vs_cross"                    # pair 1: bi ranks it high, cross low
+    inspector.sort.value = "bi_vs_cross"  # pair 1: bi ranks it high, cross low
     assert inspector.selected.index[0] == 1
     inspector.sort.value = "model_vs_gold"
     inspector.model.value = "cycle_1:bi"
@@ -42,7 +46,7 @@ def test_pair_detail_and_live_scoring(inspector, tiny_bert):
 
     inspector.pick.value = 2
     assert "the cat is asleep" in inspector.detail.value
-    assert inspector.plot.value[:8] == b"\x89PNG\r\n\x1a\n"   # the trajectory, as an image
+    assert inspector.plot.value[:8] == b"\x89PNG\r\n\x1a\n"  # the trajectory, as an image
     inspector.score_button.click()
     assert "type two sentences" in inspector.live.value
     inspector.live_bi = models.bi_encoder(tiny_bert)

@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tenc import data, evaluation, models  # noqa: E402
-from tenc.distill import read_pool, to_unit  # noqa: E402
+from tenc.distill import to_unit  # noqa: E402
+from tenc.runfolder import read_pool  # noqa: E402
 from tenc.train import train_cross  # noqa: E402
 
 
@@ -57,10 +58,16 @@ def main() -> int:
         model = models.cross_encoder(args.init, max_length=64, layers=layers)
         t = time.perf_counter()
         stats = train_cross(model, s1, s2, targets, lr=lr, batch_size=args.batch_size, seed=args.seed, progress=False)
-        row = {"run": str(run), "init": args.init, "pairs": len(idx), "layers": layers, "lr": lr,
-               "loss_last": round(stats.summary()["loss_last"], 4),
-               "stsb_dev": round(evaluation.dev_spearman([model], "cross", sts), 2),
-               "train_seconds": round(time.perf_counter() - t)}
+        row = {
+            "run": str(run),
+            "init": args.init,
+            "pairs": len(idx),
+            "layers": layers,
+            "lr": lr,
+            "loss_last": round(stats.summary()["loss_last"], 4),
+            "stsb_dev": round(evaluation.dev_spearman([model], "cross", sts), 2),
+            "train_seconds": round(time.perf_counter() - t),
+        }
         print(row, flush=True)
         append_row(args.out, row)  # each grid point is kept even if a later one is interrupted
     return 0

@@ -44,7 +44,7 @@ def main() -> None:
         pick = page.locator(".tenc-pick select").first
         pick.select_option(index=1)
         pick.select_option(index=0)
-        page.locator("img.tenc-plot").first.wait_for(timeout=60_000)   # the trajectory plot
+        page.locator("img.tenc-plot").first.wait_for(timeout=60_000)  # the trajectory plot
         page.locator(".tenc-s1 input").first.fill("A man is playing a guitar.")
         page.locator(".tenc-s2 input").first.fill("Someone plays an instrument.")
         page.get_by_role("button", name="score").first.click()
@@ -53,8 +53,12 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         nb = Path(tmp) / "explore_pairs.ipynb"
-        pm.execute_notebook(str(ROOT / "notebooks" / "explore_pairs.ipynb"), str(nb), prepare_only=True,
-                            parameters={"run_dir": str(Path(args.run).resolve()), "live": True})
+        pm.execute_notebook(
+            str(ROOT / "notebooks" / "explore_pairs.ipynb"),
+            str(nb),
+            prepare_only=True,
+            parameters={"run_dir": str(Path(args.run).resolve()), "live": True},
+        )
         out = Path(args.out).resolve()
         run_and_screenshot(nb, out, ".tenc-table", chromium=chromium, then=interact, height=1300)
     print(f"wrote {out}")

@@ -68,8 +68,11 @@ def quality(run: Path, sts: pd.DataFrame, mix: bool = False) -> list[dict]:
         tests = [row[n] for n in EVAL_SETS if row.get(n) is not None]
         row["test avg"] = round(float(np.mean(tests)), 2) if len(tests) == len(EVAL_SETS) else None
         # the labels' own spread over the whole pool: a range that shrinks cycle by cycle is a weaker signal
-        row |= {"mean": round(float(labels.mean()), 3), "sd": round(float(labels.std()), 3),
-                "share above 0.9": round(float((labels > 0.9).mean()), 3)}
+        row |= {
+            "mean": round(float(labels.mean()), 3),
+            "sd": round(float(labels.std()), 3),
+            "share above 0.9": round(float((labels > 0.9).mean()), 3),
+        }
         rows.append(row)
     return rows
 
@@ -79,8 +82,12 @@ def main() -> int:
     p.add_argument("runs", nargs="+", help="STS run folders")
     p.add_argument("--data", help="STS data folder (default resolution otherwise)")
     p.add_argument("--out", help="write the table here (CSV)")
-    p.add_argument("--mix", action="store_true", help="also the frozen teachers' cosines and each cycle's cross "
-                   "labels averaged with them (what teachers_teach=both trains the bi student on)")
+    p.add_argument(
+        "--mix",
+        action="store_true",
+        help="also the frozen teachers' cosines and each cycle's cross "
+        "labels averaged with them (what teachers_teach=both trains the bi student on)",
+    )
     args = p.parse_args()
     sts = data.load_sts(args.data)
     rows = []

@@ -32,8 +32,14 @@ def main() -> int:
     rows = []
     for k in range(1, n + 1):
         m = models.bi_encoder(args.model, pooling=args.pooling, max_seq_length=32, layers=k)
-        rows.append({"model": args.model, "pooling": args.pooling, "layers": k,
-                     "stsb_dev": round(evaluation.dev_spearman([m], "bi", pairs), 2)})
+        rows.append(
+            {
+                "model": args.model,
+                "pooling": args.pooling,
+                "layers": k,
+                "stsb_dev": round(evaluation.dev_spearman([m], "bi", pairs), 2),
+            }
+        )
         print(rows[-1], flush=True)
     df = pd.DataFrame(rows)
     old = pd.read_csv(args.out) if Path(args.out).is_file() else pd.DataFrame(columns=df.columns)

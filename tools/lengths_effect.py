@@ -44,8 +44,9 @@ def msrpar_files(folder: Path, sts_root: Path) -> dict[str, Path]:
     out = {"pairs": pool}
     for split, part in (("dev", df.iloc[:half]), ("test", df.iloc[half:])):
         path = folder / f"msrpar_{split}.tsv"
-        clean = part.assign(sentence1=part["sentence1"].str.replace("\t", " "),
-                            sentence2=part["sentence2"].str.replace("\t", " "))
+        clean = part.assign(
+            sentence1=part["sentence1"].str.replace("\t", " "), sentence2=part["sentence2"].str.replace("\t", " ")
+        )
         clean[["sentence1", "sentence2", "score"]].to_csv(path, sep="\t", index=False, quoting=3)
         out[split] = path
     return out
@@ -63,11 +64,22 @@ def rows_for(task: tasks.Task, label: str, model: str) -> list[dict]:
         results, _ = evaluation.score_sets([encoder], "bi", task.dev, task.tests, False, "one")
         res = results["model"]
         test = next(iter(res["test"].values()))
-        out.append({"corpus": label, "model": model, "metric": task.tests[0].metric, "limit": source,
-                    "bi_max_length": limit, "sentences_cut_pct": round(100 * float(np.mean(lengths > limit)), 1),
-                    "dev": round(res["dev"], 2), "test": round(test, 2)})
-        print(f"  {label}, {model}, {limit} tokens ({source}): dev {out[-1]['dev']:.2f}, test {out[-1]['test']:.2f}, "
-              f"{out[-1]['sentences_cut_pct']}% of pool sentences cut")
+        out.append(
+            {
+                "corpus": label,
+                "model": model,
+                "metric": task.tests[0].metric,
+                "limit": source,
+                "bi_max_length": limit,
+                "sentences_cut_pct": round(100 * float(np.mean(lengths > limit)), 1),
+                "dev": round(res["dev"], 2),
+                "test": round(test, 2),
+            }
+        )
+        print(
+            f"  {label}, {model}, {limit} tokens ({source}): dev {out[-1]['dev']:.2f}, test {out[-1]['test']:.2f}, "
+            f"{out[-1]['sentences_cut_pct']}% of pool sentences cut"
+        )
     return out
 
 
@@ -85,8 +97,10 @@ def main() -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         files = msrpar_files(Path(tmp), sts_root)
-        corpora = {"trecqa": tasks.trecqa_task(),
-                   "custom msrpar": tasks.custom_task(files["pairs"], files["dev"], [files["test"]], name="msrpar")}
+        corpora = {
+            "trecqa": tasks.trecqa_task(),
+            "custom msrpar": tasks.custom_task(files["pairs"], files["dev"], [files["test"]], name="msrpar"),
+        }
         for label, task in corpora.items():
             for model in args.models:
                 rows += rows_for(task, label, model)

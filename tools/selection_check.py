@@ -48,18 +48,30 @@ def check_run(folder: Path) -> list[dict]:
     out = []
     for kind in ("bi", "cross"):
         member = selection.main_member(rows, kind)
-        score = {r["cycle"]: test_score(r) for r in rows if r["kind"] == kind and r["member"] == member and r["cycle"] > 0}
+        score = {
+            r["cycle"]: test_score(r) for r in rows if r["kind"] == kind and r["member"] == member and r["cycle"] > 0
+        }
         if len(score) < 2 or None in score.values():
             continue
         oracle = max(score, key=lambda c: (score[c], -c))
-        picks = {"dev": selection.pick(rows, kind, member, "dev"),
-                 "agreement": selection.pick(rows, kind, member, "agreement", run.agreement),
-                 "last": selection.pick(rows, kind, member, "last")}
-        row = {"run": folder.name, "kind": kind, "cycles": len(score), "oracle_cycle": oracle,
-               "oracle_test": score[oracle]}
+        picks = {
+            "dev": selection.pick(rows, kind, member, "dev"),
+            "agreement": selection.pick(rows, kind, member, "agreement", run.agreement),
+            "last": selection.pick(rows, kind, member, "last"),
+        }
+        row = {
+            "run": folder.name,
+            "kind": kind,
+            "cycles": len(score),
+            "oracle_cycle": oracle,
+            "oracle_test": score[oracle],
+        }
         for rule, cycle in picks.items():
-            row |= {f"{rule}_cycle": cycle, f"{rule}_test": score.get(cycle),
-                    f"{rule}_loss": None if cycle is None else round(score[oracle] - score[cycle], 2)}
+            row |= {
+                f"{rule}_cycle": cycle,
+                f"{rule}_test": score.get(cycle),
+                f"{rule}_loss": None if cycle is None else round(score[oracle] - score[cycle], 2),
+            }
         row["agreement_by_cycle"] = " ".join(f"{c}:{run.agreement(c):.2f}" for c in sorted(score))
         out.append(row)
     return out
@@ -83,8 +95,10 @@ def main() -> int:
         print(df.to_string(index=False))
     for rule in ("dev", "agreement", "last"):
         hits = (df[f"{rule}_cycle"] == df["oracle_cycle"]).mean()
-        print(f"{rule}: picks the oracle's cycle in {hits:.0%} of {len(df)}; mean loss {df[f'{rule}_loss'].mean():.2f}, "
-              f"worst {df[f'{rule}_loss'].max():.2f}")
+        print(
+            f"{rule}: picks the oracle's cycle in {hits:.0%} of {len(df)}; mean loss {df[f'{rule}_loss'].mean():.2f}, "
+            f"worst {df[f'{rule}_loss'].max():.2f}"
+        )
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         df.to_csv(args.out, index=False, float_format="%.2f")
