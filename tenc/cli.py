@@ -328,8 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     from .config import ConfigError
     from .data import DataError
     from .io import CorruptRun, RunLocked
+    from .loop import TrainingDiverged
     from .models import ModelError
-    from .train import TrainingDiverged
 
     try:
         return args.func(args)

@@ -17,6 +17,7 @@ import typing
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from .losses import LOSSES
 from .selection import RULES as SELECTION_RULES
 
 EXTENDABLE = ("cycles",)  # a rerun may ask for more (or fewer) cycles in the same folder
@@ -140,8 +141,8 @@ CHOICES = {
     "cross_init_mode": INIT_MODES,
     "bi_init_mode": INIT_MODES,
     "cross_orders": ("one", "both"),
-    "cross_loss": ("bce", "mse"),
-    "bi_loss": ("mse", "cosent"),
+    "cross_loss": tuple(LOSSES["cross"]),
+    "bi_loss": tuple(LOSSES["bi"]),
     "target_map": ("clip", "minmax", "rank"),
     "selection": SELECTION_RULES,
     "pool": POOL_MODES,
@@ -252,8 +253,8 @@ def load_yaml(path: str | Path) -> dict:
 ABLATIONS: dict[str, tuple[tuple[str, ...], typing.Callable[[str], dict]]] = {
     "cycles": (("1", "2", "3"), lambda v: {"cycles": int(v)}),
     "init": (("fresh", "inherit"), lambda v: {"cycles": 2, "cross_init_mode": v, "bi_init_mode": v}),
-    "cross_loss": (("bce", "mse"), lambda v: {"cross_loss": v}),
-    "bi_loss": (("mse", "cosent"), lambda v: {"bi_loss": v}),
+    "cross_loss": (tuple(LOSSES["cross"]), lambda v: {"cross_loss": v}),
+    "bi_loss": (tuple(LOSSES["bi"]), lambda v: {"bi_loss": v}),
     "pooling": (("cls", "mean"), lambda v: {"pooling": v}),
     "pool_size": (("1000", "4000", "16000", "all"), lambda v: {"max_pairs": 0 if v == "all" else int(v)}),
     "pool": (POOL_MODES, lambda v: {"pool": v}),

@@ -22,10 +22,8 @@ set-up lives in `tenc.runfolder`, the selection rules in `tenc.selection`, reuse
 Pseudo-labels for N members are the mean of the members' scores, and every student trains on the
 same averaged labels (PAPER.md, mutual distillation). N = 1 is self-distillation.
 
-BCE targets: the paper feeds raw cosines to BCE; cosines below 0 are not probabilities, so
-``target_map="clip"`` (default) clips them to [0, 1] (2.4 % of the pool's pairs for the 2-layer primed
-rampart), ``"minmax"`` rescales the pool's range onto [0, 1], and ``"rank"`` replaces each cosine by its
-rank in the pool, spread evenly over [0, 1] (the order alone: squeezed cosines still give spread targets).
+The pseudo-labels and their BCE target maps live in `tenc.labelling`, the students in `tenc.students`,
+every path of the folder in `tenc.runfolder.Layout`.
 
 Example::
 
@@ -47,81 +45,21 @@ from scipy.stats import spearmanr
 from . import distributed as tdist
 from . import encode, evaluation, models, runfolder, selection
 from .config import ConfigError, DistillConfig
-from .io import CorruptRun, atomic_save_npy, check_folder, load_npy_checked, read_marker, run_lock, write_marker
-from .train import seed_everything
+from .io import read_marker, run_lock, write_marker
+from .labelling import Labels
+from .loop import seed_everything
+from .runfolder import Layout
+from .students import Students, student_seed
 
 
-class Students:
-    """Where each cycle's students live and where each starts: the model half of a `Run` (it needs the run's
-    ``folder``, ``cfg``, ``members``, ``suffixes`` and ``device``). A finished student's folder is checked
-    against its marker's content hashes before it is first handed out."""
-
-    checked: dict  # folder -> the marker's file hashes it was verified against
-
-    def cycle_dir(self, cycle: int) -> Path:
-        return self.folder / ("start" if cycle == 0 else f"cycle_{cycle}")
-
-    def bi_path(self, cycle: int, m: int) -> str:
-        """The bi-encoder of member ``m`` after ``cycle`` (cycle 0 = its start checkpoint)."""
-        return self.members[m].start if cycle == 0 else self._finished(cycle, m, "bi")
-
-    def cross_path(self, cycle: int, m: int) -> str:
-        return self._finished(cycle, m, "cross")
-
-    def _finished(self, cycle: int, m: int, kind: str) -> str:
-        """A trained student's folder, its files checked against its marker's hashes once per run (a stage's
-        outputs are never edited, and hashing a model at every load would read it again and again)."""
-        stage = f"train_{kind}{self.suffixes[m]}"
-        folder = self.cycle_dir(cycle) / f"{kind}{self.suffixes[m]}"
-        marker = read_marker(self.cycle_dir(cycle), stage)
-        if marker is None:
-            raise FileNotFoundError(f"{folder}: stage not finished")
-        if self.checked.get(folder) != marker["files"]:
-            check_folder(folder, marker["files"], self.cycle_dir(cycle) / f"{stage}.done.json")
-            self.checked[folder] = marker["files"]
-        return str(folder)
-
-    def load_bi(self, cycle: int, m: int):
-        pooling = self.cfg.pooling or None if cycle == 0 else None
-        return models.bi_encoder(
-            self.bi_path(cycle, m), pooling=pooling, max_seq_length=self.cfg.bi_max_length, device=self.device
-        )
-
-    def load_cross(self, cycle: int, m: int):
-        return models.cross_encoder(self.cross_path(cycle, m), max_length=self.cfg.cross_max_length, device=self.device)
-
-    def cross_init(self, cycle: int, m: int) -> str:
-        """Where member ``m``'s cross-encoder of ``cycle`` starts (``cross_init_mode``)."""
-        mode = self.cfg.cross_init_mode
-        if mode == "handover":  # the reference without --init_with_new_models: from the previous bi-encoder
-            return self.bi_path(cycle - 1, m)
-        if mode == "continue" and cycle > 1:
-            return self.cross_path(cycle - 1, m)
-        return self.members[m].cross_init
-
-    def bi_init(self, cycle: int, m: int):
-        """(where, model): member ``m``'s bi-encoder of ``cycle`` before training (``bi_init_mode``)."""
-        mode = self.cfg.bi_init_mode
-        if mode == "handover":  # the reference: this cycle's cross-encoder's backbone, pooled as the start is
-            path = self.cross_path(cycle, m)
-            pooling = self.cfg.pooling or models.pooling_of(self.bi_path(0, m)) or "cls"
-            return path, models.bi_encoder(
-                path, pooling=pooling, max_seq_length=self.cfg.bi_max_length, device=self.device
-            )
-        prev = cycle - 1 if mode == "continue" else 0
-        return self.bi_path(prev, m), self.load_bi(prev, m)
-
-    def model_path(self, kind: str, cycle: int, m: int) -> str:
-        return self.bi_path(cycle, m) if kind == "bi" else self.cross_path(cycle, m)
-
-
-class Run(Students):
+class Run:
     """A run folder plus the data it needs; stages are methods that skip themselves when done."""
 
     def __init__(
         self, cfg: DistillConfig, folder: str | Path, progress: bool = True, log=print, tags: dict | None = None
     ):
         self.cfg, self.folder, self.progress, self.log = cfg, Path(folder), progress, log
+        self.layout = runfolder.Layout(self.folder)
         self.tags = tags or {}  # e.g. {"name": ..., "ablation": ..., "value": ...} for tenc.tables
         self.device = cfg.device or str(tdist.device())
         torch.set_num_threads(cfg.threads)
@@ -131,9 +69,8 @@ class Run(Students):
 
             raise ConfigError(TORCHRUN_REFUSED)
         # inputs and models are checked before anything is written: a failed start leaves the folder usable
-        self.members = cfg.members
         self.task, self.pairs = runfolder.load_task(cfg, log)
-        for start, cross in self.members:
+        for start, cross in cfg.members:
             models.check_lengths(start, cfg.bi_max_length, "bi_max_length")
             models.check_lengths(cross, cfg.cross_max_length, "cross_max_length")
         self.teachers = [t.strip() for t in cfg.teachers.split(",") if t.strip()]
@@ -148,8 +85,18 @@ class Run(Students):
         tdist.then_others(lambda: runfolder.check_config(self.folder, cfg, log))
         self.pool = tdist.then_others(lambda: runfolder.fix_pool(self.folder, self.task, log))
         self.cfg = runfolder.fit_lengths(cfg, self.pool, self.task.name, log)  # config.json keeps the settings as given
-        self.suffixes = [""] if len(self.members) == 1 else [f"_{i}" for i in range(len(self.members))]
-        self.checked = {}
+        self.students = Students(self.layout, self.cfg, self.device)
+        self.labels = Labels(
+            layout=self.layout,
+            cfg=self.cfg,
+            students=self.students,
+            pool=self.pool,
+            both_orders=self.task.both_orders,
+            teachers=self.teachers,
+            device=self.device,
+            progress=self.progress,
+            log=self.log,
+        )
 
     @property
     def selection(self) -> str:
@@ -162,119 +109,7 @@ class Run(Students):
         """How cross-encoders are scored: one order unless asked for both, and never both on an ordered task."""
         return self.cfg.cross_orders if self.task.both_orders else "one"
 
-    @property
-    def s1(self) -> list[str]:
-        return self.pool["sentence1"].tolist()
-
-    @property
-    def s2(self) -> list[str]:
-        return self.pool["sentence2"].tolist()
-
     # -- stages -------------------------------------------------------------------------------------
-    def _labels(self, cycle: int, stage: str, compute, per_pair: int = 1) -> np.ndarray:
-        folder = self.cycle_dir(cycle)
-        marker = read_marker(folder, stage)
-        path = folder / f"{stage.replace('label_', 'labels_')}.npy"
-        if marker is not None:
-            return load_npy_checked(path, marker["sha256"], per_pair * len(self.pool), folder / f"{stage}.done.json")
-        t = time.perf_counter()
-        folder.mkdir(parents=True, exist_ok=True)
-        values = tdist.sharded(compute, [self.s1, self.s2])  # one process: compute(s1, s2)
-        if not np.isfinite(values).all():  # a teacher with NaN weights: stop before a student learns from it
-            teacher = {
-                "label_bi": f"cycle {cycle - 1}'s bi-encoder",
-                "label_cross": f"cycle {cycle}'s cross-encoder",
-                "label_teachers": "a frozen teacher",
-            }[stage]
-            raise CorruptRun(
-                f"{folder}: {stage}: {int((~np.isfinite(values)).sum())} of {len(values)} pseudo-labels "
-                f"are not finite: {teacher} is broken (non-finite weights?)"
-            )
-        if tdist.is_main():
-            digest = atomic_save_npy(path, values.astype(np.float32))
-            write_marker(
-                folder,
-                stage,
-                {
-                    "sha256": digest,
-                    "seconds": round(time.perf_counter() - t, 1),
-                    "mean": float(values.mean()),
-                    "std": float(values.std()),
-                    "below_0": float((values < 0).mean()),
-                    "pairs": len(values),
-                    "ranks": tdist.world(),
-                },
-            )
-            self.log(f"cycle {cycle}: {stage} done in {time.perf_counter() - t:.0f}s")
-        tdist.barrier()
-        return values
-
-    def label_bi(self, cycle: int) -> np.ndarray:
-        """Teacher bi cosines on the pool for ``cycle``: the mean over the members' bi-encoders of cycle - 1
-        and the frozen teachers (each weighted as one member)."""
-        # the teachers' cosines cover the whole pool (once a run), so they are read before the sharded pass
-        # and each rank takes its own slice of them
-        teachers = self.teacher_cosines() if self.teachers else np.empty((0, len(self.pool)), dtype=np.float32)
-
-        def compute(s1, s2):
-            out = [
-                encode.pair_cosines(
-                    self.load_bi(cycle - 1, m), s1, s2, max_length=self.cfg.bi_max_length, progress=self.progress
-                )
-                for m in range(len(self.members))
-            ]
-            return np.mean(out + list(teachers[:, tdist.shard(len(self.pool))]), axis=0)
-
-        return self._labels(cycle, "label_bi", compute)
-
-    def teacher_cosines(self) -> np.ndarray:
-        """The frozen teachers' pool cosines, one row per teacher (computed once a run, kept in start/)."""
-
-        def compute(s1, s2):  # pair-major (pair, teacher) order, so that ranks' slices gather in order
-            return np.stack(
-                [
-                    encode.pair_cosines(
-                        models.bi_encoder(t, max_seq_length=self.cfg.bi_max_length, device=self.device),
-                        s1,
-                        s2,
-                        max_length=self.cfg.bi_max_length,
-                        progress=self.progress,
-                    )
-                    for t in self.teachers
-                ],
-                axis=1,
-            ).ravel()
-
-        values = self._labels(0, "label_teachers", compute, per_pair=len(self.teachers))
-        return values.reshape(-1, len(self.teachers)).T
-
-    def label_cross(self, cycle: int) -> np.ndarray:
-        """Cross scores on the pool for ``cycle``'s bi students: the mean over the members' cross-encoders and,
-        with ``teachers_teach="both"``, the frozen teachers' cosines mapped to [0, 1] (each weighted as one member)."""
-        teachers = [self.to_unit(t) for t in self.teacher_cosines()] if self.cfg.teachers_teach == "both" else []
-        if self.cfg.teachers_teach == "bi":  # the standard distillation baseline: the teachers' cosines alone
-            cosines = self.teacher_cosines().mean(axis=0)
-            return self._labels(cycle, "label_cross", lambda s1, s2: cosines[tdist.shard(len(self.pool))])
-
-        def compute(s1, s2):
-            out = [
-                encode.cross_scores(
-                    self.load_cross(cycle, m),
-                    s1,
-                    s2,
-                    both_orders=self.cfg.label_both_orders and self.task.both_orders,
-                    max_length=self.cfg.cross_max_length,
-                    progress=self.progress,
-                )
-                for m in range(len(self.members))
-            ]
-            return np.mean(out + [t[tdist.shard(len(self.pool))] for t in teachers], axis=0)
-
-        return self._labels(cycle, "label_cross", compute)
-
-    def to_unit(self, cosines: np.ndarray) -> np.ndarray:
-        return to_unit(cosines, self.cfg.target_map)
-
     def _dev_fn(self, model, kind: str):
         if not self.cfg.eval_steps or self.selection not in selection.DEV_RULES:
             return None
@@ -290,11 +125,11 @@ class Run(Students):
     def train_student(self, cycle: int, m: int, kind: str) -> str:
         """Member ``m``'s ``kind`` student of ``cycle``, trained on this cycle's labels (skipped when done):
         a cross-encoder on the bi-encoders' labels mapped to [0, 1], a bi-encoder on the cross scores."""
-        folder, stage = self.cycle_dir(cycle), f"train_{kind}{self.suffixes[m]}"
+        folder, stage = self.layout.cycle(cycle), f"train_{kind}{self.students.suffixes[m]}"
         if read_marker(folder, stage) is not None:
-            return self.model_path(kind, cycle, m)
+            return self.students.path(kind, cycle, m)
         c = self.cfg
-        targets = self.to_unit(self.label_bi(cycle)) if kind == "cross" else self.label_cross(cycle)
+        targets = self.labels.targets(cycle, kind)
         seed = student_seed(c.seed, cycle, m, kind)
         seed_everything(seed)  # data order, dropout and any new head come from this seed alone
         if c.trainer == "st":
@@ -302,19 +137,19 @@ class Run(Students):
         else:
             from . import train as loops
         if kind == "cross":
-            init = self.cross_init(cycle, m)
+            init = self.students.cross_init(cycle, m)
             model = models.cross_encoder(
                 init, max_length=c.cross_max_length, device=self.device, layers=c.cross_layers, seed=seed
             )
             fit, extra = loops.train_cross, {"both_orders": self.task.both_orders}
         else:
-            init, model = self.bi_init(cycle, m)
+            init, model = self.students.bi_init(cycle, m)
             fit, extra = loops.train_bi, {}
         ckpt = runfolder.checkpoint(folder, stage, init, seed, targets, c)
         stats = fit(
             model,
-            self.s1,
-            self.s2,
+            self.labels.s1,
+            self.labels.s2,
             targets,
             **c.student(kind),
             seed=seed,
@@ -328,7 +163,7 @@ class Run(Students):
             min_delta=c.min_delta,
             **extra,
         )
-        target = folder / f"{kind}{self.suffixes[m]}"
+        target = self.layout.student(cycle, kind, self.students.suffixes[m])
         runfolder.save_trained(model, target, stage, {"init": init, "train": stats.summary()}, ckpt)
         self.log(
             f"cycle {cycle}: {stage} done in {stats.seconds:.0f}s "
@@ -341,15 +176,15 @@ class Run(Students):
         return tdist.then_others(lambda: self._evaluate(cycle, kind))
 
     def _evaluate(self, cycle: int, kind: str) -> dict:
-        folder, stage = self.cycle_dir(cycle), f"eval_{kind}"
+        folder, stage = self.layout.cycle(cycle), f"eval_{kind}"
         marker = read_marker(folder, stage)
         if marker is not None:
             return marker
         t = time.perf_counter()
         folder.mkdir(parents=True, exist_ok=True)
-        load = self.load_bi if kind == "bi" else self.load_cross
+        load = lambda c, m: self.students.load(kind, c, m)
         results, predictions = evaluation.score_sets(
-            [load(cycle, m) for m in range(len(self.members))],
+            [load(cycle, m) for m in range(len(self.students.members))],
             kind,
             self.task.dev,
             self.task.tests if self.cfg.evaluate_test else [],
@@ -358,7 +193,7 @@ class Run(Students):
             self.progress,
         )
         for name, preds in predictions.items():
-            preds.to_csv(folder / f"preds_{kind}_{name}.csv", index=False)
+            preds.to_csv(self.layout.preds(cycle, kind, name), index=False)
         info = {"kind": kind, "cycle": cycle, "results": results, "seconds": round(time.perf_counter() - t, 1)}
         write_marker(folder, stage, info)
         main = results.get("ensemble", results.get("model", next(iter(results.values()))))
@@ -367,15 +202,17 @@ class Run(Students):
 
     def agreement(self, cycle: int) -> float:
         """Label-free score of a cycle: Spearman between its cross scores and its bi cosines on the pool."""
-        folder = self.cycle_dir(cycle)
+        folder = self.layout.cycle(cycle)
         marker = read_marker(folder, "agreement")
         if marker is not None:
             return marker["spearman"]
-        cross = self.label_cross(cycle)
+        cross = self.labels.cross(cycle)
         bi = np.mean(
             [
-                encode.pair_cosines(self.load_bi(cycle, m), self.s1, self.s2, max_length=self.cfg.bi_max_length)
-                for m in range(len(self.members))
+                encode.pair_cosines(
+                    self.students.load_bi(cycle, m), self.labels.s1, self.labels.s2, max_length=self.cfg.bi_max_length
+                )
+                for m in range(len(self.students.members))
             ],
             axis=0,
         )
@@ -396,13 +233,13 @@ class Run(Students):
         seed_everything(self.cfg.seed + cycle)
         if direction in ("both", "cross") and self.cfg.teachers_teach != "bi":
             # bi -> cross: the bi-encoders of cycle - 1 score every pool pair (the mean over members) ...
-            self.label_bi(cycle)
+            self.labels.bi(cycle)
             # ... and each member's cross-encoder learns those scores (BCE on soft targets, both orders)
             self.train_students(cycle, "cross")
             self.evaluate(cycle, "cross")
         if direction in ("both", "bi"):
             # cross -> bi: the new cross-encoders score every pool pair (sigmoid, one order) ...
-            self.label_cross(cycle)
+            self.labels.cross(cycle)
             # ... and each member's bi-encoder learns them (MSE between cosine and score)
             self.train_students(cycle, "bi")
             self.evaluate(cycle, "bi")
@@ -412,11 +249,11 @@ class Run(Students):
         with ``parallel`` one process per member."""
         todo = [
             m
-            for m in range(len(self.members))
-            if read_marker(self.cycle_dir(cycle), f"train_{kind}{self.suffixes[m]}") is None
+            for m in range(len(self.students.members))
+            if read_marker(self.layout.cycle(cycle), f"train_{kind}{self.students.suffixes[m]}") is None
         ]
         if not self.cfg.parallel or len(todo) < 2 or tdist.active():
-            for m in range(len(self.members)):
+            for m in range(len(self.students.members)):
                 self.train_student(cycle, m, kind)
             return
         import subprocess
@@ -432,7 +269,7 @@ class Run(Students):
         codes = [p.wait() for p in procs]
         if any(codes):
             raise RuntimeError(
-                f"{self.cycle_dir(cycle)}: a parallel member failed (exit codes {codes}); rerun to resume"
+                f"{self.layout.cycle(cycle)}: a parallel member failed (exit codes {codes}); rerun to resume"
             )
 
     def run(self) -> dict:
@@ -445,7 +282,7 @@ class Run(Students):
         """summary.json and metrics.json (written by rank 0 under torchrun; the others read them)."""
         out = self._summarise() if tdist.is_main() else None
         tdist.barrier()
-        return out if out is not None else json.loads((self.folder / "summary.json").read_text())
+        return out if out is not None else json.loads(self.layout.summary.read_text())
 
     def _summarise(self) -> dict:
         rows = runfolder.evaluation_rows(self.folder, self.cfg.cycles)
@@ -465,26 +302,6 @@ class Run(Students):
         return summary
 
 
-def student_seed(seed: int, cycle: int, member: int, kind: str) -> int:
-    """One seed per student, distinct across cycles, members and the two kinds: the data order, dropout
-    and any new head of a student never depend on what else ran before it in the process."""
-    return seed + 1000 * cycle + (500 if kind == "bi" else 0) + member
-
-
-def to_unit(cosines: np.ndarray, how: str = "clip") -> np.ndarray:
-    """Map bi cosines in [-1, 1] to BCE targets in [0, 1] (see module docstring)."""
-    if how == "clip":
-        return np.clip(cosines, 0.0, 1.0).astype(np.float32)
-    if how == "minmax":
-        lo, hi = float(cosines.min()), float(cosines.max())
-        return ((cosines - lo) / max(hi - lo, 1e-8)).astype(np.float32)
-    if how == "rank":
-        from scipy.stats import rankdata
-
-        return ((rankdata(cosines) - 1) / max(len(cosines) - 1, 1)).astype(np.float32)  # ties share a rank
-    raise ConfigError(f"unknown target_map {how!r}: use 'clip', 'minmax' or 'rank'")
-
-
 def run(cfg: DistillConfig, folder: str | Path, progress: bool = True, log=print, tags: dict | None = None) -> dict:
     """Run (or resume) the whole loop in ``folder``; a second process on the same folder is refused.
     ``tags`` (name, ablation, value) are recorded in metrics.json for the tables."""
@@ -499,7 +316,7 @@ def run(cfg: DistillConfig, folder: str | Path, progress: bool = True, log=print
 def _member_main(argv: list[str]) -> int:
     """Worker of ``parallel`` mutual runs: train one member's student in an existing run folder."""
     folder, cycle, kind, member, threads = argv
-    cfg = DistillConfig.from_dict({**json.loads((Path(folder) / "config.json").read_text()), "threads": int(threads)})
+    cfg = DistillConfig.from_dict({**json.loads(Layout(folder).config.read_text()), "threads": int(threads)})
     run = Run(cfg, folder, progress=False, log=lambda *_: None)
     run.train_student(int(cycle), int(member), kind)
     return 0

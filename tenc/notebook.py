@@ -59,7 +59,7 @@ def overrides(values: dict, config_class) -> dict:
 
 
 def seed_all(seed: int) -> None:
-    from .train import seed_everything
+    from .loop import seed_everything
 
     random.seed(seed)
     seed_everything(seed)

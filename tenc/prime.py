@@ -31,7 +31,7 @@ from . import evaluation, models, tables
 from .config import PrimeConfig
 from .encode import pad_batch, tokenize_sentences, uses_token_types
 from .io import atomic_dir, atomic_write_text, run_lock
-from .train import length_bucketed_batches, optimizer, seed_everything
+from .loop import length_bucketed_batches, optimizer, seed_everything
 
 
 def symmetric_infonce(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Tensor:

@@ -9,6 +9,7 @@
 | `fit_lengths`      | the token limits: the paper's on STS, the pool's own on other tasks          |
 | `checkpoint`       | a training stage's mid-stage progress file, tied to its settings and labels |
 | `save_trained`     | a trained student saved atomically, then its marker with content hashes      |
+| `Layout`           | every path of a run folder: cycle folders, labels, students, predictions, ... |
 
 Example::
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,10 +31,74 @@ from . import data as tdata
 from . import distributed as tdist
 from .config import EXTENDABLE, RUNTIME_ONLY, ConfigError, DistillConfig
 from .io import CorruptRun, atomic_dir, atomic_write_text, folder_digest, read_marker, remedy, write_marker
+from .loop import Checkpoint
 from .selection import DEV_RULES
-from .train import Checkpoint
 
 RUN_FILES = ("metrics.json", "summary.json", "pool.tsv")  # what a run writes that a user's folder may hold
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Every path of a run folder, in one place (distill, reuse, export, plots, widgets and the analyses read
+    paths from here, never spell them)::
+
+        config.json  pool.tsv  summary.json  metrics.json
+        start/                        cycle 0: the start's evaluation, the frozen teachers' cosines
+        cycle_<k>/labels_<source>.npy the pseudo-labels stage ``label_<source>`` wrote (source: bi, cross, teachers)
+        cycle_<k>/<kind><suffix>/     the student stage ``train_<kind><suffix>`` wrote (suffix: "" or _<member>)
+        cycle_<k>/preds_<kind>_<member>.csv   the stage ``eval_<kind>``'s per-pair predictions on dev and tests
+        cycle_<k>/<stage>.done.json   the marker that makes a stage's output trusted
+        best/<kind><suffix>/          the selected students (tenc.export)
+    """
+
+    root: Path
+
+    def __post_init__(self):
+        object.__setattr__(self, "root", Path(self.root))
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.json"
+
+    @property
+    def pool(self) -> Path:
+        return self.root / "pool.tsv"
+
+    @property
+    def summary(self) -> Path:
+        return self.root / "summary.json"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "metrics.json"
+
+    @property
+    def best(self) -> Path:
+        return self.root / "best"
+
+    def cycle(self, cycle: int) -> Path:
+        return self.root / ("start" if cycle == 0 else f"cycle_{cycle}")
+
+    def cycles(self) -> list[int]:
+        """The trained cycles present, in order (cycle_10 after cycle_9)."""
+        found = (p.name.split("_", 1)[1] for p in self.root.glob("cycle_*") if p.is_dir())
+        return sorted(int(n) for n in found if n.isdigit())
+
+    def labels(self, cycle: int, source: str) -> Path:
+        """The labels stage ``label_<source>`` of ``cycle`` writes (the teachers' live in start/)."""
+        return self.cycle(cycle) / f"labels_{source}.npy"
+
+    def student(self, cycle: int, kind: str, suffix: str = "") -> Path:
+        return self.cycle(cycle) / f"{kind}{suffix}"
+
+    def best_student(self, kind: str, suffix: str = "") -> Path:
+        return self.best / f"{kind}{suffix}"
+
+    def preds(self, cycle: int, kind: str, member: str = "model") -> Path:
+        return self.cycle(cycle) / f"preds_{kind}_{member}.csv"
+
+    def marker(self, cycle: int, stage: str) -> Path:
+        return self.cycle(cycle) / f"{stage}.done.json"
 
 
 def check_out_folder(folder: Path) -> None:
@@ -73,7 +139,7 @@ def load_task(cfg: DistillConfig, log=print):
 def check_config(folder: Path, cfg: DistillConfig, log=print) -> None:
     """Write ``config.json``, or check a rerun against it: other settings are refused, except ``cycles``
     (cycle k never depends on T, so more cycles extend a run) and runtime-only settings."""
-    path = folder / "config.json"
+    path = Layout(folder).config
     mine = cfg.to_dict()
     if not path.is_file():
         atomic_write_text(path, json.dumps(mine, indent=2, sort_keys=True))
@@ -152,7 +218,7 @@ def _token_lengths(tokenizer, s1: list[str], s2: list[str] | None = None) -> np.
 
 def fix_pool(folder: Path, task, log=print) -> pd.DataFrame:
     """The run's unlabelled pairs: ``pool.tsv`` as the first run wrote it, else the task's pool, written now."""
-    path = folder / "pool.tsv"
+    path = Layout(folder).pool
     marker = read_marker(folder, "pool")
     if marker is not None:
         df = read_pool(folder)
@@ -176,7 +242,7 @@ def fix_pool(folder: Path, task, log=print) -> pd.DataFrame:
 
 def read_pool(folder: str | Path) -> pd.DataFrame:
     """A run folder's unlabelled pairs (``pool.tsv``: tab-separated, unquoted, every field a string)."""
-    return pd.read_csv(Path(folder) / "pool.tsv", sep="\t", quoting=3, keep_default_na=False, dtype=str)
+    return pd.read_csv(Layout(folder).pool, sep="\t", quoting=3, keep_default_na=False, dtype=str)
 
 
 def checkpoint(
@@ -214,7 +280,7 @@ def evaluation_rows(folder: Path, cycles: int) -> list[dict]:
     rows = []
     for cycle in range(0, cycles + 1):
         for kind in ("bi", "cross") if cycle else ("bi",):
-            info = read_marker(folder / ("start" if cycle == 0 else f"cycle_{cycle}"), f"eval_{kind}")
+            info = read_marker(Layout(folder).cycle(cycle), f"eval_{kind}")
             for name, entry in (info or {}).get("results", {}).items():
                 rows.append(
                     {"cycle": cycle, "kind": kind, "member": name, "dev": entry["dev"], **entry.get("test", {})}
@@ -227,7 +293,7 @@ def write_summary(folder: Path, summary: dict, params: dict, provenance: dict) -
     (`tenc.tables`), with the settings, tags, versions and scoring protocol; and ``best/`` (`tenc.export`)."""
     from .export import publish_best
 
-    atomic_write_text(folder / "summary.json", json.dumps(summary, indent=2, default=float))
+    atomic_write_text(Layout(folder).summary, json.dumps(summary, indent=2, default=float))
     doc = {
         "metrics": summary["cycles"],
         "selected": summary["selected"],
@@ -235,5 +301,5 @@ def write_summary(folder: Path, summary: dict, params: dict, provenance: dict) -
         "params": params,
         **provenance,
     }
-    atomic_write_text(folder / "metrics.json", json.dumps(doc, indent=2, default=float))
+    atomic_write_text(Layout(folder).metrics, json.dumps(doc, indent=2, default=float))
     publish_best(folder, summary, params, provenance["protocol"])

@@ -31,17 +31,16 @@ from transformers import PrinterCallback, TrainerCallback
 
 from . import distributed as tdist
 from .encode import tokenize_pairs
-from .train import (
+from .loop import (
     Checkpoint,
     TrainingDiverged,
     TrainStats,
-    bi_examples,
     checks_without_gain,
-    cross_examples,
     length_bucketed_batches,
     seed_everything,
-    unique_sentence_ids,
 )
+from .losses import loss_fn
+from .train import bi_examples, cross_examples, unique_sentence_ids
 
 TORCHRUN_REFUSED = "trainer='st' runs in one process; under torchrun use trainer='tenc' (tenc's own DDP path)"
 
@@ -206,17 +205,21 @@ def _run(
         from sentence_transformers.cross_encoder import CrossEncoderTrainingArguments as Args
         from sentence_transformers.cross_encoder import losses
 
-        fn = (
-            losses.BinaryCrossEntropyLoss(model)
-            if loss == "bce"
-            else losses.MSELoss(model, activation_fn=torch.nn.Sigmoid())
-        )
+        trainer_losses = {
+            "bce": lambda: losses.BinaryCrossEntropyLoss(model),
+            "mse": lambda: losses.MSELoss(model, activation_fn=torch.nn.Sigmoid()),
+        }
     else:
         from sentence_transformers import SentenceTransformerTrainer as Trainer
         from sentence_transformers import SentenceTransformerTrainingArguments as Args
         from sentence_transformers.sentence_transformer import losses
 
-        fn = losses.CosineSimilarityLoss(model) if loss == "mse" else losses.CoSENTLoss(model, scale=20.0)
+        trainer_losses = {
+            "mse": lambda: losses.CosineSimilarityLoss(model),
+            "cosent": lambda: losses.CoSENTLoss(model, scale=20.0),
+        }
+    loss_fn(kind, loss)  # the registry's names; each has its Trainer twin above
+    fn = trainer_losses[loss]()
 
     out = (
         checkpoint.path.with_name(checkpoint.path.name + ".trainer")

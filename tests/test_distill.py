@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tenc import distill, reuse
+from tenc import distill, labelling, reuse
 from tenc.config import ConfigError, DistillConfig
 from tenc.io import RunLocked, run_lock
 
@@ -188,13 +188,13 @@ def test_corrupted_labels_and_weights_are_detected_and_the_remedy_works(tiny_ber
     raw[-1] ^= 0xFF
     labels.write_bytes(bytes(raw))
     with pytest.raises(CorruptRun, match="labels_bi.npy: checksum mismatch.*rm -r .*label_bi.done.json"):
-        distill.Run(cfg, tmp_path, progress=False).label_bi(1)
+        distill.Run(cfg, tmp_path, progress=False).labels.bi(1)
     weights = tmp_path / "cycle_1" / "bi" / "model.safetensors"
     raw = bytearray(weights.read_bytes())
     raw[len(raw) // 2] ^= 0x01  # one bit, same size: only a content hash sees it
     weights.write_bytes(bytes(raw))
     with pytest.raises(CorruptRun, match=r"bi/model.safetensors: content differs from its marker"):
-        distill.Run(cfg, tmp_path, progress=False).bi_path(1, 0)
+        distill.Run(cfg, tmp_path, progress=False).students.bi_path(1, 0)
     # the CLI says it in one line, with the command that fixes it; running that command fixes it
     cli = [
         sys.executable,
@@ -309,9 +309,9 @@ def test_second_process_on_a_busy_run_folder_is_refused(tiny_bert, fake_sts, tmp
 
 def test_targets_outside_unit_interval():
     cos = np.array([-0.2, 0.3, 1.0])
-    assert distill.to_unit(cos, "clip").tolist() == pytest.approx([0.0, 0.3, 1.0])
-    assert distill.to_unit(cos, "minmax").tolist() == pytest.approx([0.0, 0.5 / 1.2, 1.0])
+    assert labelling.to_unit(cos, "clip").tolist() == pytest.approx([0.0, 0.3, 1.0])
+    assert labelling.to_unit(cos, "minmax").tolist() == pytest.approx([0.0, 0.5 / 1.2, 1.0])
     squeezed = np.array([0.97, 0.91, 0.99, 0.91, 0.2])  # the order alone, ties share a rank
-    assert distill.to_unit(squeezed, "rank").tolist() == pytest.approx([0.75, 0.375, 1.0, 0.375, 0.0])
+    assert labelling.to_unit(squeezed, "rank").tolist() == pytest.approx([0.75, 0.375, 1.0, 0.375, 0.0])
     with pytest.raises(ConfigError, match="rank"):
-        distill.to_unit(cos, "percentile")
+        labelling.to_unit(cos, "percentile")

@@ -26,7 +26,10 @@ def test_mutual_loop_two_members(two_tiny, fake_sts, tmp_path, parallel):
     run = distill.Run(cfg, tmp_path / "run", progress=False)
     # the teacher labels are the mean of the two start models' cosines
     expected = np.mean(
-        [encode.pair_cosines(models.bi_encoder(m), run.s1, run.s2, max_length=cfg.bi_max_length) for m in (a, b)],
+        [
+            encode.pair_cosines(models.bi_encoder(m), run.labels.s1, run.labels.s2, max_length=cfg.bi_max_length)
+            for m in (a, b)
+        ],
         axis=0,
     )
     assert np.allclose(np.load(c1 / "labels_bi.npy"), expected, atol=1e-5)
@@ -47,7 +50,10 @@ def test_a_frozen_teacher_joins_the_labels_and_trains_nothing(two_tiny, fake_sts
     summary = distill.run(cfg, tmp_path / "run", progress=False, log=lambda *_: None)
     assert {r["member"] for r in summary["cycles"]} == {"model"}  # one student pair, no teacher rows
     run = distill.Run(cfg, tmp_path / "run", progress=False)
-    cos = [encode.pair_cosines(models.bi_encoder(m), run.s1, run.s2, max_length=cfg.bi_max_length) for m in (a, b)]
+    cos = [
+        encode.pair_cosines(models.bi_encoder(m), run.labels.s1, run.labels.s2, max_length=cfg.bi_max_length)
+        for m in (a, b)
+    ]
     assert np.allclose(np.load(tmp_path / "run" / "start" / "labels_teachers.npy"), cos[1], atol=1e-5)
     assert np.allclose(np.load(tmp_path / "run" / "cycle_1" / "labels_bi.npy"), np.mean(cos, axis=0), atol=1e-5)
     assert sorted(p.name for p in (tmp_path / "run" / "cycle_1").iterdir() if p.is_dir()) == ["bi", "cross"]

@@ -54,7 +54,7 @@ class _Exploit:
 
 # 1. code execution from a run folder -----------------------------------------------------------
 def test_a_pickle_in_a_checkpoint_never_runs(tmp_path):
-    from tenc.train import Checkpoint
+    from tenc.loop import Checkpoint
 
     sentinel = tmp_path / "pwned"
     ckpt = tmp_path / "train_cross.ckpt"
@@ -196,7 +196,7 @@ def test_non_finite_and_out_of_range_settings_are_refused(capsys, tmp_path):
 
 def test_a_diverging_loss_stops_before_anything_is_saved(tiny_bert):
     from tenc import models, train
-    from tenc.train import TrainingDiverged
+    from tenc.loop import TrainingDiverged
 
     rows = fixture_pairs(16)
     bi = models.bi_encoder(tiny_bert, pooling="mean")
@@ -213,7 +213,7 @@ def test_non_finite_pseudo_labels_stop_the_run(tiny_bert, fake_sts, tmp_path, mo
     monkeypatch.setattr(encode, "pair_cosines", lambda *a, **k: np.full(len(a[1]), np.nan, dtype=np.float32))
     run = distill.Run(_smoke(tiny_bert, fake_sts, evaluate_test=False), tmp_path, **_quiet())
     with pytest.raises(CorruptRun, match=r"label_bi: 32 of 32 pseudo-labels are not finite"):
-        run.label_bi(1)
+        run.labels.bi(1)
     assert not (tmp_path / "cycle_1" / "label_bi.done.json").exists()
 
 

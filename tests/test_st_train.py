@@ -6,7 +6,7 @@ import pytest
 import torch
 from conftest import fixture_pairs
 
-from tenc import distill, models, st_train, train
+from tenc import distill, loop, models, st_train, train
 from tenc.config import ConfigError, DistillConfig
 
 
@@ -92,7 +92,7 @@ def test_trainer_path_resumes_mid_stage_from_its_checkpoint(tiny_bert, tmp_path,
     s1, s2, y = _pairs()
     ref, ref_stats = _fit(st_train, "bi", tiny_bert, s1, s2, y, dropout=True, dev=True)
     assert ref_stats.best_step == 2 and len(ref_stats.dev) == 6
-    ckpt = train.Checkpoint(tmp_path / "train_bi.ckpt", fingerprint="settings-a", minutes=1e-9)  # save every step
+    ckpt = loop.Checkpoint(tmp_path / "train_bi.ckpt", fingerprint="settings-a", minutes=1e-9)  # save every step
     on_save = st_train._TencCallback.on_save
 
     def save_then_stop(self, args, state, control, **kw):

@@ -5,7 +5,7 @@ import pytest
 import torch
 from conftest import fixture_pairs
 
-from tenc import encode, models, train
+from tenc import encode, loop, losses, models, train
 
 
 def _pairs(n=48):
@@ -39,7 +39,7 @@ def test_bi_training_fits_cosines(tiny_bert):
 def test_length_bucketing_cuts_padding():
     rng = np.random.default_rng(0)
     lengths = rng.integers(5, 60, 4000)
-    batches = train.length_bucketed_batches(lengths, 32, rng)
+    batches = loop.length_bucketed_batches(lengths, 32, rng)
     assert sorted(np.concatenate(batches).tolist()) == list(range(4000))
     pad = lambda bs: 1 - sum(lengths[b].sum() for b in bs) / sum(lengths[b].max() * len(b) for b in bs)
     plain = [np.arange(i, min(i + 32, 4000)) for i in range(0, 4000, 32)]
@@ -51,7 +51,7 @@ def test_cosent_matches_hand_computation():
     y = torch.tensor([1.0, 0.0, 0.5])
     # pairs with y_i > y_j: (0,1), (0,2), (2,1) -> terms exp(20 (cos_j - cos_i))
     terms = [np.exp(20 * (0.1 - 0.9)), np.exp(20 * (0.5 - 0.9)), np.exp(20 * (0.1 - 0.5))]
-    assert float(train.cosent_loss(cos, y)) == pytest.approx(np.log(1 + sum(terms)), rel=1e-4)
+    assert float(losses.cosent_loss(cos, y)) == pytest.approx(np.log(1 + sum(terms)), rel=1e-4)
 
 
 class _Interrupted(Exception):
@@ -78,19 +78,19 @@ def test_mid_stage_checkpoint_resumes_to_the_uninterrupted_weights(tiny_bert, tm
         return model, stats
 
     reference, ref_stats = fit()
-    ckpt = train.Checkpoint(tmp_path / "stage.ckpt", fingerprint="settings-a", minutes=0)  # save every step
-    save = train.Checkpoint.save
+    ckpt = loop.Checkpoint(tmp_path / "stage.ckpt", fingerprint="settings-a", minutes=0)  # save every step
+    save = loop.Checkpoint.save
 
     def save_then_stop(self, *args):
         save(self, *args)
         if args[3].steps == 7:
             raise _Interrupted
 
-    monkeypatch.setattr(train.Checkpoint, "save", save_then_stop)
+    monkeypatch.setattr(loop.Checkpoint, "save", save_then_stop)
     with pytest.raises(_Interrupted):
         fit(ckpt)
-    monkeypatch.setattr(train.Checkpoint, "save", save)
-    assert train.Checkpoint(ckpt.path, "other settings").load() is None  # a foreign checkpoint is ignored
+    monkeypatch.setattr(loop.Checkpoint, "save", save)
+    assert loop.Checkpoint(ckpt.path, "other settings").load() is None  # a foreign checkpoint is ignored
     resumed, stats = fit(ckpt)
     assert stats.resumed_from == 7 and stats.steps == ref_stats.steps == 12
     assert stats.losses[:7] == ref_stats.losses[:7] and len(stats.losses) == 12
@@ -101,7 +101,7 @@ def test_mid_stage_checkpoint_resumes_to_the_uninterrupted_weights(tiny_bert, tm
 def test_a_torn_checkpoint_is_not_trusted(tmp_path):
     path = tmp_path / "stage.ckpt"
     path.write_bytes(b"\x80\x02 not a checkpoint")
-    assert train.Checkpoint(path, "x").load() is None
+    assert loop.Checkpoint(path, "x").load() is None
 
 
 def test_gradient_accumulation_matches_the_full_batch_and_bf16_runs(tiny_bert):
@@ -174,8 +174,8 @@ def test_min_delta_lets_early_stopping_ignore_gains_too_small_to_matter(tiny_ber
         (2200, 86.38),
         (2273, 86.38),
     ]
-    assert [train.checks_without_gain(curve[:n]) for n in (6, 7, 8, 12)] == [0, 1, 0, 2]  # strict: any gain counts
-    assert [train.checks_without_gain(curve[:n], 0.1) for n in (6, 7, 8, 9)] == [0, 1, 2, 3]  # patience 3 ends at 1800
+    assert [loop.checks_without_gain(curve[:n]) for n in (6, 7, 8, 12)] == [0, 1, 0, 2]  # strict: any gain counts
+    assert [loop.checks_without_gain(curve[:n], 0.1) for n in (6, 7, 8, 9)] == [0, 1, 2, 3]  # patience 3 ends at 1800
     s1, s2, y = _pairs()
     bi = models.bi_encoder(tiny_bert, pooling="mean")
     scores = iter([50.0, 60.0, 60.05, 60.08] + [0.0] * 100)  # gains after the 2nd check are below 0.1

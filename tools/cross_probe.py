@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tenc import data, evaluation, models  # noqa: E402
-from tenc.distill import to_unit  # noqa: E402
+from tenc.labelling import to_unit  # noqa: E402
 from tenc.runfolder import read_pool  # noqa: E402
 from tenc.train import train_cross  # noqa: E402
 
