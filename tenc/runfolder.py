@@ -30,7 +30,16 @@ import pandas as pd
 from . import data as tdata
 from . import distributed as tdist
 from .config import EXTENDABLE, RUNTIME_ONLY, ConfigError, DistillConfig
-from .io import CorruptRun, atomic_dir, atomic_write_text, folder_digest, read_marker, remedy, write_marker
+from .io import (
+    CorruptRun,
+    atomic_dir,
+    atomic_write_text,
+    folder_digest,
+    quiet_loading,
+    read_marker,
+    remedy,
+    write_marker,
+)
 from .loop import Checkpoint
 from .selection import DEV_RULES
 
@@ -264,8 +273,6 @@ def checkpoint(
 
 def save_trained(model, target: Path, stage: str, info: dict, ckpt: Checkpoint | None) -> None:
     """Save a trained student atomically, then its marker (rank 0 under torchrun); drop the checkpoint."""
-    from .models import quiet_loading
-
     if tdist.is_main():
         with atomic_dir(target) as tmp, quiet_loading():  # no shard-writing progress bar in a run's log
             model.save(str(tmp))
@@ -290,9 +297,7 @@ def evaluation_rows(folder: Path, cycles: int) -> list[dict]:
 
 def write_summary(folder: Path, summary: dict, params: dict, provenance: dict) -> None:
     """``summary.json``; ``metrics.json``, the common format every table and figure is rebuilt from
-    (`tenc.tables`), with the settings, tags, versions and scoring protocol; and ``best/`` (`tenc.export`)."""
-    from .export import publish_best
-
+    (`tenc.tables`), with the settings, tags, versions and scoring protocol."""
     atomic_write_text(Layout(folder).summary, json.dumps(summary, indent=2, default=float))
     doc = {
         "metrics": summary["cycles"],
@@ -302,4 +307,3 @@ def write_summary(folder: Path, summary: dict, params: dict, provenance: dict) -
         **provenance,
     }
     atomic_write_text(Layout(folder).metrics, json.dumps(doc, indent=2, default=float))
-    publish_best(folder, summary, params, provenance["protocol"])

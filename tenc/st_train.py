@@ -15,9 +15,6 @@ error says so). On this CPU the Trainers are measured against tenc's loop in ``b
 
 from __future__ import annotations
 
-import copy
-import json
-import math
 import shutil
 import tempfile
 import time
@@ -27,19 +24,18 @@ import numpy as np
 import torch
 from sentence_transformers.base.sampler import DefaultBatchSampler
 from tqdm.auto import tqdm
-from transformers import PrinterCallback, TrainerCallback
+from transformers import PrinterCallback
 
 from . import distributed as tdist
 from .encode import tokenize_pairs
 from .loop import (
     Checkpoint,
-    TrainingDiverged,
     TrainStats,
-    checks_without_gain,
     length_bucketed_batches,
     seed_everything,
 )
 from .losses import loss_fn
+from .st_callback import TencCallback
 from .train import bi_examples, cross_examples, unique_sentence_ids
 
 TORCHRUN_REFUSED = "trainer='st' runs in one process; under torchrun use trainer='tenc' (tenc's own DDP path)"
@@ -79,87 +75,6 @@ class Replay:
 
     def __call__(self, dataset, batch_size: int, drop_last: bool, *args, **kwargs) -> ReplayBatchSampler:
         return ReplayBatchSampler(dataset, self.epoch_batches, self.parts, batch_size, drop_last, *args, **kwargs)
-
-
-class _TencCallback(TrainerCallback):
-    """Progress bar, per-step loss, dev checks with the best state kept, early stopping and time-based
-    checkpoints (carrying this callback's own state) for a Trainer run."""
-
-    def __init__(
-        self,
-        model,
-        stats: TrainStats,
-        dev_fn,
-        eval_steps: int,
-        patience: int,
-        min_delta: float,
-        bar,
-        minutes: float,
-        desc: str,
-        lr: float,
-    ):
-        self.model, self.stats, self.dev_fn, self.eval_steps = model, stats, dev_fn, eval_steps
-        self.patience, self.min_delta, self.bar, self.minutes = patience, min_delta, bar, minutes
-        self.desc, self.lr = desc, lr
-        self.best, self.best_state = -math.inf, None
-        self.start = self.last_save = time.perf_counter()
-
-    def on_log(self, args, state, control, logs=None, **kwargs):
-        if logs and "loss" in logs:
-            self.stats.losses.append(float(logs["loss"]))
-            if not math.isfinite(self.stats.losses[-1]):
-                raise TrainingDiverged(
-                    f"{self.desc}: the loss is {self.stats.losses[-1]:.4g} at step "
-                    f"{state.global_step} (lr {self.lr:g}); lower the learning rate of this stage"
-                )
-
-    def on_step_end(self, args, state, control, **kwargs):
-        self.bar.update(state.global_step - self.bar.n)
-        if (
-            self.dev_fn is not None
-            and self.eval_steps
-            and (state.global_step % self.eval_steps == 0 or state.global_step == state.max_steps)
-        ):
-            score = self.dev_fn()
-            self.model.train()
-            self.stats.dev.append((state.global_step, round(score, 4)))
-            if score > self.best:
-                self.best, self.stats.best_step = score, state.global_step
-                self.best_state = copy.deepcopy(self.model.state_dict())
-            if self.patience and checks_without_gain(self.stats.dev, self.min_delta) >= self.patience:
-                self.stats.stopped_at = state.global_step
-                control.should_training_stop = True
-        if (
-            self.minutes
-            and state.global_step < state.max_steps
-            and time.perf_counter() - self.last_save >= 60 * self.minutes
-        ):
-            control.should_save = True
-        return control
-
-    def on_save(self, args, state, control, **kwargs):
-        """The dev history and best state travel with the Trainer's checkpoint."""
-        torch.save(
-            {
-                "losses": self.stats.losses,
-                "dev": self.stats.dev,
-                "best_step": self.stats.best_step,
-                "best": self.best,
-                "best_state": self.best_state,
-                "seconds": time.perf_counter() - self.start,
-            },
-            Path(args.output_dir) / f"checkpoint-{state.global_step}" / "tenc.pt",
-        )
-        self.last_save = time.perf_counter()
-
-    def restore(self, folder: Path) -> None:
-        state = torch.load(folder / "tenc.pt", weights_only=True)
-        self.stats.losses, self.stats.best_step = state["losses"], state["best_step"]
-        self.stats.dev = [tuple(d) for d in state["dev"]]
-        self.best, self.best_state = state["best"], state["best_state"]
-        self.start = time.perf_counter() - state["seconds"]
-        self.stats.resumed_from = json.loads((folder / "trainer_state.json").read_text())["global_step"]
-        self.bar.update(self.stats.resumed_from)
 
 
 def _run(
@@ -269,7 +184,7 @@ def _run(
     )
     stats = TrainStats()
     bar = tqdm(total=total, desc=f"train {kind}", disable=not progress, leave=False)
-    callback = _TencCallback(
+    callback = TencCallback(
         model,
         stats,
         dev_fn,

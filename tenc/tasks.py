@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from . import data as tdata
+from .corpora import read_pairs
 from .data import DataError
 
 ORDERED = ("qnli", "trecqa")  # (question, sentence) tasks: one order throughout
@@ -68,7 +69,7 @@ def metric_for(labels: np.ndarray) -> str:
 
 def labelled(name: str, path: str | Path) -> LabelledSet:
     """A labelled dev or test file; its labels must make a usable metric (both classes; not constant)."""
-    df, _ = tdata.read_pairs(path, require_label=True)
+    df, _ = read_pairs(path, require_label=True)
     labels = df["label"].to_numpy()
     metric = metric_for(labels)
     binary = np.isin(labels, (0.0, 1.0))
@@ -98,7 +99,7 @@ def custom_task(
     both_orders: bool = True,
 ) -> Task:
     """A user corpus: unlabelled (or labelled, labels ignored) pairs, optional dev and test files."""
-    pool, dropped = tdata.read_pairs(pairs)
+    pool, dropped = read_pairs(pairs)
     pool = _dedup(pool[["sentence1", "sentence2"]], max_pairs, seed)
     dev_set, test_sets = labelled_files(dev, tests)
     return Task(name, pool, dev_set, test_sets, both_orders)
@@ -208,7 +209,7 @@ def _local_splits(folder: Path) -> dict[str, pd.DataFrame]:
         for ext in (".tsv", ".csv", ".jsonl"):
             path = folder / f"{split}{ext}"
             if path.is_file():
-                df, _ = tdata.read_pairs(path, require_label=True)
+                df, _ = read_pairs(path, require_label=True)
                 out[split] = df
                 break
     return out

@@ -25,6 +25,8 @@ import ipywidgets as W
 import numpy as np
 import pandas as pd
 
+from .runfolder import Layout
+
 SORTS = {
     "index": "pair order",
     "bi_vs_cross": "|bi - cross| (rank)",
@@ -237,7 +239,8 @@ def _cycle_key(path: Path):
 
 
 def _last_dir(run_dir: Path, kind: str) -> Path | None:
-    dirs = sorted(run_dir.glob(f"cycle_*/{kind}"), key=lambda p: int(p.parent.name.split("_")[1]))
+    layout = Layout(run_dir)
+    dirs = [layout.student(c, kind) for c in layout.cycles() if layout.student(c, kind).is_dir()]
     return dirs[-1] if dirs else None
 
 

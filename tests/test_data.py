@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from conftest import with_gold_line
 
-from tenc import data
+from tenc import corpora, data
 from tenc.data import DataError
 
 
@@ -107,7 +107,7 @@ def test_custom_formats(tmp_path, name, text):
     path = tmp_path / name
     text = text.replace("a cat||a dog\n", "a cat||a dog||1\n") if name.endswith(".txt") else text
     path.write_text(text)
-    df, dropped = data.read_pairs(path)
+    df, dropped = corpora.read_pairs(path)
     assert df["sentence1"].tolist() == ["a cat", "b"] and df["label"].tolist() == [1.0, 0.5] and dropped == 0
 
 
@@ -115,26 +115,26 @@ def test_custom_errors(tmp_path):
     bad = tmp_path / "bad.tsv"
     bad.write_text("sentence1\tsentence2\na\tb\nonly-one-column\n")
     with pytest.raises(DataError, match=r"bad.tsv:3: expected 2 columns, got 1"):
-        data.read_pairs(bad)
+        corpora.read_pairs(bad)
     latin = tmp_path / "latin.txt"
     latin.write_bytes("ok||fine\ncaf\xe9||x\n".encode("latin-1"))
     with pytest.raises(DataError, match=r"latin.txt:2: not valid UTF-8"):
-        data.read_pairs(latin)
+        corpora.read_pairs(latin)
     one = tmp_path / "one.txt"
     one.write_text("no separator here\n")
     with pytest.raises(DataError, match=r"one.txt:1: expected 'sentence1\|\|sentence2"):
-        data.read_pairs(one)
+        corpora.read_pairs(one)
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
     with pytest.raises(DataError, match="no sentence pairs"):
-        data.read_pairs(empty)
+        corpora.read_pairs(empty)
     huge = tmp_path / "huge.txt"
     huge.write_text("a||b\n" + "word " * 10_000 + "||c\n")
     with pytest.raises(DataError, match=r"huge.txt:2: a sentence of 50000 characters"):
-        data.read_pairs(huge)
+        corpora.read_pairs(huge)
     holes = tmp_path / "holes.txt"
     holes.write_text("a||b\n  ||c\nd||e\n")
-    df, dropped = data.read_pairs(holes)
+    df, dropped = corpora.read_pairs(holes)
     assert len(df) == 2 and dropped == 1  # counted, never silent
     with pytest.raises(DataError, match="unsupported extension"):
-        data.read_pairs(tmp_path / "x.parquet")
+        corpora.read_pairs(tmp_path / "x.parquet")

@@ -12,7 +12,8 @@ from conftest import fixture_pairs
 from tenc import distill, reuse, runfolder, tasks
 from tenc.cli import main
 from tenc.config import ConfigError, DistillConfig
-from tenc.data import DataError, read_pairs
+from tenc.corpora import read_pairs
+from tenc.data import DataError
 from tenc.io import CorruptRun
 
 

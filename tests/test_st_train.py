@@ -6,7 +6,7 @@ import pytest
 import torch
 from conftest import fixture_pairs
 
-from tenc import distill, loop, models, st_train, train
+from tenc import distill, loop, models, st_callback, st_train, train
 from tenc.config import ConfigError, DistillConfig
 
 
@@ -93,17 +93,17 @@ def test_trainer_path_resumes_mid_stage_from_its_checkpoint(tiny_bert, tmp_path,
     ref, ref_stats = _fit(st_train, "bi", tiny_bert, s1, s2, y, dropout=True, dev=True)
     assert ref_stats.best_step == 2 and len(ref_stats.dev) == 6
     ckpt = loop.Checkpoint(tmp_path / "train_bi.ckpt", fingerprint="settings-a", minutes=1e-9)  # save every step
-    on_save = st_train._TencCallback.on_save
+    on_save = st_callback.TencCallback.on_save
 
     def save_then_stop(self, args, state, control, **kw):
         on_save(self, args, state, control, **kw)
         if state.global_step == 7:
             raise _Interrupted
 
-    monkeypatch.setattr(st_train._TencCallback, "on_save", save_then_stop)
+    monkeypatch.setattr(st_callback.TencCallback, "on_save", save_then_stop)
     with pytest.raises(_Interrupted):
         _fit(st_train, "bi", tiny_bert, s1, s2, y, dropout=True, dev=True, checkpoint=ckpt)
-    monkeypatch.setattr(st_train._TencCallback, "on_save", on_save)
+    monkeypatch.setattr(st_callback.TencCallback, "on_save", on_save)
     assert list((tmp_path / "train_bi.ckpt.trainer").glob("checkpoint-*"))
     got, stats = _fit(st_train, "bi", tiny_bert, s1, s2, y, dropout=True, dev=True, checkpoint=ckpt)
     assert stats.resumed_from == 7 and stats.steps == ref_stats.steps == 12

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from tenc import data  # noqa: E402
 from tenc.data import EVAL_SETS, _pair_keys  # noqa: E402
-from tenc.runfolder import read_pool  # noqa: E402
+from tenc.runfolder import Layout, read_pool  # noqa: E402
 
 
 def quality(run: Path, sts: pd.DataFrame, mix: bool = False) -> list[dict]:
@@ -41,14 +41,14 @@ def quality(run: Path, sts: pd.DataFrame, mix: bool = False) -> list[dict]:
     index = index[~index.index.duplicated()]
     gold = {"STS-B dev": data.dev_set(sts), **data.eval_sets(sts)}
     found_labels = []
-    teachers_path = run / "start" / "labels_teachers.npy"
+    layout = Layout(run)
+    teachers_path = layout.labels(0, "teachers")
     teachers = np.load(teachers_path).reshape(len(pool), -1).T if mix and teachers_path.is_file() else None
     if teachers is not None:
         found_labels.append((0, "teachers", teachers.mean(axis=0)))
-    for cycle_dir in sorted(run.glob("cycle_*"), key=lambda p: int(p.name.split("_")[1])):
-        cycle = int(cycle_dir.name.split("_")[1])
+    for cycle in layout.cycles():
         for stage in ("label_bi", "label_cross"):
-            path = cycle_dir / f"{stage.replace('label_', 'labels_')}.npy"
+            path = layout.labels(cycle, stage.removeprefix("label_"))
             if path.is_file():
                 found_labels.append((cycle, stage, np.load(path)))
                 if stage == "label_cross" and teachers is not None:
