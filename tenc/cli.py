@@ -83,7 +83,9 @@ def cmd_evaluate(args) -> int:
             **({"cross": protocol} if args.kind == "cross" else {}),
         )
     if args.results:
-        record_result(args.results, label, args.kind, args.stage, evaluation.paper_row(table), protocol)
+        packaged = all(m in models.ALIASES for m in args.model)  # a folder's training is not known here
+        origin = None if packaged else {"pool": "unknown", "labels": "unknown"}
+        record_result(args.results, label, args.kind, args.stage, evaluation.paper_row(table), protocol, origin)
     return 0
 
 
@@ -232,7 +234,12 @@ def cmd_prime(args) -> int:
     result = prime.run(cfg, args.out, progress=not args.quiet)
     print(result["table"])
     if args.results:
-        record_result(args.results, args.name or Path(args.out).name, "bi", "primed", result["row"], "cosine")
+        origin = {
+            "seed": cfg.seed,
+            "pool": "transductive" if cfg.corpus == "pool" else "custom",
+            "selected": "dev" if cfg.dev_select else "last",
+        }
+        record_result(args.results, args.name or Path(args.out).name, "bi", "primed", result["row"], "cosine", origin)
     return 0
 
 

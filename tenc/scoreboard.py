@@ -1,5 +1,18 @@
 """The results CSVs: the STS scoreboard (``results/sts.csv``: one row per model, kind and stage, seven sets,
-their mean and the scoring protocol) and the task table (``results/tasks.csv``), plus a run summary as text.
+their mean, the scoring protocol and the row's provenance) and the task table (``results/tasks.csv``), plus a
+run summary as text.
+
+Provenance columns (`PROVENANCE`), on every scoreboard row:
+
+| column     | what                                                                                        |
+|------------|---------------------------------------------------------------------------------------------|
+| `seed`     | the run's seed ("" for a model evaluated as packaged: nothing of it is random)              |
+| `pool`     | what it trained on: `transductive`, `inductive`, `disjoint` (no test sentence), `custom`, `none` |
+| `labels`   | the cross -> bi labels: `one-order`, `two-order`, `teachers` (teachers_teach=bi), `none`    |
+| `selected` | the rule that picked this row (`dev`, `dev+start`, `agreement`, `last`), `no` for a cycle  |
+|            | it did not pick, `n/a` for a row no rule chooses (a start, a packaged model)                |
+| `commit`   | the tenc commit that made the row (old rows: the commit that added it)                      |
+| `versions` | torch / transformers / sentence-transformers, or `not recorded` for rows made before this  |
 
 Example::
 
@@ -30,12 +43,32 @@ RESULT_COLUMNS = [
     "protocol",
 ]
 SCORES = RESULT_COLUMNS[3:-1]
+PROVENANCE = ["seed", "pool", "labels", "selected", "commit", "versions"]
+BOARD_COLUMNS = RESULT_COLUMNS + PROVENANCE
+UNTRAINED = {"seed": None, "pool": "none", "labels": "none", "selected": "n/a"}
 
 
-def record_result(path: str | Path, model: str, kind: str, stage: str, row: dict, protocol: str) -> None:
+def made_by() -> dict:
+    """The ``commit`` and ``versions`` columns of a row this process makes."""
+    from .evaluation import provenance
+
+    made = provenance()
+    versions = made["versions"]
+    return {
+        "commit": made["commit"],
+        "versions": f"torch {versions['torch']}; transformers {versions['transformers']}; "
+        f"sentence-transformers {versions['sentence_transformers']}",
+    }
+
+
+def record_result(
+    path: str | Path, model: str, kind: str, stage: str, row: dict, protocol: str, origin: dict | None = None
+) -> None:
     """Insert or replace the (model, kind, stage) row of a results CSV (the scoreboard); ``protocol`` names
-    how it was scored ("cosine", "one-order" or "two-order mean", `tenc.evaluation.protocol`)."""
-    record_results(path, [{"model": model, "kind": kind, "stage": stage, **row, "protocol": protocol}])
+    how it was scored ("cosine", "one-order" or "two-order mean", `tenc.evaluation.protocol`); ``origin`` the
+    seed, pool, labels and selected columns (default: an untrained model's)."""
+    origin = {**UNTRAINED, **(origin or {}), **made_by()}
+    record_results(path, [{"model": model, "kind": kind, "stage": stage, **row, "protocol": protocol, **origin}])
 
 
 def record_results(path: str | Path, rows: list[dict]) -> None:
@@ -46,17 +79,35 @@ def record_results(path: str | Path, rows: list[dict]) -> None:
     from .io import atomic_write_text
 
     path = Path(path)
-    df = _read_board(path, RESULT_COLUMNS[:-1]) if path.is_file() else pd.DataFrame(columns=RESULT_COLUMNS)
-    if "protocol" not in df.columns:  # a scoreboard from before the protocol column
-        df["protocol"] = ""
+    df = _read_board(path, RESULT_COLUMNS[:-1]) if path.is_file() else pd.DataFrame(columns=BOARD_COLUMNS)
+    for column in BOARD_COLUMNS:  # a scoreboard from before the protocol or provenance columns
+        if column not in df.columns:
+            df[column] = ""
+    df = df.astype({c: object for c in ["protocol", *PROVENANCE] if c != "seed"})
     for row in rows:
-        new = [row[c] for c in RESULT_COLUMNS]
+        missing = [c for c in BOARD_COLUMNS if c not in row]
+        if missing:
+            raise ValueError(f"a scoreboard row needs {', '.join(missing)}: {row.get('model')}")
+        new = [row[c] for c in BOARD_COLUMNS]
         key = (df["model"] == row["model"]) & (df["kind"] == row["kind"]) & (df["stage"] == row["stage"])
         if key.any():
-            df.loc[key, RESULT_COLUMNS] = new
+            df.loc[key, BOARD_COLUMNS] = new
         else:
-            df = pd.concat([df, pd.DataFrame([dict(zip(RESULT_COLUMNS, new))])], ignore_index=True)
-    atomic_write_text(path, df[RESULT_COLUMNS].to_csv(index=False, float_format="%.2f"))
+            df = pd.concat([df, pd.DataFrame([dict(zip(BOARD_COLUMNS, new))])], ignore_index=True)
+    atomic_write_text(path, df[BOARD_COLUMNS].to_csv(index=False, float_format="%.2f"))
+
+
+def board_markdown(path: str | Path) -> str:
+    """The scoreboard as the results page shows it: scores, protocol, seed, pool, labels and selected (the
+    commit and versions stay in the CSV)."""
+    from .tables import markdown
+
+    df = _read_board(Path(path), RESULT_COLUMNS)
+    shown = RESULT_COLUMNS + ["seed", "pool", "labels", "selected"]
+    for c in SCORES:
+        df[c] = df[c].map(lambda v: f"{v:.2f}")
+    df["seed"] = df["seed"].astype(object).where(df["seed"].notna(), "")
+    return markdown(df[shown])
 
 
 def _row_name(row: dict, name: str) -> tuple[str, str]:
@@ -71,8 +122,8 @@ def _read_board(path: Path, needs: list[str]):
 
     from .data import DataError
 
-    try:
-        df = pd.read_csv(path)
+    try:  # "n/a" is a value here, not a missing one; a missing seed stays missing, not 0.00
+        df = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype={"seed": "Int64"})
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:
         raise DataError(f"{path}: not a readable results CSV ({str(err).splitlines()[0]})") from None
     missing = [c for c in needs if c not in df.columns]
@@ -90,12 +141,42 @@ def write_summary_rows(summary: dict, results: str, name: str) -> None:
     if summary["config"].get("task", "sts") != "sts":
         return write_task_rows(summary, results, name)
     orders = summary["config"].get("cross_orders", "both")  # runs from before the setting scored both orders
+    made = made_by()
     rows = []
     for row in summary["cycles"]:
         if "avg" in row:
             model, stage = _row_name(row, name)
-            rows.append({**row, "model": model, "stage": stage, "protocol": protocol(row["kind"], orders)})
+            rows.append(
+                {
+                    **row,
+                    "model": model,
+                    "stage": stage,
+                    "protocol": protocol(row["kind"], orders),
+                    **run_origin(summary, row),
+                    **made,
+                }
+            )
     record_results(results, rows)
+
+
+def run_origin(summary: dict, row: dict) -> dict:
+    """The seed, pool, labels and selected columns of one evaluation row of a distillation run."""
+    cfg = summary["config"]
+    sel = summary["selected"].get(row["kind"])
+    picked = sel and (
+        sel["members"].get(row["member"]) == row["cycle"]
+        or (row["member"] == "ensemble" and sel["cycle"] == row["cycle"])
+    )
+    selected = sel["rule"] if picked else "n/a" if row["cycle"] == 0 else "no"  # the start competes under dev+start
+    if row["cycle"] == 0:
+        labels, pool = "none", "none"
+    else:
+        pool = cfg.get("pool", "transductive") if cfg.get("task", "sts") == "sts" else cfg.get("task", "custom")
+        if cfg.get("teachers_teach") == "bi":
+            labels = "teachers"
+        else:
+            labels = "two-order" if cfg.get("label_both_orders", False) else "one-order"
+    return {"seed": cfg.get("seed", 0), "pool": pool, "labels": labels, "selected": selected}
 
 
 def write_task_rows(summary: dict, results: str, name: str) -> None:

@@ -39,17 +39,21 @@ def test_readme_results_table_is_the_scoreboard():
     """Every row of the results page's scoreboard is a row of results/sts.csv, with the same numbers, and back."""
     import pandas as pd
 
+    from tenc.scoreboard import SCORES
+
     text = (ROOT / "docs" / "results.md").read_text().split("## The scoreboard", 1)[1].split("\n## ", 1)[0]
     rows = [
         [c.strip() for c in line.strip().strip("|").split("|")]
         for line in text.splitlines()
         if line.startswith("| ") and not line.startswith("| model |")
     ]
-    readme = {tuple(r[:3]): r[3:] for r in rows if len(r) == 12}
-    board = pd.read_csv(ROOT / "results" / "sts.csv")
+    readme = {tuple(r[:3]): r[3:] for r in rows if len(r) == 16}
+    board = pd.read_csv(ROOT / "results" / "sts.csv", keep_default_na=False, na_values=[""], dtype={"seed": "Int64"})
+    shown = ["protocol", "seed", "pool", "labels", "selected"]
     csv = {
-        (r.model, r.kind, r.stage): [f"{v:.2f}" for v in list(r)[3:-1]] + [r.protocol]
-        for r in board.itertuples(index=False)
+        (r["model"], r["kind"], r["stage"]): [f"{r[c]:.2f}" for c in SCORES]
+        + ["" if pd.isna(r[c]) else str(r[c]) for c in shown]
+        for _, r in board.iterrows()
     }
     assert len(readme) == len(board) > 10 and readme == csv
     assert set(board.loc[board["kind"] == "bi", "protocol"]) == {"cosine"}  # every cross row names its protocol
