@@ -49,7 +49,7 @@ with run_lock(run_dir):
 print(summary_table(summary))
 from tenc.scoreboard import gain_report
 
-print(gain_report(summary, repeats) if cycle > 0 else "")
+print(gain_report(summary, repeats, board="results/sts.csv") if cycle > 0 else "")
 
 # %% [markdown]
 # ## Pseudo-labels of this cycle

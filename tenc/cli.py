@@ -133,20 +133,50 @@ def cmd_distill(args) -> int:
     cfg = DistillConfig.from_sources(args.preset, args.config or "", **values)
     out = Path(args.out or f"papermill_runs/distill/{args.preset}")
     import shlex
+    from dataclasses import replace
 
-    tags = {"name": args.name or out.name, "command": "python -m tenc " + shlex.join(args.argv)}
-    if getattr(args, "reuse", False):
-        summary = reuse.run_or_reuse(cfg, out, tags, progress=not args.quiet)
-    else:
-        summary = distill.run(cfg, out, progress=not args.quiet, tags=tags)
     from . import distributed
+    from .scoreboard import seed_rows
 
-    if not distributed.is_main():  # under torchrun, rank 0 reports
-        return 0
-    print(summary_table(summary))
-    if args.results:
-        write_summary_rows(summary, args.results, args.name or out.name)
+    name = args.name or out.name
+    seeds = _seeds(args.seeds) if getattr(args, "seeds", None) else None
+    runs = (
+        [(cfg, out, name)]
+        if seeds is None
+        else [(replace(cfg, seed=s), out / f"seed-{s}", f"{name}, seed {s}") for s in seeds]
+    )
+    for run_cfg, run_out, run_name in runs:  # --seeds: one run folder and one set of rows per seed
+        tags = {"name": run_name, "command": "python -m tenc " + shlex.join(args.argv)}
+        if getattr(args, "reuse", False):
+            summary = reuse.run_or_reuse(run_cfg, run_out, tags, progress=not args.quiet)
+        else:
+            summary = distill.run(run_cfg, run_out, progress=not args.quiet, tags=tags)
+        if not distributed.is_main():  # under torchrun, rank 0 reports
+            continue
+        print(summary_table(summary))
+        if args.results:
+            write_summary_rows(summary, args.results, run_name)
+    if seeds is not None and len(seeds) > 1 and distributed.is_main():
+        table = seed_rows([r[1] for r in runs])
+        for kind, rows in table.groupby("kind"):
+            print(
+                f"{kind}: selected {rows['selected'].mean():.2f} mean, sd {rows['selected'].std():.2f}; gain over the "
+                f"start {rows['gain'].mean():+.2f} +- {rows['gain'].std():.2f} (n={len(rows)} seeds: {seeds})"
+            )
     return 0
+
+
+def _seeds(text: str) -> list[int]:
+    """``--seeds 0,1,2`` -> [0, 1, 2]; anything else is a one-line error."""
+    from .config import ConfigError
+
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise ConfigError(f"--seeds takes comma-separated integers, e.g. 0,1,2; got {text!r}") from None
+    if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+        raise ConfigError(f"--seeds takes distinct non-negative integers, e.g. 0,1,2; got {text!r}")
+    return seeds
 
 
 def _loop_args(parser) -> None:
@@ -156,6 +186,9 @@ def _loop_args(parser) -> None:
     parser.add_argument("--out", help="run folder (default: papermill_runs/distill/<preset>)")
     parser.add_argument("--results", help="write start/cycle rows (members and ensemble) into this results CSV")
     parser.add_argument("--name", help="model name for the results rows (default: the run folder's name)")
+    parser.add_argument(
+        "--seeds", help="comma-separated seeds, e.g. 0,1,2: one run each in OUT/seed-N, rows named 'NAME, seed N'"
+    )
     parser.add_argument("--quiet", action="store_true")
 
 

@@ -133,6 +133,24 @@ class DistillConfig:
 INIT_MODES = ("fresh", "continue", "handover")
 RENAMED = {("cross_init_mode", "inherit"): "continue", ("bi_init_mode", "inherit"): "continue"}
 
+# What a run folder's config.json means when it was written by older code. Keys added later default to the
+# behaviour they preserve, so a missing key takes today's default, except where tenc changed what a run does:
+# before c5dfc7a (the commit that added cross_orders) cross-encoders scored and labelled in both orders and
+# selection "dev" let the start compete (today's "dev+start"). Such a folder is read with those values, so it is
+# never reported as one-order: resuming it with today's defaults is refused with the difference named.
+BEFORE_ONE_ORDER = {"cross_orders": "both", "label_both_orders": True}
+
+
+def saved_settings(saved: dict) -> dict:
+    """A run folder's settings as the code that wrote them used them (see `BEFORE_ONE_ORDER`)."""
+    saved = dict(saved)
+    if "cross_orders" not in saved:
+        saved = {**BEFORE_ONE_ORDER, **saved}
+        if saved.get("selection", "dev") == "dev":
+            saved["selection"] = "dev+start"
+    return {**DistillConfig().to_dict(), **saved}
+
+
 # settings that change how a run executes, not what it computes: ignored when a rerun is compared
 RUNTIME_ONLY = ("threads", "parallel", "checkpoint_minutes", "grad_accum", "device")
 

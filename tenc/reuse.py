@@ -23,7 +23,7 @@ import shutil
 import typing
 from pathlib import Path
 
-from .config import EXTENDABLE, RUNTIME_ONLY, DistillConfig
+from .config import EXTENDABLE, RUNTIME_ONLY, DistillConfig, saved_settings
 from .io import atomic_write_text, link_or_copy, read_marker
 
 # What a finished sibling run can lend when its settings differ from this run's only in these keys.
@@ -66,7 +66,7 @@ def finished_siblings(cfg: DistillConfig, search: str | Path, exclude: str | Pat
         if exclude is not None and folder.resolve() == Path(exclude).resolve():
             continue
         try:
-            saved = {**DistillConfig().to_dict(), **json.loads(config.read_text())}
+            saved = saved_settings(json.loads(config.read_text()))
         except (OSError, ValueError, TypeError):
             continue  # not a run this one can borrow from (unreadable config.json)
         diff = {k for k, v in mine.items() if saved[k] != v}

@@ -29,7 +29,7 @@ import pandas as pd
 
 from . import data as tdata
 from . import distributed as tdist
-from .config import EXTENDABLE, RUNTIME_ONLY, ConfigError, DistillConfig
+from .config import EXTENDABLE, RUNTIME_ONLY, ConfigError, DistillConfig, saved_settings
 from .io import (
     CorruptRun,
     atomic_dir,
@@ -153,18 +153,14 @@ def check_config(folder: Path, cfg: DistillConfig, log=print) -> None:
     if not path.is_file():
         atomic_write_text(path, json.dumps(mine, indent=2, sort_keys=True))
         return
-    saved = json.loads(path.read_text())
-    defaults = DistillConfig().to_dict()  # settings added later default to their old behaviour
-    diff = {
-        k: (saved.get(k, defaults[k]), v)
-        for k, v in mine.items()
-        if saved.get(k, defaults[k]) != v and k not in RUNTIME_ONLY + EXTENDABLE
-    }
+    raw = json.loads(path.read_text())
+    saved = saved_settings(raw)  # what the code that wrote it did, never today's default for a changed setting
+    diff = {k: (saved[k], v) for k, v in mine.items() if saved[k] != v and k not in RUNTIME_ONLY + EXTENDABLE}
     if diff:
         raise ConfigError(f"{folder} holds a run with other settings {diff}; use a new folder")
     if saved.get("cycles") != mine["cycles"]:
         log(f"{folder}: cycles {saved.get('cycles')} -> {mine['cycles']} (finished cycles are kept)")
-        atomic_write_text(path, json.dumps({**saved, "cycles": mine["cycles"]}, indent=2, sort_keys=True))
+        atomic_write_text(path, json.dumps({**raw, "cycles": mine["cycles"]}, indent=2, sort_keys=True))
 
 
 TRUNCATION_WARNING = 0.05  # a token limit that cuts more than this share of the pool's sentences or pairs is flagged

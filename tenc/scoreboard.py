@@ -262,27 +262,61 @@ def seed_rows(run_dirs: list[str | Path]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def gain_report(summary: dict, repeats: str | Path = "", sds: float = 3.0) -> str:
-    """The selected encoders against the start (7-set average), each gain set against the spread (sample
-    standard deviation) of the gains in ``repeats``, a CSV of the same job run with other seeds
-    (`seed_rows`): "beyond noise" when the gain exceeds ``sds`` of them. Empty for a run with no evaluated
-    start or no 7-set average (another task)."""
+def seed_groups(path: str | Path) -> pd.DataFrame:
+    """The scoreboard's seed groups: trained rows (cycles) of one recipe run with two or more seeds (the same
+    name once "seed N" is taken out, kind and stage), with each group's n, mean and sample sd of the 7-set avg."""
+    import re
+
+    df = _read_board(Path(path), RESULT_COLUMNS)
+    df = df[df["seed"].notna() & df["stage"].astype(str).str.startswith("cycle")].copy()
+    df["group"] = df["model"].map(lambda m: re.sub(r"\s+", " ", re.sub(r",? ?\bseed \d+\b,?", " ", m)).strip())
+    groups = df.groupby(["group", "kind", "stage"]).agg(n=("seed", "nunique"), mean=("avg", "mean"), sd=("avg", "std"))
+    return groups[groups["n"] >= 2].reset_index()
+
+
+def pooled_sd(groups: pd.DataFrame) -> float:
+    """The pooled sample sd of seed groups: sqrt(sum (n - 1) sd^2 / sum (n - 1))."""
+    import math
+
+    dof = (groups["n"] - 1).sum()
+    return math.sqrt(float(((groups["n"] - 1) * groups["sd"] ** 2).sum() / dof)) if dof else float("nan")
+
+
+def gain_report(summary: dict, repeats: str | Path = "", sds: float = 2.0, board: str | Path = "") -> str:
+    """The selected encoders against the start (7-set average), each gain set against the noise: the sample sd
+    of the gains in ``repeats`` (a CSV of the same job run with other seeds, `seed_rows`) when it holds 3 or
+    more seeds, and the pooled sd of the scoreboard's seed groups in ``board`` (results/sts.csv); the larger
+    judges: "beyond noise" when the gain exceeds ``sds`` of it. Each line says how many seeds stand behind it
+    (n=1: a pilot, not a finding). Empty for a run with no evaluated start or no 7-set average."""
+    import math
+
     import pandas as pd
 
     start = _start_avg(summary)
     if start is None or any("avg" not in pick["row"] for pick in summary["selected"].values()):
         return ""
     seeds = pd.read_csv(repeats) if repeats and Path(repeats).is_file() else None
+    groups = seed_groups(board) if board and Path(board).is_file() else None
+    pooled = pooled_sd(groups) if groups is not None and len(groups) else math.nan
     lines = [f"start (cycle 0 bi-encoder): {start:.2f}"]
     for kind, pick in summary["selected"].items():
         gain = pick["row"]["avg"] - start
         line = f"{kind}-encoder, cycle {pick['cycle']}: {pick['row']['avg']:.2f} ({gain:+.2f} over the start)"
-        if seeds is not None and (seeds["kind"] == kind).sum() >= 2:
-            g = seeds.loc[seeds["kind"] == kind, "gain"]
-            verdict = "beyond noise" if gain > sds * g.std() else "NOT beyond noise"
+        g = seeds.loc[seeds["kind"] == kind, "gain"] if seeds is not None else pd.Series(dtype=float)
+        noise = []
+        if len(g) >= 2:
             line += (
-                f"; {len(g)} seeds: gain {g.mean():+.2f} mean, sd {g.std():.2f}, range {g.min():+.2f} to "
-                f"{g.max():+.2f} -> {verdict} (gain > {sds:g} sd)"
+                f"; {len(g)} seeds: gain {g.mean():+.2f} mean, sd {g.std():.2f}, range {g.min():+.2f} to {g.max():+.2f}"
             )
+            if len(g) >= 3:
+                noise.append(g.std())
+        else:
+            line += "; n=1 seed (a pilot, not a finding)"
+        if not math.isnan(pooled):
+            line += f"; pooled sd of the scoreboard's {len(groups)} seed groups {pooled:.2f}"
+            noise.append(pooled)
+        if noise:
+            verdict = "beyond noise" if gain > sds * max(noise) else "NOT beyond noise"
+            line += f" -> {verdict} (gain > {sds:g} x sd {max(noise):.2f})"
         lines.append(line)
     return "\n".join(lines)

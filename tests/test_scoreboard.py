@@ -71,3 +71,53 @@ def test_a_row_without_provenance_is_refused(tmp_path):
         record_results(tmp_path / "x.csv", [{"model": "m", "kind": "bi", "stage": "s", **dict.fromkeys(SCORES, 1.0)}])
     record_result(tmp_path / "x.csv", "minilm-l6", "bi", "packaged", dict.fromkeys(SCORES, 1.0), "cosine")
     assert _board(tmp_path / "x.csv").loc[0, "pool"] == "none"
+
+
+def test_noise_is_the_pooled_sd_of_the_scoreboards_seed_groups():
+    """The committed scoreboard's seed groups (trained rows of one recipe under several seeds) pool to the
+    noise the gain report judges by; the smallest group's sd is not the noise."""
+    from tenc.scoreboard import pooled_sd, seed_groups
+
+    groups = seed_groups(ROOT / "results" / "sts.csv")
+    assert len(groups) >= 12 and (groups["n"] >= 2).all()
+    assert groups["sd"].min() < pooled_sd(groups) < groups["sd"].max()
+    two = pd.DataFrame({"n": [3, 2], "sd": [1.0, 2.0]})
+    assert pooled_sd(two) == pytest.approx(((2 * 1 + 1 * 4) / 3) ** 0.5)
+
+
+def test_the_gain_report_uses_the_larger_noise_and_names_one_seed(tmp_path):
+    from tenc.scoreboard import gain_report
+
+    def row(cycle, kind, avg):
+        return {
+            "cycle": cycle,
+            "kind": kind,
+            "member": "model",
+            "dev": avg,
+            **dict.fromkeys(SCORES[:-1], avg),
+            "avg": avg,
+        }
+
+    summary = {
+        "cycles": [row(0, "bi", 60.0), row(1, "bi", 61.0)],
+        "selected": {"bi": {"cycle": 1, "rule": "dev", "members": {"model": 1}, "row": row(1, "bi", 61.0)}},
+    }
+    text = gain_report(summary, board=ROOT / "results" / "sts.csv")
+    assert "n=1 seed" in text and "pooled sd of the scoreboard's" in text and "NOT beyond noise" in text
+
+
+def test_seeds_are_a_setting_of_the_cli(tiny_bert, fake_sts, tmp_path, capsys):
+    """--seeds 0,1 runs the recipe once per seed (OUT/seed-N) and writes rows named 'NAME, seed N' with their
+    seed; the spread over the seeds is printed. A malformed list is one line."""
+    from tenc.cli import main
+
+    argv = ["distill", "--preset", "smoke", "--set", f"start={tiny_bert}", "--set", f"data={fake_sts}", "--quiet"]
+    out, board = tmp_path / "runs", tmp_path / "sts.csv"
+    assert main([*argv, "--out", str(out), "--seeds", "0,1", "--name", "tiny", "--results", str(board)]) == 0
+    assert (out / "seed-0" / "summary.json").is_file() and (out / "seed-1" / "summary.json").is_file()
+    rows = _board(board)
+    assert set(rows["model"]) == {"tiny, seed 0", "tiny, seed 1"}
+    assert (rows.groupby("model")["seed"].first().to_dict()) == {"tiny, seed 0": 0, "tiny, seed 1": 1}
+    assert "(n=2 seeds: [0, 1])" in capsys.readouterr().out
+    assert main([*argv, "--out", str(out), "--seeds", "0,x"]) == 2
+    assert "--seeds takes comma-separated integers" in capsys.readouterr().err

@@ -165,16 +165,17 @@ def test_seed_rows_and_the_gain_report_set_each_gain_against_the_seeds_spread(tm
     assert rows[rows["kind"] == "cross"]["gain"].tolist() == [4.5, 5.0, 5.5]
     assert rows[rows["kind"] == "bi"]["gain"].tolist() == [0.5, 1.5, -0.5]
     rows.to_csv(tmp_path / "seeds.csv", index=False)
-    text = gain_report(_summary(0, 59.5, 60.0, 64.0), tmp_path / "seeds.csv")
+    text = gain_report(_summary(0, 59.5, 60.0, 64.0), tmp_path / "seeds.csv", sds=3.0)
     lines = text.splitlines()
     assert lines[0] == "start (cycle 0 bi-encoder): 59.50"
     # cross: +4.50 against sd 0.50 of its seeds' gains -> beyond 3 sd; bi: +0.50 against sd 1.00 -> not
     assert lines[2].startswith(
         "cross-encoder, cycle 1: 64.00 (+4.50 over the start); 3 seeds: gain +5.00 mean, sd 0.50"
     )
-    assert lines[2].endswith("-> beyond noise (gain > 3 sd)")
-    assert lines[1].endswith("-> NOT beyond noise (gain > 3 sd)")
-    assert "seeds" not in gain_report(_summary(0, 59.5, 60.0, 64.0), tmp_path / "missing.csv")
+    assert lines[2].endswith("-> beyond noise (gain > 3 x sd 0.50)")
+    assert lines[1].endswith("-> NOT beyond noise (gain > 3 x sd 1.00)")
+    one = gain_report(_summary(0, 59.5, 60.0, 64.0), tmp_path / "missing.csv")
+    assert "n=1 seed" in one and "beyond" not in one  # one seed and no board: no verdict at all
     no_start = _summary(0, 59.5, 60.0, 64.0)
     no_start["cycles"] = no_start["cycles"][1:]
     assert gain_report(no_start) == ""  # cycle 0 not evaluated: nothing to set against
