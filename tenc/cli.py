@@ -120,8 +120,8 @@ def _evaluate_task(args, members) -> int:
     return 0
 
 
-def cmd_distill(args) -> int:
-    from . import distill, reuse
+def distill_config(args):
+    """(settings, run folder) of a parsed ``distill`` or ``mutual`` command, checked, nothing run."""
     from .config import DistillConfig
 
     values = _parse_sets(args.set)
@@ -131,7 +131,32 @@ def cmd_distill(args) -> int:
     if getattr(args, "test", None):
         values["tests"] = ",".join(args.test)
     cfg = DistillConfig.from_sources(args.preset, args.config or "", **values)
-    out = Path(args.out or f"papermill_runs/distill/{args.preset}")
+    return cfg, Path(args.out or f"papermill_runs/distill/{args.preset}")
+
+
+def check_command(argv: list[str]):
+    """Validate a ``python -m tenc`` command line as written, through the same argument and settings checks a
+    run makes, without running it: (subcommand, run folder or None, settings or None). A bad command raises
+    (SystemExit from argparse, ConfigError from the settings)."""
+    args = build_parser().parse_args(argv)
+    if args.command in ("distill", "mutual"):
+        if args.command == "mutual":
+            _mutual_sets(args)
+        cfg, out = distill_config(args)
+        return args.command, out, cfg.to_dict()
+    if args.command == "prime":
+        from .config import PrimeConfig, load_yaml
+
+        values = load_yaml(args.config) if args.config else {}
+        values.update(_parse_sets(args.set))
+        return args.command, Path(args.out), PrimeConfig.from_dict(values).__dict__
+    return args.command, None, None
+
+
+def cmd_distill(args) -> int:
+    from . import distill, reuse
+
+    cfg, out = distill_config(args)
     import shlex
     from dataclasses import replace
 
@@ -212,6 +237,12 @@ def _positive(text: str) -> int:
 
 def cmd_mutual(args) -> int:
     """Mutual distillation: ``distill`` with several members (labels = mean of the members' scores)."""
+    _mutual_sets(args)
+    return cmd_distill(args)
+
+
+def _mutual_sets(args) -> None:
+    """``mutual``'s own flags as the settings ``distill`` reads (start = the members, comma-separated)."""
     members = [m.strip() for m in args.members.split(",") if m.strip()]
     if len(members) < 2:
         from .config import ConfigError
@@ -222,7 +253,6 @@ def cmd_mutual(args) -> int:
         args.set.append(f"cross_init={args.cross_init}")
     if args.parallel:
         args.set.append("parallel=true")
-    return cmd_distill(args)
 
 
 def cmd_run(args) -> int:
