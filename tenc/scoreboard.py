@@ -7,7 +7,7 @@ Provenance columns (`PROVENANCE`), on every scoreboard row:
 | column     | what                                                                                        |
 |------------|---------------------------------------------------------------------------------------------|
 | `seed`     | the run's seed ("" for a model evaluated as packaged: nothing of it is random)              |
-| `pool`     | what it trained on: `transductive`, `inductive`, `disjoint` (no test sentence), `custom`, `none` |
+| `pool`     | what it trained on: `transductive`, `inductive`, `disjoint` (no test sentence), a task, `none` |
 | `labels`   | the cross -> bi labels: `one-order`, `two-order`, `teachers` (teachers_teach=bi), `none`    |
 | `selected` | the rule that picked this row (`dev`, `dev+start`, `agreement`, `last`), `no` for a cycle  |
 |            | it did not pick, `n/a` for a row no rule chooses (a start, a packaged model)                |

@@ -298,6 +298,13 @@ def markdown(table: pd.DataFrame) -> str:
 # -- the paper's layout ----------------------------------------------------------------------------
 
 
+def _cell(value) -> str:
+    """A scoreboard value as a table cell: blank where missing, integers without decimals."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return ""
+    return str(int(value)) if isinstance(value, (int, np.integer, float)) else str(value)
+
+
 def board_row(board: pd.DataFrame, row: dict) -> pd.Series | None:
     """The scoreboard row a spec row names by ``model``, ``kind`` and ``stage``, or None (not run)."""
     hit = board[(board["model"] == row["model"]) & (board["kind"] == row["kind"]) & (board["stage"] == row["stage"])]
@@ -326,8 +333,9 @@ def paper_table(board: pd.DataFrame, spec: dict) -> str:
 
     ``spec`` (params/paper_table.yaml): ``tracks``: a list of ``{name, rows: [{label, model, kind,
     stage}]}``, and ``published``: a list of ``{label, <set>: value, avg: value}`` copied from PAPER.md.
-    A row the scoreboard lacks is shown as not run, never dropped."""
-    head = ["", *EVAL_SETS, "avg", "protocol"]
+    A row the scoreboard lacks is shown as not run, never dropped. Each row names its seed and whether the
+    run's selection rule picked it (``no``: a cycle dev did not pick, quoted only as a test oracle)."""
+    head = ["", *EVAL_SETS, "avg", "protocol", "seed", "selected"]
     lines = []
     for track in spec.get("tracks", []):
         lines += [f"### {track['name']}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -336,11 +344,14 @@ def paper_table(board: pd.DataFrame, spec: dict) -> str:
             if r is None:
                 cells = ["not run"] + [""] * (len(head) - 2)
             else:
-                cells = [f"{r[c]:.2f}" for c in (*EVAL_SETS, "avg")] + [str(r.get("protocol", ""))]
+                cells = [f"{r[c]:.2f}" for c in (*EVAL_SETS, "avg")] + [
+                    _cell(r.get(c)) for c in ("protocol", "seed", "selected")
+                ]
             lines.append("| " + " | ".join([row["label"], *cells]) + " |")
         lines.append("")
     if spec.get("published"):
-        lines += ["### Published (PAPER.md)", "", "| " + " | ".join(head[:-1]) + " |", "|" + "---|" * (len(head) - 1)]
+        published = head[: len(EVAL_SETS) + 2]
+        lines += ["### Published (PAPER.md)", "", "| " + " | ".join(published) + " |", "|" + "---|" * len(published)]
         for row in spec["published"]:
             cells = [
                 f"{v:.2f}" if isinstance(v, (int, float)) else str(v)

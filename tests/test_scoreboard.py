@@ -25,7 +25,7 @@ def test_every_committed_row_names_its_provenance():
     trained = board[board["stage"].str.startswith("cycle")]
     assert set(trained["selected"]) <= {"dev", "dev+start", "agreement", "last", "no", "test oracle", "not recorded"}
     assert set(trained["labels"]) <= {"one-order", "two-order", "teachers"}
-    assert set(board["pool"]) <= {"transductive", "inductive", "disjoint", "custom", "none", "unknown"}
+    assert set(board["pool"]) <= {"transductive", "inductive", "disjoint", "custom", "trecqa", "none", "unknown"}
     # the audit's two test-picked numbers are rows that dev did not select
     for model, stage in (("adaptation minilm-l6, mpnet frozen teacher of both students, 3 bi epochs", "cycle 1"),):
         row = board[(board["model"] == model) & (board["kind"] == "bi") & (board["stage"] == stage)]

@@ -6,9 +6,10 @@ before tenc wrote them; rows that already carry them are left as they are. Run f
 Sources, row by row: ``commit``, the first commit of results/sts.csv that holds the row's (model, kind,
 stage) (git history); ``seed`` and ``pool``, the row's command in docs/results.md (``--set seed=N``,
 ``pool=...``, ``--task custom``; the name's "seed N"; else tenc's default seed 0 and the paper's transductive
-pool); ``labels``, two-order for a trained row added before c5dfc7a (when cross labels were averaged over both
-orders by default) or whose command sets label_both_orders=true, else one-order; ``selected``, the run's own
-dev pick in results/cycles.csv (``dev`` or ``no``), ``not recorded`` where the run is not there;
+pool; rows distilled on TrecQA say ``trecqa``); ``labels``, two-order for a trained row added before c5dfc7a
+(when cross labels were averaged over both orders by default) or whose command sets label_both_orders=true,
+else one-order; ``selected``, the run's own dev pick in results/cycles.csv (``dev`` or ``no``; ``dev`` for the
+``dev-selected`` rows tools/transfer.sh writes), ``not recorded`` where the run is not there;
 ``versions``, ``not recorded`` (metrics.json kept them, but those run folders are gone).
 """
 
@@ -116,6 +117,10 @@ def fill(df: pd.DataFrame) -> pd.DataFrame:
             }
             if untrained:
                 origin["pool"] = "none"
+            if row["stage"] == "dev-selected":  # tools/transfer.sh scores a run's dev-selected best/ models
+                origin["selected"] = "dev"
+            if "TrecQA pool" in name:  # distilled on TrecQA's pairs, scored on STS
+                origin["pool"] = "trecqa"
         df.loc[i, list(origin)] = list(origin.values())
         df.loc[i, ["commit", "versions"]] = [commit, "not recorded"]
     return df[BOARD_COLUMNS]

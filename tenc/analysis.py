@@ -1,0 +1,60 @@
+"""Research questions answered from the committed CSVs (no model runs): each function returns the table a
+notebook draws and a claim quotes.
+
+| function             | question                                                                   |
+|----------------------|----------------------------------------------------------------------------|
+| `selection_picks`    | per run and encoder type: the cycle dev picked, the last cycle, the test oracle |
+| `selection_summary`  | how often dev and the last cycle hit the test oracle, and what missing it costs |
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+
+def selection_picks(cycles: str | Path | pd.DataFrame) -> pd.DataFrame:
+    """One row per (run, kind) of results/cycles.csv with two or more trained cycles (the reported member):
+    the cycle the run's dev rule picked, the last cycle and the test oracle (the best 7-set average), with
+    each pick's average."""
+    df = pd.read_csv(cycles) if not isinstance(cycles, pd.DataFrame) else cycles
+    df = df[(df["cycle"] > 0) & df["member"].isin(["model", "ensemble"])]
+    rows = []
+    for (run, kind), sub in df.groupby(["run", "kind"], sort=False):
+        member = "ensemble" if (sub["member"] == "ensemble").any() else "model"
+        sub = sub[sub["member"] == member].sort_values("cycle")
+        if len(sub) < 2:
+            continue
+        picked = sub[sub["selected"].astype(str) == "True"]
+        oracle = sub.loc[sub["avg"].idxmax()]
+        dev = picked.iloc[0] if len(picked) else None
+        last = sub.iloc[-1]
+        rows.append(
+            {
+                "run": run,
+                "kind": kind,
+                "cycles": len(sub),
+                "dev_cycle": None if dev is None else int(dev["cycle"]),
+                "dev_avg": None if dev is None else float(dev["avg"]),
+                "last_cycle": int(last["cycle"]),
+                "last_avg": float(last["avg"]),
+                "oracle_cycle": int(oracle["cycle"]),
+                "oracle_avg": float(oracle["avg"]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def selection_summary(cycles: str | Path | pd.DataFrame) -> dict:
+    """How many picks there are, how often dev and the last cycle hit the test oracle, and the mean 7-set
+    average lost to the oracle by each rule."""
+    picks = selection_picks(cycles).dropna(subset=["dev_cycle"])
+    return {
+        "picks": len(picks),
+        "runs": picks["run"].nunique(),
+        "dev_hits_oracle": int((picks["dev_cycle"] == picks["oracle_cycle"]).sum()),
+        "last_hits_oracle": int((picks["last_cycle"] == picks["oracle_cycle"]).sum()),
+        "dev_mean_loss": round(float((picks["oracle_avg"] - picks["dev_avg"]).mean()), 2),
+        "last_mean_loss": round(float((picks["oracle_avg"] - picks["last_avg"]).mean()), 2),
+    }
