@@ -66,6 +66,8 @@ class DistillConfig:
     bi_warmup: float = 0.0  # paper: no warm-up
     bi_max_length: int = 32  # tokens per sentence (paper: 32)
     lengths: str = "auto"  # "auto": STS keeps the two limits above, other tasks fit them to the pool; "fixed"
+    bi_batches: str = "length"  # "length": length-bucketed batches (tenc); "random": the reference's order (CoSENT
+    # then ranks pairs of mixed lengths inside a batch)
     bi_loss: str = "mse"  # "mse" between cos and the cross score (paper) or "cosent" (ranking)
     target_map: str = "clip"  # bi cosines -> BCE targets: "clip" to [0, 1], "minmax" rescale, "rank"
     label_both_orders: bool = False  # cross pseudo-labels averaged over (s1, s2) and (s2, s1) (paper: one order)
@@ -116,7 +118,8 @@ class DistillConfig:
 
     def student(self, kind: str) -> dict:
         """The training settings of the ``kind`` ("bi" or "cross") student, as `tenc.train` takes them."""
-        return {k: getattr(self, f"{kind}_{k}") for k in ("epochs", "batch_size", "lr", "warmup", "max_length", "loss")}
+        keys = ("epochs", "batch_size", "lr", "warmup", "max_length", "loss") + (("batches",) if kind == "bi" else ())
+        return {k: getattr(self, f"{kind}_{k}") for k in keys}
 
     @property
     def members(self) -> list[Member]:
@@ -161,6 +164,7 @@ CHOICES = {
     "cross_orders": ("one", "both"),
     "cross_loss": tuple(LOSSES["cross"]),
     "bi_loss": tuple(LOSSES["bi"]),
+    "bi_batches": ("length", "random"),
     "target_map": ("clip", "minmax", "rank"),
     "selection": SELECTION_RULES,
     "pool": POOL_MODES,

@@ -82,6 +82,24 @@ def length_bucketed_batches(
     return batches
 
 
+def random_batches(n: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Fixed-size batches of a random permutation (the reference's order; lengths mixed in every batch)."""
+    order = rng.permutation(n)
+    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
+
+
+BATCHINGS = ("length", "random")
+
+
+def batches_for(batching: str, lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """One epoch's batches: ``length`` (length-bucketed, tenc's default) or ``random`` (the reference's)."""
+    if batching == "random":
+        return random_batches(len(lengths), batch_size, rng)
+    if batching != "length":
+        raise ValueError(f"unknown batching {batching!r}: use 'length' or 'random'")
+    return length_bucketed_batches(lengths, batch_size, rng)
+
+
 def optimizer(model: torch.nn.Module, lr: float, weight_decay: float, total: int, warmup: float):
     """AdamW (eps 1e-6, no decay on biases and LayerNorm) and a linear warm-up then linear decay over ``total``
     steps: the reference's optimiser, shared by distillation and priming."""

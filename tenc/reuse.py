@@ -31,7 +31,7 @@ from .io import atomic_write_text, link_or_copy, read_marker
 # first act at the end of a cycle, so everything of cycle 1 before it (bi labels, the cross-encoder, its
 # evaluation and its labels) is the same.
 FROM_CYCLE_2 = ("cross_init_mode", "bi_init_mode")
-BI_STUDENT = ("bi_epochs", "bi_batch_size", "bi_lr", "bi_warmup", "bi_loss")
+BI_STUDENT = ("bi_epochs", "bi_batch_size", "bi_lr", "bi_warmup", "bi_loss", "bi_batches")
 CROSS_LABELS = ("teachers_teach",)  # what goes into the cross -> bi labels, not into the cross-encoder
 LABEL_CROSS_FILES = ("label_cross.", "labels_cross.")
 CROSS_HALF_FILES = (

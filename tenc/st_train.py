@@ -31,7 +31,7 @@ from .encode import tokenize_pairs
 from .loop import (
     Checkpoint,
     TrainStats,
-    length_bucketed_batches,
+    batches_for,
     seed_everything,
 )
 from .losses import loss_fn
@@ -101,6 +101,7 @@ def _run(
     amp,
     patience,
     min_delta,
+    batches: str = "length",
 ) -> TrainStats:
     from datasets import Dataset
 
@@ -112,7 +113,7 @@ def _run(
     if batch_size % parts:
         raise ValueError(f"the {kind} batch size {batch_size} must divide into grad_accum {grad_accum} micro-batches")
     rng = np.random.default_rng(seed)  # the batches tenc's own loop draws from this seed
-    epoch_batches = [length_bucketed_batches(lengths, batch_size, rng) for _ in range(epochs)]
+    epoch_batches = [batches_for(batches, lengths, batch_size, rng) for _ in range(epochs)]
     total = sum(len(b) for b in epoch_batches)
     ds = Dataset.from_dict({"sentence1": list(s1), "sentence2": list(s2), "label": np.asarray(targets, float).tolist()})
     if kind == "cross":
@@ -294,6 +295,7 @@ def train_bi(
     grad_accum: int = 1,
     amp: str = "",
     chunks: int = 0,
+    batches: str = "length",
     patience: int = 0,
     min_delta: float = 0.0,
 ) -> TrainStats:
@@ -327,4 +329,5 @@ def train_bi(
         amp=amp,
         patience=patience,
         min_delta=min_delta,
+        batches=batches,
     )

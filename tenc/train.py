@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from .encode import pad_batch, tokenize_pairs, tokenize_sentences, uses_token_types
-from .loop import Checkpoint, TrainStats, length_bucketed_batches, optimise, seed_everything
+from .loop import Checkpoint, TrainStats, batches_for, length_bucketed_batches, optimise, seed_everything
 from .losses import loss_fn
 
 
@@ -138,10 +138,12 @@ def train_bi(
     grad_accum: int = 1,
     amp: str = "",
     chunks: int = 4,
+    batches: str = "length",
     patience: int = 0,
     min_delta: float = 0.0,
 ) -> TrainStats:
-    """Train a SentenceTransformer in place so that cos(u, v) matches the targets."""
+    """Train a SentenceTransformer in place so that cos(u, v) matches the targets. ``batches``: "length"
+    (length-bucketed, the default) or "random" (the reference's order: CoSENT then ranks pairs of mixed lengths)."""
     targets = bi_examples(s1, s2, targets, loss)
     criterion = loss_fn("bi", loss)
     seed_everything(seed)
@@ -176,7 +178,7 @@ def train_bi(
 
     return optimise(
         model=model,
-        batches_per_epoch=lambda rng: length_bucketed_batches(pair_len, batch_size, rng),
+        batches_per_epoch=lambda rng: batches_for(batches, pair_len, batch_size, rng),
         epochs=epochs,
         lr=lr,
         warmup=warmup,

@@ -195,3 +195,18 @@ def test_min_delta_lets_early_stopping_ignore_gains_too_small_to_matter(tiny_ber
         min_delta=0.1,
     )
     assert stats.stopped_at == 8 and stats.best_step == 8  # stopped on the plateau, kept the (marginally) best state
+
+
+def test_random_batches_mix_lengths_that_bucketed_batches_keep_together():
+    """bi_batches=random: the reference's order, every pair once an epoch, lengths mixed within a batch; the
+    length-bucketed batches keep them close (the CoSENT question: which pairs a batch ranks together)."""
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(5, 60, size=1280)
+    bucketed = loop.batches_for("length", lengths, 128, np.random.default_rng(1))
+    mixed = loop.batches_for("random", lengths, 128, np.random.default_rng(1))
+    for batches in (bucketed, mixed):
+        assert sorted(np.concatenate(batches).tolist()) == list(range(1280))
+    spread = lambda bs: np.mean([np.ptp(lengths[b]) for b in bs])  # noqa: E731
+    assert spread(bucketed) < 10 < 40 < spread(mixed)
+    with pytest.raises(ValueError, match="unknown batching"):
+        loop.batches_for("sorted", lengths, 128, rng)
