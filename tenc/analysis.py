@@ -5,12 +5,15 @@ notebook draws and a claim quotes.
 |----------------------|----------------------------------------------------------------------------|
 | `selection_picks`    | per run and encoder type: the cycle dev picked, the last cycle, the test oracle |
 | `selection_summary`  | how often dev and the last cycle hit the test oracle, and what missing it costs |
+| `pool_gold`          | the gold score of the pool pairs that are scored test pairs (transductive pools) |
+| `label_spearman`     | how good a set of pseudo-labels is against that gold                        |
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 
@@ -58,3 +61,24 @@ def selection_summary(cycles: str | Path | pd.DataFrame) -> dict:
         "dev_mean_loss": round(float((picks["oracle_avg"] - picks["dev_avg"]).mean()), 2),
         "last_mean_loss": round(float((picks["oracle_avg"] - picks["last_avg"]).mean()), 2),
     }
+
+
+def pool_gold(pool: pd.DataFrame, pairs: pd.DataFrame) -> pd.Series:
+    """The gold score of each pool pair that is a scored test pair of the seven sets (NaN for the others),
+    matched on the unordered pair: on a transductive pool it says how good a label set is, on a disjoint one
+    nothing (no test pair is there)."""
+    from .data import _pair_keys, eval_sets
+
+    tests = pd.concat(list(eval_sets(pairs).values()))
+    gold = tests.assign(key=_pair_keys(tests)).groupby("key")["score"].mean()
+    return _pair_keys(pool.reset_index(drop=True)).map(gold)
+
+
+def label_spearman(labels: dict[str, np.ndarray], gold: pd.Series) -> dict[str, float]:
+    """Spearman x 100 of each label set against gold, over the pool pairs that have gold."""
+    from scipy.stats import spearmanr
+
+    has = gold.notna().to_numpy()
+    if has.sum() < 3:
+        return {}
+    return {name: round(float(spearmanr(values[has], gold[has]).statistic * 100), 2) for name, values in labels.items()}

@@ -48,6 +48,14 @@ class TrainStats:
     def padding(self) -> float:
         return 1.0 - self.real_tokens / max(self.padded_tokens, 1)
 
+    def loss_curve(self, points: int = 100) -> list[tuple[int, float]]:
+        """(step, mean loss of the steps since the previous point): about ``points`` points over the stage."""
+        every = max(1, -(-len(self.losses) // points))
+        return [
+            (min(i + every, len(self.losses)), round(float(np.mean(self.losses[i : i + every])), 5))
+            for i in range(0, len(self.losses), every)
+        ]
+
     def summary(self) -> dict:
         return {
             "steps": self.steps,
@@ -60,6 +68,7 @@ class TrainStats:
             "examples_per_second": round(self.examples / max(self.seconds, 1e-9), 2),
             "loss_first": self.losses[0] if self.losses else None,
             "loss_last": float(np.mean(self.losses[-20:])) if self.losses else None,
+            "loss_curve": self.loss_curve(),
             "dev": self.dev,
             "best_step": self.best_step,
             "resumed_from_step": self.resumed_from,

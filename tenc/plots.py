@@ -41,6 +41,45 @@ def length_histogram(sentences: list[str], tokenizer=None) -> Figure:
     return fig
 
 
+def training_curves(stages: dict[str, dict]) -> Figure:
+    """One panel per training stage: its loss curve (``loss_curve``: step, mean loss) and, on a second axis,
+    its dev checks (``dev``: step, score), the kept best step marked. ``stages`` maps a name to a stage's
+    ``train`` record (`TrainStats.summary()`, as `stage_records` reads them from a run folder)."""
+    fig = Figure(figsize=(4.2 * max(len(stages), 1), 3.0), layout="constrained")
+    for i, (name, rec) in enumerate(stages.items()):
+        ax = fig.add_subplot(1, max(len(stages), 1), i + 1)
+        curve = rec.get("loss_curve") or []
+        if curve:
+            ax.plot(*zip(*curve), color="C0", lw=1.2, label="loss")
+        elif rec.get("loss_first") is not None:  # stages trained before curves were kept: first and last only
+            ax.plot([0, rec["steps"]], [rec["loss_first"], rec["loss_last"]], "o--", color="C0", label="loss (ends)")
+        ax.set(title=name, xlabel="step", ylabel="training loss")
+        if rec.get("dev"):
+            dev = ax.twinx()
+            dev.plot(*zip(*rec["dev"]), "s-", color="C1", ms=3, lw=1, label="dev")
+            if rec.get("best_step"):
+                best = dict(map(tuple, rec["dev"])).get(rec["best_step"])
+                if best is not None:
+                    dev.plot([rec["best_step"]], [best], "*", color="C3", ms=10, label="kept")
+            dev.set_ylabel("dev score")
+    return fig
+
+
+def stage_records(run_dir: str | Path, cycle: int | None = None) -> dict[str, dict]:
+    """The ``train`` records of a run's finished training stages (every cycle, or one), named "cycle k kind"."""
+    from .io import read_marker
+
+    layout = Layout(run_dir)
+    out = {}
+    for c in [cycle] if cycle is not None else layout.cycles():
+        for marker in sorted(layout.cycle(c).glob("train_*.done.json")):
+            stage = marker.name.removesuffix(".done.json")
+            info = read_marker(layout.cycle(c), stage) or {}
+            if "train" in info:
+                out[f"cycle {c} {stage.removeprefix('train_')}"] = info["train"]
+    return out
+
+
 def label_distributions(run_dir: str | Path) -> Figure:
     """Pseudo-label histograms per cycle: bi cosines (teacher of cross) and cross scores (teacher of bi)."""
     layout = Layout(run_dir)
