@@ -9,8 +9,8 @@ import tenc.notebook as tnb
 _before = tnb.mark(globals())
 
 # %% tags=["parameters"]
-run_dir: str = "runs/quick-minilm-l6"  # a distillation run folder (its */preds_*.csv are read)
-live: bool = True  # load the last cycle's encoders to score typed sentences
+run_dir: str = "papermill_runs/20_distill/main"  # a distillation run folder (make run's; its */preds_*.csv)
+live: bool = True  # load the run's selected encoders (best/) to score typed sentences
 
 # %%
 P = tnb.parameters(globals(), _before)

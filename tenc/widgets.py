@@ -110,9 +110,17 @@ class PairInspector(W.VBox):
     def from_run(cls, run_dir: str | Path, data: str | None = None, live: bool = False, **kw) -> PairInspector:
         """Open a distillation run's saved test predictions (every cycle, bi and cross); never retrains."""
         run_dir = Path(run_dir)
+        if not run_dir.is_dir():
+            raise FileNotFoundError(
+                f"{run_dir}: no such run folder; `make run` writes papermill_runs/20_distill/main, "
+                "`python -m tenc distill --out DIR` writes DIR"
+            )
         files = sorted(run_dir.glob("*/preds_*_*.csv"))
         if not files:
-            raise FileNotFoundError(f"{run_dir}: no saved predictions (preds_*.csv); run an evaluation first")
+            raise FileNotFoundError(
+                f"{run_dir}: no saved predictions (preds_*.csv) yet: the run has not finished an evaluation; "
+                "rerun its command (finished stages are skipped)"
+            )
         base, scores = None, {}
         for path in sorted(files, key=_cycle_key):
             df = pd.read_csv(path, keep_default_na=False)
@@ -128,8 +136,7 @@ class PairInspector(W.VBox):
         if live:
             from . import models
 
-            bi_dir = _last_dir(run_dir, "bi")
-            cross_dir = _last_dir(run_dir, "cross")
+            bi_dir, cross_dir = _selected_dir(run_dir, "bi"), _selected_dir(run_dir, "cross")
             live_bi = models.bi_encoder(str(bi_dir)) if bi_dir else None
             live_cross = models.cross_encoder(str(cross_dir)) if cross_dir else None
         return cls(base, scores, bi=last("bi"), cross=last("cross"), live_bi=live_bi, live_cross=live_cross, **kw)
@@ -236,6 +243,12 @@ class PairInspector(W.VBox):
 def _cycle_key(path: Path):
     name = path.parent.name
     return (0 if name == "start" else int(name.split("_")[-1]) if name.startswith("cycle_") else 99, path.name)
+
+
+def _selected_dir(run_dir: Path, kind: str) -> Path | None:
+    """The model the run selected (best/), or its last trained one when no selection is written yet."""
+    best = Layout(run_dir).best_student(kind)
+    return best if (best / "modules.json").is_file() else _last_dir(run_dir, kind)
 
 
 def _last_dir(run_dir: Path, kind: str) -> Path | None:

@@ -1,5 +1,7 @@
 """PairInspector, headless: set filter values, click buttons, check rows shown and `selected`."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -66,3 +68,25 @@ def test_from_a_real_run_uses_saved_predictions(tiny_bert, fake_sts, tmp_path):
     assert insp.trajectory_figure(insp.pick.value).axes
     with pytest.raises(ValueError, match="have 1 values for 4 pairs"):
         PairInspector(insp.frame.head(4)[["sentence1", "sentence2"]], {"m": np.zeros(1)})
+    from tenc.widgets import _selected_dir
+
+    assert _selected_dir(tmp_path, "bi") == tmp_path / "best" / "bi"  # live scoring uses the run's selection
+
+
+def test_the_inspector_opens_on_make_runs_folder_and_says_what_is_missing(tmp_path):
+    import ast
+
+    from tenc.runs import load_plan
+
+    ROOT = Path(__file__).resolve().parents[1]
+    source = (ROOT / "notebooks" / "explore_pairs.py").read_text()
+    default = next(
+        n.value.value for n in ast.parse(source).body if isinstance(n, ast.AnnAssign) and n.target.id == "run_dir"
+    )
+    made = {s["parameters"].get("run_dir") for s in load_plan(ROOT / "params" / "plans" / "main.yaml")}
+    assert default in made  # the folder make run writes
+    with pytest.raises(FileNotFoundError, match="no such run folder; `make run` writes papermill_runs/20_distill/main"):
+        PairInspector.from_run(tmp_path / "nothing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="has not finished an evaluation"):
+        PairInspector.from_run(tmp_path / "empty")
