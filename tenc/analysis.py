@@ -82,3 +82,39 @@ def label_spearman(labels: dict[str, np.ndarray], gold: pd.Series) -> dict[str, 
     if has.sum() < 3:
         return {}
     return {name: round(float(spearmanr(values[has], gold[has]).statistic * 100), 2) for name, values in labels.items()}
+
+
+def label_quality(path: str | Path) -> pd.DataFrame:
+    """results/label_quality.csv in the shape the question asks: one row per run and cycle with the test
+    average of the labels the cross student learns (``label_bi``) and the labels the bi student learns
+    (``label_cross``), and what the cross-encoder added over its own labels (cross labels minus bi labels)."""
+    df = pd.read_csv(path)
+    df = df[df["labels"].isin(["label_bi", "label_cross"])]
+    wide = df.pivot_table(index=["run", "cycle"], columns="labels", values="test avg", aggfunc="first")
+    wide = wide.dropna().reset_index()
+    wide["cross_over_bi_labels"] = (wide["label_cross"] - wide["label_bi"]).round(2)
+    return wide
+
+
+def noise_comparisons(groups: pd.DataFrame, sd: float, sds: float = 2.0) -> pd.DataFrame:
+    """Every pair of seed groups at the same kind and stage: the difference of their means against ``sds``
+    times the pooled sd (``beyond_noise``), the evidence behind "X beats Y" claims."""
+    rows = []
+    for (kind, stage), sub in groups.groupby(["kind", "stage"]):
+        sub = sub.reset_index(drop=True)
+        for i in range(len(sub)):
+            for j in range(i + 1, len(sub)):
+                a, b = sub.loc[i], sub.loc[j]
+                diff = float(b["mean"] - a["mean"])
+                rows.append(
+                    {
+                        "kind": kind,
+                        "stage": stage,
+                        "a": a["group"],
+                        "b": b["group"],
+                        "b_minus_a": round(diff, 2),
+                        "n": f"{int(a['n'])} vs {int(b['n'])}",
+                        "beyond_noise": abs(diff) > sds * sd,
+                    }
+                )
+    return pd.DataFrame(rows)

@@ -21,8 +21,22 @@ _IPYTHON = {"In", "Out", "get_ipython", "exit", "quit", "open"}
 
 
 def mark(namespace: dict) -> set[str]:
-    """Names present before the parameters cell (call in the cell above it)."""
+    """Names present before the parameters cell (call in the cell above it). In a notebook it also shows a
+    ``matplotlib.figure.Figure`` left as a cell's value as a PNG (tenc draws without pyplot, so the inline
+    backend would not be loaded), which keeps figures in executed copies readable without running them."""
+    show_figures()
     return set(namespace)
+
+
+def show_figures() -> None:
+    """Register IPython's PNG display of matplotlib figures (a no-op outside IPython)."""
+    try:
+        from IPython import get_ipython
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:
+        return
+    if get_ipython() is not None:
+        set_matplotlib_formats("png")
 
 
 def parameters(namespace: dict, before: set[str]) -> dict:

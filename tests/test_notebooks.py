@@ -127,3 +127,19 @@ def test_prime_notebook_defaults_are_primeconfigs_so_a_yaml_config_is_not_undone
         "pooling": "mean",
         "steps": 40,
     }
+
+
+ANALYSES = sorted((ROOT / "notebooks").glob("6*.ipynb"))
+
+
+@pytest.mark.parametrize("path", ANALYSES, ids=lambda p: p.name)
+def test_analysis_notebooks_run_on_the_committed_csvs(path, tmp_path):
+    """Each research question runs from committed files alone, draws its figure and ends on a 'what this shows'
+    line computed above it; its executed copy is committed under docs/analyses/ (make analyses)."""
+    out = _run(path.name, tmp_path, figure=str(tmp_path / "fig.png"))
+    nb = nbformat.read(out, as_version=4)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert any("image/png" in o.get("data", {}) for o in outputs), f"{path.name}: no figure shown"
+    assert (tmp_path / "fig.png").stat().st_size > 1000
+    assert outputs[-1].get("name") == "stdout" and len(outputs[-1]["text"]) > 80  # the closing sentence
+    assert (ROOT / "docs" / "analyses" / path.name).is_file(), "run make analyses and commit docs/analyses/"
