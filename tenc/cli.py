@@ -317,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument(
         "--layers", type=int, default=0, help="bi-encoder: keep only the first N transformer layers (0 = all)"
     )
-    e.add_argument("--max-length", type=int, default=None, help="token limit (default: the model's own)")
+    e.add_argument("--max-length", type=_positive, default=None, help="token limit (default: the model's own)")
     e.add_argument(
         "--cross-orders",
         choices=["one", "both"],

@@ -61,6 +61,7 @@ class Run:
         self.layout = runfolder.Layout(self.folder)
         self.tags = tags or {}  # e.g. {"name": ..., "ablation": ..., "value": ...} for tenc.tables
         self.device = cfg.device or str(tdist.device())
+        check_machine(cfg, self.device)  # before anything is evaluated, labelled or written
         torch.set_num_threads(cfg.threads)
         runfolder.check_out_folder(self.folder)
         if cfg.trainer == "st" and tdist.active():  # refused before any labelling, not at the first training stage
@@ -258,6 +259,24 @@ class Run:
         runfolder.write_summary(self.folder, summary, params, protocol)
         publish_best(self.folder, summary, params, protocol["protocol"])  # best/: the selected students
         return summary
+
+
+def check_machine(cfg: DistillConfig, device: str) -> None:
+    """Settings this machine or this training path cannot honour, refused in one line before any work."""
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device={device!r}: no CUDA device here; set device=cpu (or leave it empty)")
+    if device.startswith("mps") and not torch.backends.mps.is_available():
+        raise ConfigError(f"device={device!r}: no MPS device here; set device=cpu (or leave it empty)")
+    if cfg.amp == "fp16" and not device.startswith("cuda"):
+        raise ConfigError(f"amp='fp16' needs a CUDA device (this run's is {device!r}); use amp='bf16' on a CPU")
+    if cfg.trainer == "st":
+        for kind in ("bi", "cross"):
+            size = getattr(cfg, f"{kind}_batch_size")
+            if size % cfg.grad_accum:
+                raise ConfigError(
+                    f"trainer='st': {kind}_batch_size={size} does not divide into grad_accum={cfg.grad_accum} "
+                    "micro-batches; pick a grad_accum that divides it"
+                )
 
 
 def run(cfg: DistillConfig, folder: str | Path, progress: bool = True, log=print, tags: dict | None = None) -> dict:

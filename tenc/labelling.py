@@ -165,9 +165,16 @@ def to_unit(cosines: np.ndarray, how: str = "clip") -> np.ndarray:
         return np.clip(cosines, 0.0, 1.0).astype(np.float32)
     if how == "minmax":
         lo, hi = float(cosines.min()), float(cosines.max())
-        return ((cosines - lo) / max(hi - lo, 1e-8)).astype(np.float32)
+        if hi - lo < 1e-8:
+            raise ConfigError(
+                f"target_map='minmax': every bi label is {lo:.4g}, so there is no range to rescale (a broken "
+                "or collapsed bi-encoder?); use target_map='clip'"
+            )
+        return ((cosines - lo) / (hi - lo)).astype(np.float32)
     if how == "rank":
         from scipy.stats import rankdata
 
+        if len(cosines) < 2:
+            raise ConfigError("target_map='rank' needs at least two pool pairs to rank; use target_map='clip'")
         return ((rankdata(cosines) - 1) / max(len(cosines) - 1, 1)).astype(np.float32)  # ties share a rank
     raise ConfigError(f"unknown target_map {how!r}: use 'clip', 'minmax' or 'rank'")

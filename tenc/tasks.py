@@ -119,8 +119,17 @@ def labelled_files(
     if len(set(resolved)) < len(resolved):
         raise DataError(f"a test file is given twice: {', '.join(str(t) for t in tests)}")
     names = _unique_names(files)
+    for name, file in zip(names[1 if dev else 0 :], tests or []):
+        if name.lower() in RESERVED_NAMES:  # a result row holds dev, cycle, kind, member beside the test scores
+            raise DataError(
+                f"{file}: a test file named {name!r} would overwrite the result row's own {name!r} column "
+                f"(and a test set scored as dev would select the cycles); rename the file"
+            )
     dev_set = labelled(names[0], dev) if dev else None
     return dev_set, [labelled(n, t) for n, t in zip(names[1 if dev else 0 :], tests or [])]
+
+
+RESERVED_NAMES = {"dev", "cycle", "kind", "member", "avg", "test"}  # a result row's own keys
 
 
 def _unique_names(files: list[Path]) -> list[str]:

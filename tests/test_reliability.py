@@ -316,3 +316,48 @@ def test_outputs_get_the_permissions_of_plain_files(tiny_bert, fake_sts, tmp_pat
     mode = lambda p: stat.S_IMODE(p.stat().st_mode)
     assert mode(tmp_path / "metrics.json") == 0o644 and mode(tmp_path / "cycle_1" / "labels_bi.npy") == 0o644
     assert mode(tmp_path / "cycle_1" / "bi") == 0o755
+
+
+def test_settings_the_machine_cannot_honour_are_refused_before_any_work(tiny_bert, fake_sts, tmp_path):
+    """amp=fp16 on a CPU, an absent device and a grad_accum the Trainer cannot split: one line each, before
+    the start is evaluated or anything is written."""
+    import torch
+
+    cases = [({"amp": "fp16"}, "needs a CUDA device"), ({"trainer": "st", "grad_accum": 3}, "does not divide")]
+    if not torch.cuda.is_available():
+        cases.append(({"device": "cuda"}, "no CUDA device here"))
+    for values, message in cases:
+        cfg = DistillConfig.from_preset("smoke", start=tiny_bert, data=fake_sts, **values)
+        with pytest.raises(ConfigError, match=message):
+            distill.Run(cfg, tmp_path / "run", progress=False, log=lambda *_: None)
+        assert not (tmp_path / "run").exists()
+
+
+def test_a_test_file_named_like_a_result_column_is_refused(tmp_path):
+    """A test file called dev.tsv (GLUE's dev set used as a test set) would overwrite the row's dev score and
+    select cycles on the test set: refused in one line naming the file."""
+    good = tmp_path / "ok.tsv"
+    good.write_text("sentence1\tsentence2\tlabel\n" + "".join(f"a{i}\tb{i}\t{i % 5}\n" for i in range(10)))
+    bad = tmp_path / "dev.tsv"
+    bad.write_text(good.read_text())
+    with pytest.raises(DataError, match="dev.tsv: a test file named 'dev' would overwrite"):
+        tasks.labelled_files(good, [bad])
+
+
+def test_degenerate_target_maps_are_refused():
+    import numpy as np
+
+    from tenc.labelling import to_unit
+
+    with pytest.raises(ConfigError, match="every bi label is 0.5"):
+        to_unit(np.full(5, 0.5, dtype=np.float32), "minmax")
+    with pytest.raises(ConfigError, match="at least two pool pairs"):
+        to_unit(np.array([0.3], dtype=np.float32), "rank")
+
+
+def test_a_negative_max_length_is_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["evaluate", "--model", "minilm-l6", "--max-length", "-5"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "must be a whole number of at least 1" in err and "Traceback" not in err
