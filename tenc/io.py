@@ -227,3 +227,19 @@ def quiet_loading():
         hf_logging.set_verbosity(level)
         hf_logging.enable_progress_bar()
         st_logger.setLevel(old)
+
+
+@contextlib.contextmanager
+def file_lock(path: str | Path):
+    """Hold an exclusive lock on ``<path>.lock`` for a read-modify-write of ``path`` (results CSVs): two runs
+    finishing together queue instead of one replacing the other's rows. The lock dies with its process."""
+    import fcntl
+
+    lock = Path(str(path) + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -25,6 +25,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .io import file_lock
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -74,11 +76,17 @@ def record_result(
 def record_results(path: str | Path, rows: list[dict]) -> None:
     """Insert or replace several scoreboard rows (each with model, kind, stage, the scores and protocol):
     one read and one atomic write."""
+
+    path = Path(path)
+    with file_lock(path):  # read, change and replace under one lock: concurrent runs lose no rows
+        _record_results(path, rows)
+
+
+def _record_results(path: Path, rows: list[dict]) -> None:
     import pandas as pd
 
     from .io import atomic_write_text
 
-    path = Path(path)
     df = _read_board(path, RESULT_COLUMNS[:-1]) if path.is_file() else pd.DataFrame(columns=BOARD_COLUMNS)
     for column in BOARD_COLUMNS:  # a scoreboard from before the protocol or provenance columns
         if column not in df.columns:
@@ -199,11 +207,17 @@ def write_task_rows(summary: dict, results: str, name: str) -> None:
 def record_task_rows(results: str | Path, rows: list[dict]) -> None:
     """Insert or replace (task, model, kind, stage) rows of the task table (``results/tasks.csv``): one
     read and one atomic write."""
+
+    path = Path(results)
+    with file_lock(path):
+        _record_task_rows(path, rows)
+
+
+def _record_task_rows(path: Path, rows: list[dict]) -> None:
     import pandas as pd
 
     from .io import atomic_write_text
 
-    path = Path(results)
     df = _read_board(path, ["task", "model", "kind", "stage"]) if path.is_file() else pd.DataFrame()
     for new in rows:
         if len(df):

@@ -121,3 +121,22 @@ def test_seeds_are_a_setting_of_the_cli(tiny_bert, fake_sts, tmp_path, capsys):
     assert "(n=2 seeds: [0, 1])" in capsys.readouterr().out
     assert main([*argv, "--out", str(out), "--seeds", "0,x"]) == 2
     assert "--seeds takes comma-separated integers" in capsys.readouterr().err
+
+
+def test_two_writers_at_once_lose_no_rows(tmp_path):
+    """Two processes recording rows into one results CSV at the same time: every row of both is there (the
+    read-modify-write runs under a file lock)."""
+    import subprocess
+    import sys
+
+    board = tmp_path / "sts.csv"
+    script = (
+        "import sys; from tenc.scoreboard import record_result, SCORES\n"
+        "for i in range(25):\n"
+        "    record_result(sys.argv[1], f'{sys.argv[2]} {i}', 'bi', 'packaged', dict.fromkeys(SCORES, 1.0), 'cosine')\n"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, str(board), name], cwd=ROOT) for name in ("first", "second")
+    ]
+    assert [p.wait() for p in procs] == [0, 0]
+    assert len(_board(board)) == 50
