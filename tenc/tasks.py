@@ -129,7 +129,7 @@ def labelled_files(
     return dev_set, [labelled(n, t) for n, t in zip(names[1 if dev else 0 :], tests or [])]
 
 
-RESERVED_NAMES = {"dev", "cycle", "kind", "member", "avg", "test"}  # a result row's own keys
+RESERVED_NAMES = {"dev", "cycle", "kind", "member"}  # a result row's own keys
 
 
 def _unique_names(files: list[Path]) -> list[str]:
