@@ -213,21 +213,7 @@ class Run:
             for m in range(len(self.students.members)):
                 self.train_student(cycle, m, kind)
             return
-        import subprocess
-        import sys
-
-        threads = max(1, self.cfg.threads // len(todo))
-        procs = [
-            subprocess.Popen(
-                [sys.executable, "-m", "tenc.distill", str(self.folder), str(cycle), kind, str(m), str(threads)]
-            )
-            for m in todo
-        ]
-        codes = [p.wait() for p in procs]
-        if any(codes):
-            raise RuntimeError(
-                f"{self.layout.cycle(cycle)}: a parallel member failed (exit codes {codes}); rerun to resume"
-            )
+        train_in_processes(self.folder, cycle, kind, todo, max(1, self.cfg.threads // len(todo)))
 
     def run(self) -> dict:
         self.evaluate(0, "bi")
@@ -259,6 +245,18 @@ class Run:
         runfolder.write_summary(self.folder, summary, params, protocol)
         publish_best(self.folder, summary, params, protocol["protocol"])  # best/: the selected students
         return summary
+
+
+def train_in_processes(folder: Path, cycle: int, kind: str, members: list[int], threads: int) -> None:
+    """``parallel`` mutual runs: each member's student trained by a process of its own (`_member_main`)."""
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "tenc.distill", str(folder), str(cycle), kind]
+    procs = [subprocess.Popen([*argv, str(m), str(threads)]) for m in members]
+    codes = [p.wait() for p in procs]
+    if any(codes):
+        raise RuntimeError(f"{folder}: cycle {cycle}: a parallel member failed (exit codes {codes}); rerun to resume")
 
 
 def check_machine(cfg: DistillConfig, device: str) -> None:

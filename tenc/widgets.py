@@ -110,17 +110,7 @@ class PairInspector(W.VBox):
     def from_run(cls, run_dir: str | Path, data: str | None = None, live: bool = False, **kw) -> PairInspector:
         """Open a distillation run's saved test predictions (every cycle, bi and cross); never retrains."""
         run_dir = Path(run_dir)
-        if not run_dir.is_dir():
-            raise FileNotFoundError(
-                f"{run_dir}: no such run folder; `make run` writes papermill_runs/20_distill/main, "
-                "`python -m tenc distill --out DIR` writes DIR"
-            )
-        files = sorted(run_dir.glob("*/preds_*_*.csv"))
-        if not files:
-            raise FileNotFoundError(
-                f"{run_dir}: no saved predictions (preds_*.csv) yet: the run has not finished an evaluation; "
-                "rerun its command (finished stages are skipped)"
-            )
+        files = _prediction_files(run_dir)
         base, scores = None, {}
         for path in sorted(files, key=_cycle_key):
             df = pd.read_csv(path, keep_default_na=False)
@@ -238,6 +228,22 @@ class PairInspector(W.VBox):
         if self.live_cross is not None:
             parts.append(f"cross score {encode.cross_scores(self.live_cross, [a], [b])[0]:.3f}")
         self.live.value = ", ".join(parts) or "<i>no live models loaded (use live=True)</i>"
+
+
+def _prediction_files(run_dir: Path) -> list[Path]:
+    """A run's saved per-pair predictions, or a one-line reason there are none."""
+    if not run_dir.is_dir():
+        raise FileNotFoundError(
+            f"{run_dir}: no such run folder; `make run` writes papermill_runs/20_distill/main, "
+            "`python -m tenc distill --out DIR` writes DIR"
+        )
+    files = sorted(run_dir.glob("*/preds_*_*.csv"))
+    if not files:
+        raise FileNotFoundError(
+            f"{run_dir}: no saved predictions (preds_*.csv) yet: the run has not finished an evaluation; "
+            "rerun its command (finished stages are skipped)"
+        )
+    return files
 
 
 def _cycle_key(path: Path):

@@ -144,3 +144,15 @@ def test_make_run_is_the_main_plan_and_its_steps_resolve():
     assert distill[-1]["parameters"]["repeats"] == "results/main_seeds.csv" and distill[-1]["always"]
     cfg = DistillConfig.from_preset("main", start="x", cross_init="rampart")
     assert (cfg.cycles, cfg.max_pairs, cfg.bi_epochs, cfg.selection) == (1, 8000, 4, "dev")
+
+
+def test_modules_stay_under_400_lines_and_classes_under_200():
+    """The house rule that keeps modules readable: no tenc module over 400 lines, no class over 200."""
+    import ast
+
+    for path in sorted((ROOT / "tenc").glob("*.py")):
+        source = path.read_text()
+        assert source.count("\n") <= 400, f"{path.name}: {source.count(chr(10))} lines"
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ClassDef):
+                assert node.end_lineno - node.lineno + 1 <= 200, f"{path.name}: class {node.name}"
