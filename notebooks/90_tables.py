@@ -82,11 +82,12 @@ if len(priming):
 import pandas as pd
 
 from tenc.config import load_yaml
+from tenc.scoreboard import read_board
 
 board = Path(out_dir) / "sts.csv"
 if board.is_file():
     spec = load_yaml(paper_spec)
-    paper = tables.paper_table(pd.read_csv(board, keep_default_na=False, na_values=[""], dtype={"seed": "Int64"}), spec)
+    paper = tables.paper_table(read_board(board), spec)
     if (Path(out_dir) / "tasks.csv").is_file():  # the binary tasks (ROC-AUC), when such rows exist
         paper += "\n" + tables.binary_table(pd.read_csv(Path(out_dir) / "tasks.csv"), spec)
     head = f"# The paper's layout (notebooks/90_tables.ipynb; rows named in {paper_spec})"

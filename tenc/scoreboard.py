@@ -6,7 +6,7 @@ Provenance columns (`PROVENANCE`), on every scoreboard row:
 
 | column     | what                                                                                        |
 |------------|---------------------------------------------------------------------------------------------|
-| `seed`     | the run's seed ("" for a model evaluated as packaged: nothing of it is random)              |
+| `seed`     | the run's seed (`n/a` for a model evaluated as packaged: nothing of it is random)           |
 | `pool`     | what it trained on: `transductive`, `inductive`, `disjoint` (no test sentence), a task, `none` |
 | `labels`   | the cross -> bi labels: `one-order`, `two-order`, `teachers` (teachers_teach=bi), `none`    |
 | `selected` | the rule that picked this row (`dev`, `dev+start`, `agreement`, `last`), `no` for a cycle  |
@@ -47,7 +47,7 @@ RESULT_COLUMNS = [
 SCORES = RESULT_COLUMNS[3:-1]
 PROVENANCE = ["seed", "pool", "labels", "selected", "commit", "versions"]
 BOARD_COLUMNS = RESULT_COLUMNS + PROVENANCE
-UNTRAINED = {"seed": None, "pool": "none", "labels": "none", "selected": "n/a"}
+UNTRAINED = {"seed": "n/a", "pool": "none", "labels": "none", "selected": "n/a"}
 
 
 def made_by() -> dict:
@@ -91,7 +91,7 @@ def _record_results(path: Path, rows: list[dict]) -> None:
     for column in BOARD_COLUMNS:  # a scoreboard from before the protocol or provenance columns
         if column not in df.columns:
             df[column] = ""
-    df = df.astype({c: object for c in ["protocol", *PROVENANCE] if c != "seed"})
+    df = df.astype({c: object for c in ["protocol", *PROVENANCE]})
     for row in rows:
         missing = [c for c in BOARD_COLUMNS if c not in row]
         if missing:
@@ -110,11 +110,10 @@ def board_markdown(path: str | Path) -> str:
     commit and versions stay in the CSV)."""
     from .tables import markdown
 
-    df = _read_board(Path(path), RESULT_COLUMNS)
+    df = read_board(path)
     shown = RESULT_COLUMNS + ["seed", "pool", "labels", "selected"]
     for c in SCORES:
         df[c] = df[c].map(lambda v: f"{v:.2f}")
-    df["seed"] = df["seed"].astype(object).where(df["seed"].notna(), "")
     return markdown(df[shown])
 
 
@@ -124,14 +123,20 @@ def _row_name(row: dict, name: str) -> tuple[str, str]:
     return (name if row["member"] in ("model", "ensemble") else f"{name} [{row['member']}]"), stage
 
 
+def read_board(path: str | Path):
+    """The scoreboard (results/sts.csv) as tenc reads it: "n/a" is a value, not a missing one, and seeds are
+    text ("0", or "n/a" for a model evaluated as shipped), never floats."""
+    return _read_board(Path(path), RESULT_COLUMNS)
+
+
 def _read_board(path: Path, needs: list[str]):
     """A results CSV that must hold ``needs`` columns; anything else is a one-line DataError."""
     import pandas as pd
 
     from .data import DataError
 
-    try:  # "n/a" is a value here, not a missing one; a missing seed stays missing, not 0.00
-        df = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype={"seed": "Int64"})
+    try:
+        df = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype={"seed": str})
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:
         raise DataError(f"{path}: not a readable results CSV ({str(err).splitlines()[0]})") from None
     missing = [c for c in needs if c not in df.columns]
@@ -281,8 +286,8 @@ def seed_groups(path: str | Path) -> pd.DataFrame:
     name once "seed N" is taken out, kind and stage), with each group's n, mean and sample sd of the 7-set avg."""
     import re
 
-    df = _read_board(Path(path), RESULT_COLUMNS)
-    df = df[df["seed"].notna() & df["stage"].astype(str).str.startswith("cycle")].copy()
+    df = read_board(path)
+    df = df[(df["seed"] != "n/a") & df["stage"].astype(str).str.startswith("cycle")].copy()
     df["group"] = df["model"].map(lambda m: re.sub(r"\s+", " ", re.sub(r",? ?\bseed \d+\b,?", " ", m)).strip())
     groups = df.groupby(["group", "kind", "stage"]).agg(n=("seed", "nunique"), mean=("avg", "mean"), sd=("avg", "std"))
     return groups[groups["n"] >= 2].reset_index()

@@ -39,7 +39,7 @@ def test_readme_results_table_is_the_scoreboard():
     """Every row of the results page's scoreboard is a row of results/sts.csv, with the same numbers, and back."""
     import pandas as pd
 
-    from tenc.scoreboard import SCORES
+    from tenc.scoreboard import SCORES, read_board
 
     text = (ROOT / "docs" / "results.md").read_text().split("## The scoreboard", 1)[1].split("\n## ", 1)[0]
     rows = [
@@ -48,7 +48,7 @@ def test_readme_results_table_is_the_scoreboard():
         if line.startswith("| ") and not line.startswith("| model |")
     ]
     readme = {tuple(r[:3]): r[3:] for r in rows if len(r) == 16}
-    board = pd.read_csv(ROOT / "results" / "sts.csv", keep_default_na=False, na_values=[""], dtype={"seed": "Int64"})
+    board = read_board(ROOT / "results" / "sts.csv")
     shown = ["protocol", "seed", "pool", "labels", "selected"]
     csv = {
         (r["model"], r["kind"], r["stage"]): [f"{r[c]:.2f}" for c in SCORES]
@@ -105,12 +105,32 @@ def test_plans_that_write_results_keep_the_committed_rows():
                 assert p.get("keep") == "results", f"{plan.name}: {step['notebook']} without keep: results"
 
 
-def test_readme_headline_is_the_paper_table():
-    """The README's headline tables are results/paper_table.md's (rebuilt by `make tables`)."""
-    readme = (ROOT / "README.md").read_text().split("## What it shows", 1)[1].split("\n## ", 1)[0]
-    rows = [line for line in readme.splitlines() if line.startswith("| ")]
+def test_findings_tables_are_the_paper_table():
+    """The tracks' tables on docs/findings.md are results/paper_table.md's (rebuilt by `make tables`)."""
+    page = (ROOT / "docs" / "findings.md").read_text().split("## The tracks", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in page.splitlines() if line.startswith("| ")]
     paper = (ROOT / "results" / "paper_table.md").read_text().splitlines()
     assert len(rows) > 10 and all(row in paper for row in rows)
+
+
+def test_readme_is_a_front_page_whose_numbers_are_dev_selected_rows():
+    """At most 120 lines, the commands (make run, make test, make lab) within the first 30; every tenc number
+    in its table is the 7-set average of a scoreboard row that its run's selection rule picked (or a start)."""
+    import re
+
+    from tenc.scoreboard import read_board
+
+    readme = (ROOT / "README.md").read_text().splitlines()
+    assert len(readme) <= 120
+    head = "\n".join(readme[:30])
+    assert all(command in head for command in ("make run", "make test", "make lab"))
+    table = "\n".join(readme).split("## Does it work?", 1)[1].split("\n## ", 1)[0]
+    board = read_board(ROOT / "results" / "sts.csv")
+    picked = set(board.loc[board["selected"].isin(["dev", "n/a"]), "avg"].round(2))
+    tenc_rows = [line for line in table.splitlines() if line.startswith("| tenc") or line.startswith("| the same")]
+    numbers = [float(n) for line in tenc_rows for n in re.findall(r"(?<![+±\d.])\d\d\.\d\d(?![\d)])", line)]
+    assert len(tenc_rows) >= 4 and len(numbers) >= 10
+    assert all(n in picked for n in numbers), [n for n in numbers if n not in picked]
 
 
 def test_ruff_lint_and_format_are_clean():
@@ -156,3 +176,13 @@ def test_modules_stay_under_400_lines_and_classes_under_200():
         for node in ast.walk(ast.parse(source)):
             if isinstance(node, ast.ClassDef):
                 assert node.end_lineno - node.lineno + 1 <= 200, f"{path.name}: class {node.name}"
+
+
+def test_relative_links_of_the_pages_resolve():
+    """Every relative link on the README and docs/ pages points at a file or folder that exists."""
+    import re
+
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", page.read_text()):
+            if not target.startswith("http"):
+                assert (page.parent / target).exists(), f"{page.name}: {target}"

@@ -1,5 +1,6 @@
 """Fill the scoreboard's provenance columns (seed, pool, labels, selected, commit, versions) for rows made
-before tenc wrote them; rows that already carry them are left as they are. Run from the repository root:
+before tenc wrote them (derived again on every call); rows tenc wrote itself (versions recorded) are left as
+they are. Run from the repository root:
 
     python tools/provenance.py            # rewrites results/sts.csv in place
 
@@ -9,7 +10,8 @@ stage) (git history); ``seed`` and ``pool``, the row's command in docs/results.m
 pool; rows distilled on TrecQA say ``trecqa``); ``labels``, two-order for a trained row added before c5dfc7a
 (when cross labels were averaged over both orders by default) or whose command sets label_both_orders=true,
 else one-order; ``selected``, the run's own dev pick in results/cycles.csv (``dev`` or ``no``; ``dev`` for the
-``dev-selected`` rows tools/transfer.sh writes), ``not recorded`` where the run is not there;
+``dev-selected`` rows tools/transfer.sh writes, and for a run that wrote one trained cycle: the only one dev
+can pick), ``not recorded`` where the run is not there;
 ``versions``, ``not recorded`` (metrics.json kept them, but those run folders are gone).
 """
 
@@ -27,7 +29,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tenc.scoreboard import BOARD_COLUMNS, PROVENANCE  # noqa: E402
+from tenc.scoreboard import BOARD_COLUMNS, PROVENANCE, read_board  # noqa: E402
 
 ONE_ORDER_COMMIT = "c5dfc7a"  # one-order cross labelling became tenc's default here
 UNTRAINED_STAGES = {"packaged", "raw", "eval", "ensemble"}
@@ -74,7 +76,7 @@ def fill(df: pd.DataFrame) -> pd.DataFrame:
     for column in PROVENANCE:
         if column not in df.columns:
             df[column] = ""
-    df = df.astype({c: object for c in PROVENANCE if c != "seed"})
+    df = df.astype({c: object for c in PROVENANCE})
     first, cmds = first_commits(), commands()
     cycles = pd.read_csv(ROOT / "results" / "cycles.csv")
     picked = {
@@ -82,8 +84,8 @@ def fill(df: pd.DataFrame) -> pd.DataFrame:
     }
     before = {}
     for i, row in df.iterrows():
-        if isinstance(row["commit"], str) and row["commit"]:
-            continue  # tenc wrote this row's provenance itself
+        if isinstance(row["versions"], str) and row["versions"] not in ("", "not recorded"):
+            continue  # tenc wrote this row's provenance itself (rows this tool filled are filled again)
         name = row["model"]
         base = re.sub(r" \[m\d+\]$", "", name)
         cmd = cmds.get(base, "")
@@ -92,7 +94,7 @@ def fill(df: pd.DataFrame) -> pd.DataFrame:
         seed = re.search(r"seed=(\d+)", cmd) or re.search(r"seed[ -](\d+)", name)
         pool = re.search(r"pool=(\w+)", cmd)
         if row["stage"] in UNTRAINED_STAGES:
-            origin = {"seed": pd.NA, "pool": "none", "labels": "none", "selected": "n/a"}
+            origin = {"seed": "n/a", "pool": "none", "labels": "none", "selected": "n/a"}
         elif row["stage"] == "primed":
             origin = {
                 "seed": int(seed.group(1)) if seed else 0,
@@ -117,6 +119,9 @@ def fill(df: pd.DataFrame) -> pd.DataFrame:
             }
             if untrained:
                 origin["pool"] = "none"
+            trained = df[(df["model"] == name) & (df["kind"] == row["kind"]) & df["stage"].str.startswith("cycle")]
+            if origin["selected"] == "not recorded" and list(trained["stage"]) == ["cycle 1"]:
+                origin["selected"] = "dev"  # its run wrote one trained cycle: the only one dev can pick
             if row["stage"] == "dev-selected":  # tools/transfer.sh scores a run's dev-selected best/ models
                 origin["selected"] = "dev"
             if "TrecQA pool" in name:  # distilled on TrecQA's pairs, scored on STS
@@ -128,6 +133,6 @@ def fill(df: pd.DataFrame) -> pd.DataFrame:
 
 if __name__ == "__main__":
     path = ROOT / "results" / "sts.csv"
-    board = fill(pd.read_csv(path, keep_default_na=False, na_values=[""], dtype={"seed": "Int64"}))
+    board = fill(read_board(path))
     board.to_csv(path, index=False, float_format="%.2f")
     print(board[PROVENANCE].apply(lambda c: c.value_counts().to_dict()).to_string())
