@@ -101,7 +101,9 @@ if bi_half:
     with run_lock(run_dir):
         labels_cross = run.labels.cross(cycle)
     shown = {"cross labels": labels_cross}
-    if run.layout.labels(cycle, "bi").is_file():
+    if cross_half:  # step 1's labels, passed along rather than read back
+        shown["bi labels"] = labels_bi
+    elif run.layout.labels(cycle, "bi").is_file():
         shown["bi labels"] = run.labels.bi(cycle)
     print(
         "Spearman x 100 against gold, on the pool pairs that are scored test pairs:",

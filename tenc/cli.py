@@ -107,11 +107,7 @@ def check_command(argv: list[str]):
         cfg, out = distill_config(args)
         return args.command, out, cfg.to_dict()
     if args.command == "prime":
-        from .config import PrimeConfig, load_yaml
-
-        values = load_yaml(args.config) if args.config else {}
-        values.update(parse_sets(args.set))
-        return args.command, Path(args.out), PrimeConfig.from_dict(values).__dict__
+        return args.command, Path(args.out), prime_config(args).__dict__
     return args.command, None, None
 
 
@@ -178,13 +174,19 @@ def cmd_pool(args) -> int:
     return 0
 
 
-def cmd_prime(args) -> int:
-    from . import prime
+def prime_config(args):
+    """The checked settings of a parsed ``prime`` command: its YAML, then ``--set`` on top."""
     from .config import PrimeConfig, load_yaml
 
     values = load_yaml(args.config) if args.config else {}
     values.update(parse_sets(args.set))
-    cfg = PrimeConfig.from_dict(values)
+    return PrimeConfig.from_dict(values)
+
+
+def cmd_prime(args) -> int:
+    from . import prime
+
+    cfg = prime_config(args)
     result = prime.run(cfg, args.out, progress=not args.quiet)
     print(result["table"])
     if args.results:

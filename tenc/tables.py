@@ -298,13 +298,6 @@ def markdown(table: pd.DataFrame) -> str:
 # -- the paper's layout ----------------------------------------------------------------------------
 
 
-def _cell(value) -> str:
-    """A scoreboard value as a table cell: blank where missing, integers without decimals."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return ""
-    return str(int(value)) if isinstance(value, (int, np.integer, float)) else str(value)
-
-
 def board_row(board: pd.DataFrame, row: dict) -> pd.Series | None:
     """The scoreboard row a spec row names by ``model``, ``kind`` and ``stage``, or None (not run)."""
     hit = board[(board["model"] == row["model"]) & (board["kind"] == row["kind"]) & (board["stage"] == row["stage"])]

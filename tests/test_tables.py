@@ -212,3 +212,14 @@ def test_binary_table_quotes_the_task_rows_and_marks_the_missing():
         "| start | 81.30 | 80.61 |",
         "| mutual | not run |  |",
     ]
+
+
+def test_markdown_keeps_two_decimals_and_blanks_and_the_paper_table_its_provenance_cells():
+    """One cell formatter for every table: floats with two decimals (tiny ones in e-notation), blanks for
+    missing values, text as it is (a second formatter once shadowed it and printed 86.61 as 86)."""
+    import pandas as pd
+
+    from tenc import tables
+
+    text = tables.markdown(pd.DataFrame({"dev": [86.6135], "lr": [2e-5], "seed": ["n/a"], "x": [None]}))
+    assert text.splitlines()[-1] == "| 86.61 | 2e-05 | n/a |  |"

@@ -29,6 +29,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tenc.io import file_lock  # noqa: E402
 from tenc.scoreboard import BOARD_COLUMNS, PROVENANCE, read_board  # noqa: E402
 
 ONE_ORDER_COMMIT = "c5dfc7a"  # one-order cross labelling became tenc's default here
@@ -133,6 +134,7 @@ def fill(df: pd.DataFrame) -> pd.DataFrame:
 
 if __name__ == "__main__":
     path = ROOT / "results" / "sts.csv"
-    board = fill(read_board(path))
-    board.to_csv(path, index=False, float_format="%.2f")
+    with file_lock(path):  # the lock tenc's own writers take
+        board = fill(read_board(path))
+        board.to_csv(path, index=False, float_format="%.2f")
     print(board[PROVENANCE].apply(lambda c: c.value_counts().to_dict()).to_string())
