@@ -168,6 +168,10 @@ def read_marker(folder: str | Path, stage: str) -> dict | None:
 
 def write_marker(folder: str | Path, stage: str, info: dict) -> None:
     atomic_write_text(Path(folder) / f"{stage}.done.json", json.dumps(info, indent=2, sort_keys=True))
+    if os.environ.get("TENC_KILL_AFTER_MARKER") == stage:  # fault injection (tests): die as the next stage starts
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _pid_alive(pid: int) -> bool:
