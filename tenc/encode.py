@@ -96,8 +96,8 @@ def embed(
         batch = _features(model, pad_batch([ids[i] for i in idx], tok.pad_token_id or 0))
         emb = model(batch)["sentence_embedding"].float().cpu()
         if out is None:
-            out = torch.empty((len(ids), emb.shape[1]), dtype=torch.float32)
-        out[torch.as_tensor(idx)] = emb
+            out = torch.empty((len(ids), emb.shape[1]), dtype=torch.float32, device="cpu")
+        out[torch.as_tensor(idx, device="cpu")] = emb
     model.train(was_training)
     if out is None:
         raise ValueError("embed() got no sentences")
@@ -122,8 +122,8 @@ def pair_cosines(
         uniq = list(dict.fromkeys(a + b))
         pos = {s: i for i, s in enumerate(uniq)}
         emb = torch.nn.functional.normalize(embed(model, uniq, max_length, max_tokens, progress), dim=-1)
-        ia = torch.as_tensor([pos[s] for s in a])
-        ib = torch.as_tensor([pos[s] for s in b])
+        ia = torch.as_tensor([pos[s] for s in a], device="cpu")
+        ib = torch.as_tensor([pos[s] for s in b], device="cpu")
         out[start : start + len(a)] = (emb[ia] * emb[ib]).sum(-1).numpy()
     return out
 

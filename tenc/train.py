@@ -93,7 +93,7 @@ def train_cross(
             batch.pop("token_type_ids")
         dev = next(backbone.parameters()).device
         logits = module(**{k: v.to(dev) for k, v in batch.items()}).logits[:, 0].float()
-        y = y_all[torch.as_tensor(idx)].to(dev)
+        y = y_all[torch.as_tensor(idx, device="cpu")].to(dev)
         return criterion(logits, y), int(lengths[idx].sum()), int(lengths[idx].max()) * len(idx)
 
     return optimise(
@@ -171,7 +171,7 @@ def train_bi(
         emb = emb.index_copy(0, torch.as_tensor(order, device=emb.device), torch.cat(parts))
         u, v = emb[: len(idx)], emb[len(idx) :]
         cos = torch.nn.functional.cosine_similarity(u, v)
-        y = y_all[torch.as_tensor(idx)].to(dev)
+        y = y_all[torch.as_tensor(idx, device="cpu")].to(dev)
         value = criterion(cos, y)
         real = int(slen[a[idx]].sum() + slen[b[idx]].sum())
         return value, real, padded

@@ -161,18 +161,25 @@ def test_losses_and_steps_follow_the_model_device_not_the_default(tiny_bert, fak
     the model. Here the default device is 'meta' and the model stays on the CPU, the same mistake."""
     from tenc import losses, prime, train
     from tenc.config import PrimeConfig
+    from tenc.encode import pair_cosines
 
     s1, s2, y = _pairs(16)
     bi = models.bi_encoder(tiny_bert, pooling="mean")
-    ce = models.cross_encoder(tiny_bert)
+    ce, ce_host = models.cross_encoder(tiny_bert), models.cross_encoder(tiny_bert)
+    cosines = pair_cosines(bi, s1, s2)
+    train.train_cross(ce_host, s1, s2, (y / y.max()).astype(np.float32), epochs=1, batch_size=8, progress=False)
     cos = torch.rand(8)
     with torch.device("meta"):
+        # index tensors made under the default device once read unallocated memory as targets: results must match
+        np.testing.assert_array_equal(pair_cosines(bi, s1, s2), cosines)
         assert torch.isfinite(losses.cosent_loss(cos, torch.rand(8, device="cpu")))
         assert torch.isfinite(
             prime.symmetric_infonce(torch.randn(4, 8, device="cpu"), torch.randn(4, 8, device="cpu"), 0.05)
         )
         train.train_bi(bi, s1, s2, y.astype(np.float32), epochs=1, batch_size=8, loss="cosent", progress=False)
         train.train_cross(ce, s1, s2, (y / y.max()).astype(np.float32), epochs=1, batch_size=8, progress=False)
+        for (name, a), b in zip(ce.model.named_parameters(), ce_host.model.parameters(), strict=True):
+            assert torch.equal(a, b), f"{name}: trained differently under another default device"
         batch = prime.features([[2, 5, 3], [2, 3]], 0, False, "meta")  # batches go to the model's device
         assert {v.device.type for v in batch.values()} == {"meta"} and "token_type_ids" not in batch
         for method in ("simcse", "mirror"):
