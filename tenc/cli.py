@@ -155,10 +155,16 @@ def cmd_run(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .export import export
+    from .export import export, export_onnx, push
 
-    for folder in export(args.run, args.dest):
+    folders = export(args.run, args.dest)
+    for folder in folders:
         print(folder)
+        if args.onnx:
+            print(export_onnx(folder))  # checked against the torch model on probe sentences
+    if args.push:
+        for url in push(folders, args.push, private=args.private):
+            print(url)
     return 0
 
 
@@ -273,6 +279,9 @@ def build_parser() -> argparse.ArgumentParser:
     x = sub.add_parser("export", help="copy a run's selected models (RUN/best/*, with model cards) into a folder")
     x.add_argument("run", help="a finished run folder")
     x.add_argument("dest", help="where bi/ and cross/ (bi_0, … for mutual runs) go")
+    x.add_argument("--onnx", action="store_true", help="also write onnx/model.onnx into each model folder")
+    x.add_argument("--push", metavar="REPO", help="upload to the hub as REPO-bi, REPO-cross (needs `hf auth login`)")
+    x.add_argument("--private", action="store_true", help="with --push: private repositories")
     x.set_defaults(func=cmd_export)
 
     q = sub.add_parser("pool", help="print the size of the unlabelled pool")

@@ -236,6 +236,7 @@ class Run:
         summary = {
             "config": self.cfg.to_dict(),
             "pool_pairs": len(self.pool),
+            "metrics": {t.name: t.metric for t in self.task.tests},
             "cycles": rows,
             "selected": selected,
             "picks": picks,

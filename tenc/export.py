@@ -7,21 +7,34 @@ so no extra disk):
 |--------------------|-----------------------------------------------------------------------|
 | `best/bi`          | the selected bi-encoder (`bi_0`, `bi_1` … for the members of a mutual run) |
 | `best/cross`       | the selected cross-encoder (`cross_0`, …)                             |
-| `best/*/README.md` | its model card: start and init models, pool, settings, scores, the command |
+| `best/*/README.md` | its hub model card (YAML metadata, model-index); start, pool, settings, scores, the command |
 
 Each folder loads with plain ``SentenceTransformer(path)`` / ``CrossEncoder(path)``.
 
 Example::
 
-    python -m tenc export runs/quick-minilm-l6 my-models   # my-models/bi, my-models/cross
+    python -m tenc export runs/quick-minilm-l6 my-models            # my-models/bi, my-models/cross
+    python -m tenc export runs/quick-minilm-l6 my-models --onnx     # + <model>/onnx/model.onnx
+    python -m tenc export runs/quick-minilm-l6 my-models --push you/x  # the hub: you/x-bi, you/x-cross
+
+ONNX: sentence-transformers exports through optimum-onnx, whose release (0.1.0) requires transformers < 4.58,
+so it cannot be installed beside transformers 5; tenc exports with ``torch.onnx`` (the dynamo exporter,
+batch and length dynamic) into the folder layout sentence-transformers' ONNX backend loads
+(``SentenceTransformer(path, backend="onnx")`` where optimum is installed), and refuses a graph that ONNX
+Runtime does not run like the torch model. The push is sentence-transformers' own ``push_to_hub`` of the
+exported folder, card included (log in first: ``hf auth login``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import shutil
+import warnings
 from pathlib import Path
 
 from . import models
+from .cards import NOT_SCORES, write_card
 from .config import DistillConfig
 from .data import EVAL_SETS
 from .io import atomic_dir, link_or_copy
@@ -65,7 +78,8 @@ def model_card(
 ) -> str:
     """A README.md for a selected student: what it was made from, how, and how it scores."""
     start, init = config.get("start", ""), config.get("cross_init", "") or config.get("start", "")
-    scores = " | ".join(f"{row[s]:.2f}" if isinstance(row.get(s), (int, float)) else "" for s in (*EVAL_SETS, "avg"))
+    tests = [t for t in row if t not in NOT_SCORES] or list(EVAL_SETS)
+    scores = " | ".join(f"{row[s]:.2f}" if isinstance(row.get(s), (int, float)) else "" for s in (*tests, "avg"))
     load = (
         'from sentence_transformers import SentenceTransformer\nmodel = SentenceTransformer("PATH")\n'
         'model.similarity(model.encode(["a man plays a guitar"]), model.encode(["someone plays music"]))'
@@ -86,10 +100,10 @@ member `{member}`, by the `{config.get("selection", "dev")}` rule.
 - copied from: `{source}`
 - command: `{params.get("command") or "see the run folder"}`
 
-## Scores (Spearman x 100, "all" setting; scoring protocol: {protocol})
+## Scores (x 100: Spearman for STS, ROC-AUC for binary tasks; "all" setting; scoring protocol: {protocol})
 
-| STS-B dev | {" | ".join(EVAL_SETS)} | avg |
-|---|{"---|" * (len(EVAL_SETS) + 1)}
+| dev | {" | ".join(tests)} | avg |
+|---|{"---|" * (len(tests) + 1)}
 | {row.get("dev", "")} | {scores} |
 
 ## Settings
@@ -128,22 +142,19 @@ def publish_best(folder: str | Path, summary: dict, params: dict, protocol: dict
             )
             with atomic_dir(Layout(folder).best_student(kind, suffix)) as tmp:
                 shutil.copytree(source, tmp, copy_function=link_or_copy, dirs_exist_ok=True)
-                readme = tmp / "README.md"
-                if readme.exists():
-                    readme.unlink()  # a hard link to the cycle's own card: replace, never edit
-                readme.write_text(
-                    model_card(
-                        kind,
-                        str(source),
-                        cycle,
-                        member,
-                        row,
-                        config,
-                        params,
-                        protocol.get(kind, ""),
-                        summary.get("pool_pairs", 0),
-                    )
+                text = model_card(
+                    kind,
+                    str(source),
+                    cycle,
+                    member,
+                    row,
+                    config,
+                    params,
+                    protocol.get(kind, ""),
+                    summary.get("pool_pairs", 0),
                 )
+                name = params.get("name") or f"tenc {kind}-encoder"
+                write_card(tmp, text, kind, row, config, summary.get("metrics", {}), name)
             out[f"{kind}{suffix}"] = str(source)
     return out
 
@@ -160,3 +171,75 @@ def export(run: str | Path, dest: str | Path) -> list[Path]:
             shutil.copytree(src, tmp, dirs_exist_ok=True)
         written.append(target)
     return written
+
+
+def push(folders: list[Path], repo: str, private: bool = False) -> list[str]:
+    """Upload each exported folder with sentence-transformers' own ``push_to_hub`` (its card kept as written):
+    ``REPO-bi``, ``REPO-cross`` (``REPO-bi_0`` … for mutual runs). Needs a hub token (``hf auth login``)."""
+    from sentence_transformers import CrossEncoder, SentenceTransformer
+
+    urls = []
+    for folder in folders:
+        loader = CrossEncoder if folder.name.startswith("cross") else SentenceTransformer
+        model = loader(str(folder), device="cpu")
+        name = f"{repo}-{folder.name}"
+        urls.append(model.push_to_hub(name, private=private, local_model_path=str(folder), exist_ok=True))
+    return urls
+
+
+PROBES = ["a man plays a guitar", "someone is playing music on a stage tonight", "ok"]
+
+
+def export_onnx(folder: Path, tolerance: float = 1e-4) -> Path:
+    """Write ``folder/onnx/model.onnx`` (the layout sentence-transformers' ONNX backend loads: inputs
+    ``input_ids``, ``attention_mask``, ``token_type_ids``; output ``last_hidden_state`` for a bi-encoder,
+    ``logits`` for a cross-encoder), with batch and length dynamic; refuse it unless ONNX Runtime reproduces
+    the torch outputs on probe sentences of three lengths within ``tolerance``."""
+    import numpy as np
+    import onnxruntime
+    import torch
+    from sentence_transformers import CrossEncoder, SentenceTransformer
+
+    cross = folder.name.startswith("cross")
+    model = (CrossEncoder if cross else SentenceTransformer)(str(folder), device="cpu")
+    backbone = (model.model if cross else model[0].auto_model).eval()
+    output = "logits" if cross else "last_hidden_state"
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+
+    class Graph(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            out = self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+            return out[output]
+
+    def features(kind):
+        probe = (PROBES, PROBES[::-1]) if cross else (PROBES,)
+        enc = model.tokenizer(*probe, padding=True, return_tensors=kind, return_token_type_ids=True)
+        return [enc[k] for k in names]
+
+    target = folder / "onnx" / "model.onnx"
+    target.parent.mkdir(exist_ok=True)
+    batch, length = torch.export.Dim("batch"), torch.export.Dim("length", max=512)
+    graph = Graph(backbone).eval()
+    with torch.no_grad(), warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")  # the exporter's notes on its own internals
+        torch.onnx.export(
+            graph,
+            tuple(features("pt")),
+            str(target),
+            dynamo=True,
+            input_names=names,
+            output_names=[output],
+            dynamic_shapes={k: {0: batch, 1: length} for k in names},
+            verbose=False,
+        )
+        want = graph(*features("pt")).numpy()
+    got = onnxruntime.InferenceSession(str(target)).run(None, dict(zip(names, features("np"), strict=True)))[0]
+    diff = float(np.abs(got - want).max())
+    if not diff <= tolerance:
+        target.unlink()
+        raise ValueError(f"{folder}: the ONNX graph differs from the torch model by {diff:.3g} (> {tolerance})")
+    return target

@@ -18,7 +18,9 @@ FIXED = {"Software": None}  # PNG metadata without a version string; PDF/SVG: pa
 
 
 def length_histogram(sentences: list[str], tokenizer=None) -> Figure:
-    """Histogram of word-piece lengths of ``sentences`` (MiniLM vocabulary by default)."""
+    """Histogram of word-piece lengths of ``sentences`` (MiniLM vocabulary by default), drawn by seaborn."""
+    import seaborn as sns
+
     if tokenizer is None:
         from transformers import AutoTokenizer
 
@@ -28,7 +30,7 @@ def length_histogram(sentences: list[str], tokenizer=None) -> Figure:
     lengths = np.array([len(x) for x in tokenizer(sentences, add_special_tokens=True)["input_ids"]])
     fig = Figure(figsize=(6, 3.2), layout="constrained")
     ax = fig.add_subplot()
-    ax.hist(lengths, bins=np.arange(0, min(lengths.max(), 128) + 2, 2), color="#4c72b0")
+    sns.histplot(x=lengths, bins=np.arange(0, min(lengths.max(), 128) + 2, 2), color="#4c72b0", ax=ax)
     for q in (50, 90, 99):
         v = np.percentile(lengths, q)
         ax.axvline(v, color="0.3", lw=0.8, ls="--")

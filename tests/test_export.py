@@ -1,29 +1,102 @@
-"""A run's selected models at stable paths (RUN/best/*) with a filled model card, and `tenc export`."""
+"""A run's selected models at stable paths (RUN/best/*) with a filled hub model card, and `tenc export`
+(copies, ONNX, the hub push)."""
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
+import pytest
+from huggingface_hub import HfApi, ModelCard, RepoUrl
 
 from tenc.cli import main
 
 
-def test_best_models_have_cards_and_export_copies_them(tiny_bert, fake_sts, tmp_path, capsys):
+@pytest.fixture(scope="module")
+def finished_run(tiny_bert, fake_sts, tmp_path_factory):
+    run = tmp_path_factory.mktemp("export") / "run"
+    argv = ["distill", "--preset", "smoke", "--quiet", "--out", str(run), "--set", f"start={tiny_bert}"]
+    assert main([*argv, "--set", f"data={fake_sts}", "--set", "cycles=2", "--name", "card check"]) == 0
+    return run
+
+
+def test_cards_carry_hub_metadata_and_keep_the_sentence_transformers_card(finished_run):
+    summary = json.loads((finished_run / "summary.json").read_text())
+    for kind, pipeline in (("bi", "sentence-similarity"), ("cross", "text-ranking")):
+        card = ModelCard.load(finished_run / "best" / kind / "README.md")
+        data = card.data
+        assert data.library_name == "sentence-transformers" and data.pipeline_tag == pipeline
+        assert {"tenc", "trans-encoder", "sentence-transformers"} <= set(data.tags)
+        row = summary["selected"][kind]["row"]
+        tests = {t: v for t, v in row.items() if t not in ("cycle", "kind", "member", "dev", "avg")}
+        assert data.model_name == "card check" and len(data.eval_results) == len(tests) > 0
+        for result in data.eval_results:  # the model-index parses back to the selected row's scores
+            assert result.dataset_split == "test" and result.metric_value == pytest.approx(tests[result.dataset_name])
+            assert result.metric_type == summary["metrics"][result.dataset_name]
+        assert "## The card sentence-transformers wrote" in card.text and "sentence-transformers" in card.text
+        assert f"Selected: cycle {row['cycle']}" in card.text
+
+
+def test_onnx_export_scores_like_torch(finished_run, tmp_path, capsys):
+    import onnxruntime
     from sentence_transformers import CrossEncoder, SentenceTransformer
 
-    run = tmp_path / "run"
-    argv = [
-        "distill",
-        "--preset",
-        "smoke",
-        "--quiet",
-        "--out",
-        str(run),
-        "--set",
-        f"start={tiny_bert}",
-        "--set",
-        f"data={fake_sts}",
-        "--set",
-        "cycles=2",
+    assert main(["export", str(finished_run), str(tmp_path / "out"), "--onnx"]) == 0
+    assert (tmp_path / "out" / "bi" / "onnx" / "model.onnx").is_file()
+    s1 = ["a man is eating food .", "a woman plays the violin on a small stage", "dogs"]
+    s2 = ["someone eats", "a cat sleeps", "two dogs run through the grass in the park"]
+    bi = SentenceTransformer(str(tmp_path / "out" / "bi"), device="cpu")
+    pooling = json.loads((tmp_path / "out" / "bi" / "1_Pooling" / "config.json").read_text())["pooling_mode"]
+    assert pooling in ("cls", "mean")
+    session = onnxruntime.InferenceSession(str(tmp_path / "out" / "bi" / "onnx" / "model.onnx"))
+
+    def embed(sentences):  # ONNX Runtime's token states, pooled and normalised as the torch model does
+        enc = bi.tokenizer(sentences, padding=True, return_tensors="np", return_token_type_ids=True)
+        states = session.run(None, {k: enc[k] for k in ("input_ids", "attention_mask", "token_type_ids")})[0]
+        mask = enc["attention_mask"][..., None]
+        pooled = states[:, 0] if pooling == "cls" else (states * mask).sum(1) / mask.sum(1)
+        return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+
+    want = (bi.encode(s1, normalize_embeddings=True) * bi.encode(s2, normalize_embeddings=True)).sum(1)
+    np.testing.assert_allclose((embed(s1) * embed(s2)).sum(1), want, atol=1e-5)
+    ce = CrossEncoder(str(tmp_path / "out" / "cross"), device="cpu")
+    enc = ce.tokenizer(s1, s2, padding=True, return_tensors="np", return_token_type_ids=True)
+    cross = onnxruntime.InferenceSession(str(tmp_path / "out" / "cross" / "onnx" / "model.onnx"))
+    logits = cross.run(None, {k: enc[k] for k in ("input_ids", "attention_mask", "token_type_ids")})[0][:, 0]
+    np.testing.assert_allclose(1 / (1 + np.exp(-logits)), ce.predict(list(zip(s1, s2, strict=True))), atol=1e-5)
+
+
+def test_push_uploads_each_folder_through_sentence_transformers(finished_run, tmp_path, monkeypatch, capsys):
+    calls = []
+
+    def create_repo(self, repo_id, **kwargs):
+        calls.append(("create", repo_id))
+        return RepoUrl(f"https://huggingface.co/{repo_id}")
+
+    def upload_folder(self, repo_id, folder_path, **kwargs):
+        calls.append(("upload", repo_id, sorted(p.name for p in Path(folder_path).iterdir())))
+        return SimpleNamespace(commit_url=f"https://huggingface.co/{repo_id}/commit/0", pr_url=None)
+
+    monkeypatch.setattr(HfApi, "create_repo", create_repo)
+    monkeypatch.setattr(HfApi, "upload_folder", upload_folder)
+    assert main(["export", str(finished_run), str(tmp_path / "out"), "--push", "someone/tenc-smoke"]) == 0
+    assert [c[:2] for c in calls] == [
+        ("create", "someone/tenc-smoke-bi"),
+        ("upload", "someone/tenc-smoke-bi"),
+        ("create", "someone/tenc-smoke-cross"),
+        ("upload", "someone/tenc-smoke-cross"),
     ]
-    assert main(argv) == 0
+    assert all("README.md" in c[2] and "model.safetensors" in c[2] for c in calls if c[0] == "upload")
+    assert capsys.readouterr().out.split()[-2:] == [
+        "https://huggingface.co/someone/tenc-smoke-bi/commit/0",
+        "https://huggingface.co/someone/tenc-smoke-cross/commit/0",
+    ]
+
+
+def test_best_models_have_cards_and_export_copies_them(tiny_bert, finished_run, tmp_path, capsys):
+    from sentence_transformers import CrossEncoder, SentenceTransformer
+
+    run = finished_run
     summary = __import__("json").loads((run / "summary.json").read_text())
     for kind in ("bi", "cross"):
         card = (run / "best" / kind / "README.md").read_text()

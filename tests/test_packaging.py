@@ -17,9 +17,7 @@ def test_environment_matches_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     pip_deps = set(project["dependencies"]) | set(project["optional-dependencies"]["test"])
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    conda_pip = [
-        d for d in next(d["pip"] for d in env["dependencies"] if isinstance(d, dict)) if not d.startswith("--")
-    ]
+    conda_pip = [d for d in next(d["pip"] for d in env["dependencies"] if isinstance(d, dict)) if not d.startswith("-")]
     assert {d.replace(" ", "") for d in conda_pip} == {d.replace(" ", "") for d in pip_deps}
     assert "torch==2.13.0" in project["dependencies"]
     text = (ROOT / "environment.yml").read_text()  # what make setup adds beyond the dependencies, conda users too
@@ -186,3 +184,21 @@ def test_relative_links_of_the_pages_resolve():
         for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", page.read_text()):
             if not target.startswith("http"):
                 assert (page.parent / target).exists(), f"{page.name}: {target}"
+
+
+def test_the_install_is_pinned_and_the_readme_names_the_pins():
+    """constraints.txt pins every declared dependency to one version; make setup installs with it; the README's
+    versions are the pinned ones."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pins = {
+        _name(line.split("==")[0]): line.split("==")[1].strip()
+        for line in (ROOT / "constraints.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    }
+    declared = {_name(d) for d in [*project["dependencies"], *project["optional-dependencies"]["test"]]}
+    assert declared <= set(pins), f"not pinned: {sorted(declared - set(pins))}"
+    assert "pip install --quiet -c constraints.txt -e" in (ROOT / "Makefile").read_text()
+    assert "-c constraints.txt" in (ROOT / "environment.yml").read_text()
+    readme = (ROOT / "README.md").read_text()
+    for package in ("torch", "transformers", "sentence-transformers"):
+        assert f"{package} {pins[package].split('+')[0]}" in readme, package
