@@ -24,6 +24,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .heartbeat import Heartbeat
+
 
 def seed_everything(seed: int) -> None:
     random.seed(seed)
@@ -252,6 +254,7 @@ def optimise(
     start = time.perf_counter() - stats.seconds
     last_save = time.perf_counter()
     bar = tqdm(total=total, initial=stats.steps, desc=desc, disable=not progress, leave=False)
+    heartbeat = Heartbeat(desc, total, initial=stats.steps, every=None if tdist.is_main() else 0)
     done = stats.steps
     for batches in epoch_batches:
         if done >= len(batches):  # a whole epoch already trained before the resume
@@ -292,6 +295,9 @@ def optimise(
             bar.update(1)
             if stats.steps % 20 == 0:
                 bar.set_postfix(loss=f"{np.mean(stats.losses[-20:]):.4f}")
+            heartbeat.beat(
+                stats.steps, loss=f"{np.mean(stats.losses[-20:]):.4f}", dev=stats.dev[-1][1] if stats.dev else None
+            )
             if dev_fn is not None and eval_steps and (stats.steps % eval_steps == 0 or stats.steps == total):
                 score = dev_fn()
                 model.train()

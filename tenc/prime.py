@@ -31,6 +31,7 @@ from . import evaluation, models, tables
 from .config import PrimeConfig
 from .corpora import read_sentences
 from .encode import pad_batch, tokenize_sentences, uses_token_types
+from .heartbeat import Heartbeat
 from .io import atomic_dir, atomic_write_text, run_lock
 from .loop import length_bucketed_batches, optimizer, seed_everything
 
@@ -116,6 +117,7 @@ def train(cfg: PrimeConfig, model, sentences: list[str], dev_fn=None, progress: 
     batches, real, padded = [], 0, 0
     model.train()
     t = time.perf_counter()
+    heartbeat = Heartbeat(f"prime {cfg.method}", cfg.steps)
     for step in tqdm(range(1, cfg.steps + 1), desc=f"prime {cfg.method}", disable=not progress, leave=False):
         if not batches:
             batches = epoch_batches()
@@ -143,6 +145,7 @@ def train(cfg: PrimeConfig, model, sentences: list[str], dev_fn=None, progress: 
             dev.append((step, round(score, 4)))
             if score > best:
                 best, best_state, best_step = score, copy.deepcopy(model.state_dict()), step
+        heartbeat.beat(step, loss=f"{np.mean(losses[-20:]):.4f}", dev=dev[-1][1] if dev else None)
     seconds = time.perf_counter() - t
     if best_state is not None:
         model.load_state_dict(best_state)

@@ -9,10 +9,15 @@ from tenc.config import ConfigError
 from tenc.runs import execute, load_plan, run_name
 
 
-def test_smoke_plan_runs_the_chain_and_skips_on_rerun(tiny_bert, fake_sts, tmp_path):
+def test_smoke_plan_runs_the_chain_and_skips_on_rerun(tiny_bert, fake_sts, tmp_path, monkeypatch):
     root = tmp_path / "pm"
     variables = {"model": tiny_bert, "data": fake_sts, "root": str(root)}
-    folders = execute("params/plans/smoke.yaml", root, variables, log=lambda *_: None)
+    monkeypatch.setenv("TENC_HEARTBEAT", "1e-9")  # a progress line after every step, not every minute
+    driver = []
+    folders = execute("params/plans/smoke.yaml", root, variables, log=driver.append)
+    # long work reports as it goes: the heartbeat lines reach the driver (make run's console) and log.txt
+    assert any(line.startswith("    train cross: 1/") and "steps/s, about" in line for line in driver)
+    assert "train cross: 1/" in (root / "20_distill" / "smoke-cycle1" / "log.txt").read_text()
     assert all((f / "done.json").is_file() for f in folders)
     assert (root / "10_prime" / "tiny-simcse" / "modules.json").is_file()  # a primed model
     rows = json.loads((root / "distill-smoke" / "metrics.json").read_text())["metrics"]
