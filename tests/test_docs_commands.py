@@ -1,5 +1,6 @@
-"""Every `python -m tenc` command in the README and docs/ runs as written at HEAD: it passes the CLI's argument
-and settings checks (nothing is trained), and no two commands write one run folder with different settings."""
+"""Every `python -m tenc` (and `torchrun ... -m tenc`) command in the README and docs/ runs as written at HEAD:
+it passes the CLI's argument and settings checks (nothing is trained), and no two commands write one run folder
+with different settings."""
 
 import json
 import re
@@ -21,13 +22,19 @@ def documented_commands() -> list[tuple[str, str]]:
     found = []
     for page in PAGES:
         text = page.read_text().replace("\\\n", " ")
-        for match in re.finditer(r"python -m tenc [^`\n;|]*", text):
+        for match in re.finditer(r"(?:python |torchrun .*?)-m tenc [^`\n;|]*", text):  # torchrun's too
             command = re.sub(r"\$\{?s\}?\b", "1", match.group(0).rstrip())
             command = re.sub(r"\[(--[\w-]+)\]", r"\1", command)
-            argv = shlex.split(command, comments=True)[3:]
+            argv = tenc_argv(command)
             if len(argv) >= 2:  # "python -m tenc run" in a sentence is not a command
                 found.append((page.name, command))
     return found
+
+
+def tenc_argv(command: str) -> list[str]:
+    """The arguments after ``-m tenc`` (after ``python`` or a torchrun launcher's own flags)."""
+    words = shlex.split(command, comments=True)
+    return words[words.index("tenc", words.index("-m")) + 1 :]
 
 
 COMMANDS = documented_commands()
@@ -39,13 +46,13 @@ def test_the_pages_hold_commands():
 
 @pytest.mark.parametrize("page,command", COMMANDS, ids=[f"{p}:{i}" for i, (p, _) in enumerate(COMMANDS)])
 def test_documented_command_validates(page, command):
-    check_command(shlex.split(command, comments=True)[3:])
+    check_command(tenc_argv(command))
 
 
 def test_no_two_commands_share_a_run_folder_with_other_settings():
     folders: dict[str, dict[str, str]] = {}
     for page, command in COMMANDS:
-        _, out, settings = check_command(shlex.split(command, comments=True)[3:])
+        _, out, settings = check_command(tenc_argv(command))
         if out is not None and settings:
             key = json.dumps({k: v for k, v in settings.items() if k not in RUNTIME_ONLY + EXTENDABLE}, sort_keys=True)
             folders.setdefault(str(out), {}).setdefault(key, f"{page}: {command}")
