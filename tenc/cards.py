@@ -21,23 +21,15 @@ from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from .data import HUB_IDS as DATASETS  # the hub copies of the evaluation sets (MTEB's; SICK-R's split differs)
+
 # hub ids of the packaged aliases, so a card names its base model as the hub knows it
-HUB_IDS = {
+MODEL_HUB_IDS = {
     "minilm-l6": "sentence-transformers/all-MiniLM-L6-v2",
     "minilm-l3": "sentence-transformers/paraphrase-MiniLM-L3-v2",
     "mpnet": "sentence-transformers/all-mpnet-base-v2",
 }
-LICENSES = {alias: "apache-2.0" for alias in HUB_IDS}
-# the hub copies of the evaluation sets (MTEB's; its SICK-R split differs from the one scored here, see docs)
-DATASETS = {
-    "STS12": "mteb/sts12-sts",
-    "STS13": "mteb/sts13-sts",
-    "STS14": "mteb/sts14-sts",
-    "STS15": "mteb/sts15-sts",
-    "STS16": "mteb/sts16-sts",
-    "STS-B": "mteb/stsbenchmark-sts",
-    "SICK-R": "mteb/sickr-sts",
-}
+LICENSES = {alias: "apache-2.0" for alias in MODEL_HUB_IDS}
 PIPELINE = {"bi": "sentence-similarity", "cross": "text-ranking"}
 NOT_SCORES = ("cycle", "kind", "member", "dev", "avg")
 
@@ -48,8 +40,8 @@ def metadata(kind: str, row: dict, config: dict, metrics: dict[str, str], name: 
     data = ModelCardData(**(old.to_dict() if old is not None else {}))
     data.library_name = "sentence-transformers"
     data.pipeline_tag = PIPELINE[kind]
-    if start in HUB_IDS:
-        data.base_model = HUB_IDS[start]
+    if start in MODEL_HUB_IDS:
+        data.base_model = MODEL_HUB_IDS[start]
     data.license = data.license or LICENSES.get(start, "other")
     tests = [t for t, v in row.items() if t not in NOT_SCORES and isinstance(v, (int, float))]
     data.datasets = sorted({DATASETS[t] for t in tests if t in DATASETS}) or None

@@ -1,4 +1,4 @@
-"""Command line: ``python -m tenc {evaluate,distill,mutual,prime,run,export,pool} ...`` (``--help`` on each).
+"""Command line: ``python -m tenc {evaluate,distill,mutual,prime,run,export,mteb,pool} ...`` (``--help`` on each).
 
 Bad input ends with one line on stderr naming the file, line or parameter, and exit code 2.
 """
@@ -168,6 +168,15 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_mteb(args) -> int:
+    from .mteb_format import write_summary_mteb
+
+    for run in args.runs:
+        for path in write_summary_mteb(run, args.out):
+            print(path)
+    return 0
+
+
 def cmd_pool(args) -> int:
     from . import data
 
@@ -283,6 +292,11 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--push", metavar="REPO", help="upload to the hub as REPO-bi, REPO-cross (needs `hf auth login`)")
     x.add_argument("--private", action="store_true", help="with --push: private repositories")
     x.set_defaults(func=cmd_export)
+
+    m = sub.add_parser("mteb", help="write a finished run's selected scores in MTEB's result format (RUN/mteb/)")
+    m.add_argument("runs", nargs="+", help="finished run folders (with summary.json)")
+    m.add_argument("--out", help="write under OUT/<run folder name>/ instead of RUN/mteb/")
+    m.set_defaults(func=cmd_mteb)
 
     q = sub.add_parser("pool", help="print the size of the unlabelled pool")
     q.add_argument("--data")

@@ -22,6 +22,7 @@ Example::
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -211,6 +212,11 @@ def _load_hub() -> pd.DataFrame:
     try:
         import datasets
 
+        print(
+            "tenc: STS data from the hub (mteb/*-sts); SICK-R there is MTEB's test set, all 9,927 SICK pairs, "
+            "not SICK's 4,927-pair test split the local copy scores: SICK-R numbers differ between the two",
+            file=sys.stderr,
+        )
         frames = []
         for name, hub_id in HUB_IDS.items():
             dsd = datasets.load_dataset(hub_id)

@@ -47,6 +47,7 @@ from .grading import Grades
 from .io import read_marker, run_lock
 from .labelling import Labels
 from .loop import seed_everything
+from .mteb_format import write_summary_mteb
 from .runfolder import Layout
 from .students import Students, student_seed
 
@@ -245,6 +246,7 @@ class Run:
         params = {**self.cfg.to_dict(), **self.tags}
         runfolder.write_summary(self.folder, summary, params, protocol)
         publish_best(self.folder, summary, params, protocol["protocol"])  # best/: the selected students
+        write_summary_mteb(self.folder)  # mteb/: their scores in MTEB's result format
         return summary
 
 

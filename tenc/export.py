@@ -7,6 +7,7 @@ so no extra disk):
 |--------------------|-----------------------------------------------------------------------|
 | `best/bi`          | the selected bi-encoder (`bi_0`, `bi_1` … for the members of a mutual run) |
 | `best/cross`       | the selected cross-encoder (`cross_0`, …)                             |
+| `mteb/<kind>/*.json` | its scores on the six sets MTEB shares, in MTEB's result format |
 | `best/*/README.md` | its hub model card (YAML metadata, model-index); start, pool, settings, scores, the command |
 
 Each folder loads with plain ``SentenceTransformer(path)`` / ``CrossEncoder(path)``.

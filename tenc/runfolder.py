@@ -103,6 +103,10 @@ class Layout:
     def best_student(self, kind: str, suffix: str = "") -> Path:
         return self.best / f"{kind}{suffix}"
 
+    def mteb(self, kind: str, suffix: str = "") -> Path:
+        """The selected student's scores in MTEB's result format (`tenc.mteb_format`)."""
+        return self.root / "mteb" / f"{kind}{suffix}"
+
     def preds(self, cycle: int, kind: str, member: str = "model") -> Path:
         return self.cycle(cycle) / f"preds_{kind}_{member}.csv"
 

@@ -116,3 +116,35 @@ def test_best_models_have_cards_and_export_copies_them(tiny_bert, finished_run, 
     assert np.isfinite(emb).all() and np.isfinite(score).all()
     assert main(["export", str(tmp_path / "nothing"), str(tmp_path / "o2")]) == 2
     assert "no selected models" in capsys.readouterr().err
+
+
+def test_scores_in_mteb_format_load_in_mteb(finished_run):
+    import mteb
+    from mteb.results import TaskResult
+
+    from tenc.mteb_format import TASKS
+
+    for name, (task, revision) in TASKS.items():  # the revisions MTEB pins for the same sets
+        assert mteb.get_task(task).metadata.dataset["revision"] == revision, name
+    summary = json.loads((finished_run / "summary.json").read_text())
+    for kind in ("bi", "cross"):
+        row = summary["selected"][kind]["row"]
+        files = sorted((finished_run / "mteb" / kind).glob("*.json"))
+        shared = {TASKS[t][0]: row[t] for t in TASKS if t in row}
+        assert shared and sorted(f.stem for f in files) == sorted(shared)  # SICK-R is not MTEB's split: left out
+        for path in files:
+            result = TaskResult.from_disk(path)
+            assert result.task_name == path.stem
+            assert result.get_score() * 100 == pytest.approx(shared[path.stem], abs=1e-4)
+
+
+def test_mteb_command_rewrites_a_runs_files_elsewhere(finished_run, tmp_path, capsys):
+    assert main(["mteb", str(finished_run), "--out", str(tmp_path / "m")]) == 0
+    printed = capsys.readouterr().out.split()
+    mine = sorted(p.relative_to(tmp_path / "m" / "run") for p in (tmp_path / "m").rglob("*.json"))
+    theirs = sorted(p.relative_to(finished_run / "mteb") for p in (finished_run / "mteb").rglob("*.json"))
+    assert mine == theirs and len(printed) == len(mine) > 0
+    for rel in mine:
+        assert (tmp_path / "m" / "run" / rel).read_text() == (finished_run / "mteb" / rel).read_text()
+    assert main(["mteb", str(tmp_path / "nothing")]) == 2
+    assert "summary.json: not found" in capsys.readouterr().err
