@@ -6,10 +6,11 @@ does it - each unique sentence once for the bi-encoder, both orders for the cros
 them into FLOPs (2 x non-embedding parameters per token forward, x3 with backward). Dividing by an fp32
 matmul peak gives a floor for the cycle: the time it would take if every FLOP ran at that peak.
 
-    python benchmarks/cycle_time.py --run runs/paper-minilm-l6 --peak 67.3 --csv results/cycle_time.csv
+    python benchmarks/cycle_time.py --run runs/paper-minilm-l6 --csv results/cycle_time.csv
 
-``--peak`` is in GFLOP/s (67.3: the idle-machine matmul peak of ``benchmarks/run.py``); without it the
-peak is measured now, which on a busy machine is an underestimate (the script says so).
+The peak is this CPU's best fp32 two-thread GEMM rate in ``results/peak.csv`` (``benchmarks/peak.py``,
+matched by CPU model and flags); ``--peak GFLOP/S`` overrides it; a CPU with no row there gets a quick
+measurement now, which says so (one 1024 x 1024 loop: an underestimate, more so on a busy machine).
 """
 
 from __future__ import annotations
@@ -57,11 +58,31 @@ def labelling_tokens(folder: Path, pool: pd.DataFrame, cfg: dict) -> dict[str, i
     return {"label_bi": bi, "label_cross": cross}
 
 
+def recorded_peak(path: str) -> float:
+    """The best fp32 two-thread median GFLOP/s ``benchmarks/peak.py`` recorded for this CPU (0 if none)."""
+    from peak import cpu
+
+    if not Path(path).is_file():
+        return 0.0
+    rows = pd.read_csv(path)
+    name, flags = cpu()
+    mine = rows[(rows["cpu"] == name) & (rows["flags"].fillna("") == flags) & (rows["dtype"] == "fp32")]
+    mine = mine[mine["threads"] == 2]
+    if mine.empty:
+        return 0.0
+    best = mine.loc[mine["gflops_median"].idxmax()]
+    print(
+        f"fp32 peak of this CPU from {path}: {best['gflops_median']:.1f} GFLOP/s ({best['backend']}, {best['shape']})"
+    )
+    return float(best["gflops_median"])
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", required=True, help="a run folder with a finished cycle")
     ap.add_argument("--cycle", type=int, default=1)
-    ap.add_argument("--peak", type=float, default=0.0, help="fp32 GFLOP/s to bound with (default: measure now)")
+    ap.add_argument("--peak", type=float, default=0.0, help="fp32 GFLOP/s to bound with (default: --peak-csv's)")
+    ap.add_argument("--peak-csv", default="results/peak.csv", help="benchmarks/peak.py's rows; this CPU's is used")
     ap.add_argument("--csv", default="", help="append one row per stage here (rows of this run replaced)")
     args = ap.parse_args()
 
@@ -71,10 +92,13 @@ def main() -> int:
     if missing:
         sys.exit(f"{cycle_dir}: stages not finished: {', '.join(missing)}")
     cfg = json.loads((run / "config.json").read_text())
-    peak = args.peak
+    peak = args.peak or recorded_peak(args.peak_csv)
     if not peak:
         peak = matmul_peak()
-        print(f"fp32 matmul peak measured now: {peak:.1f} GFLOP/s (a busy machine measures less)")
+        print(
+            f"fp32 matmul peak measured now: {peak:.1f} GFLOP/s (no row for this CPU in {args.peak_csv}: "
+            "run benchmarks/peak.py alone for the real figure; a busy machine measures less)"
+        )
     params = {kind: non_embedding_params(backbone(cycle_dir / kind)) for kind in ("bi", "cross")}
     label_tokens = labelling_tokens(cycle_dir / "cross", read_pool(run), cfg)
 

@@ -194,3 +194,22 @@ def test_lengths_effect_scores_the_start_at_the_sts_and_the_fitted_limit(tiny_be
     # (the tiny BERT's word-piece-poor vocabulary makes long sequences: its cap of 128 positions still cuts)
     assert (fitted["sentences_cut_pct"] < sts["sentences_cut_pct"]).all()
     assert df[["dev", "test"]].apply(lambda c: c.between(-100, 100)).all().all()
+
+
+def test_peak_benchmark_names_the_cpu_and_cycle_time_reads_its_row(tmp_path):
+    """benchmarks/peak.py writes rows naming the CPU and its flags; cycle_time.py takes this CPU's best fp32
+    two-thread row as the peak (rates are not checked: the machine is shared)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from cycle_time import recorded_peak
+    from peak import cpu
+
+    out = tmp_path / "peak.csv"
+    run_tool("benchmarks/peak.py", "--quick", "--seconds", "0.05", "--repeats", "2", "--csv", str(out))
+    rows = pd.read_csv(out)
+    name, flags = cpu()
+    assert len(rows) == 1 and rows.loc[0, "cpu"] == name and rows.loc[0, "threads"] == 1
+    assert set(rows.columns) >= {"cpu", "flags", "backend", "dtype", "shape", "gflops_median", "torch", "date"}
+    assert recorded_peak(str(out)) == 0.0  # a one-thread row is not the two-thread peak
+    two = rows.assign(threads=2, gflops_median=[123.4]).iloc[[0, 0]]
+    pd.concat([two, rows.assign(threads=2, gflops_median=[200.0], cpu="another CPU")]).to_csv(out, index=False)
+    assert recorded_peak(str(out)) == 123.4  # this CPU's row, not another's
