@@ -165,13 +165,26 @@ def export(run: str | Path, dest: str | Path) -> list[Path]:
     best = Path(run) / "best"
     if not best.is_dir() or not any(best.iterdir()):
         raise FileNotFoundError(f"{best}: no selected models (is {run} a finished tenc run?)")
-    written = []
-    for src in sorted(p for p in best.iterdir() if p.is_dir()):
-        target = Path(dest) / src.name
-        with atomic_dir(target) as tmp:
-            shutil.copytree(src, tmp, dirs_exist_ok=True)
-        written.append(target)
-    return written
+    sources = sorted(p for p in best.iterdir() if p.is_dir())
+    targets = [Path(dest) / src.name for src in sources]
+    theirs = [str(t) for t in targets if t.exists() and not is_tenc_model(t)]
+    if theirs:
+        raise FileExistsError(f"{', '.join(theirs)}: exist and are not tenc models; pick another DEST or move them")
+    with contextlib.ExitStack() as stack:  # every copy is made before any folder is replaced: all or none
+        for src, target in zip(sources, targets, strict=True):
+            shutil.copytree(src, stack.enter_context(atomic_dir(target)), dirs_exist_ok=True)
+    return targets
+
+
+def is_tenc_model(folder: Path) -> bool:
+    """A folder tenc wrote: its README.md is a card whose metadata tags it ``tenc``."""
+    from huggingface_hub import metadata_load
+
+    readme = folder / "README.md"
+    try:
+        return readme.is_file() and "tenc" in ((metadata_load(readme) or {}).get("tags") or [])
+    except Exception:  # an unreadable card is not ours
+        return False
 
 
 def push(folders: list[Path], repo: str, private: bool = False) -> list[str]:

@@ -141,19 +141,29 @@ def link_or_copy(src: str | Path, dst: str | Path) -> None:
 
 @contextlib.contextmanager
 def atomic_dir(target: str | Path):
-    """Yield a temporary folder beside ``target``; on success it replaces ``target`` in one rename."""
+    """Yield a temporary folder beside ``target``; on success it takes ``target``'s place by renames only (the
+    old folder is moved aside first and removed last), so a failure at any point leaves the old or the new
+    folder whole at ``target``, never a half-deleted one."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    old = None
     try:
         yield tmp
         _share(tmp, 0o777)
         if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+            os.replace(target, old / target.name)
+        try:
+            os.replace(tmp, target)
+        except OSError:
+            if old is not None:
+                os.replace(old / target.name, target)  # put the old folder back
+            raise
     finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+        for leftover in (tmp, old):
+            if leftover is not None and leftover.exists():
+                shutil.rmtree(leftover, ignore_errors=True)
 
 
 def read_marker(folder: str | Path, stage: str) -> dict | None:

@@ -43,7 +43,8 @@ from .io import (
 from .loop import Checkpoint
 from .selection import DEV_RULES
 
-RUN_FILES = ("metrics.json", "summary.json", "pool.tsv")  # what a run writes that a user's folder may hold
+RUN_FILES = ("metrics.json", "summary.json", "pool.tsv", "best", "start", "mteb")  # what a run writes
+RUN_GLOBS = ("cycle_*",)  # ... and its cycle folders: a user's own of these names would be replaced
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ def check_out_folder(folder: Path) -> None:
         raise ConfigError(f"{folder}: is a file, not a run folder; pick another --out")
     if folder.is_dir() and not (folder / "config.json").is_file() and not (folder / "pool.done.json").is_file():
         theirs = [n for n in RUN_FILES if (folder / n).exists()]
+        theirs += sorted(p.name for pattern in RUN_GLOBS for p in folder.glob(pattern))
         if theirs:
             raise ConfigError(
                 f"{folder}: not a tenc run folder but holds {', '.join(theirs)}, which a run would "

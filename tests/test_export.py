@@ -148,3 +148,57 @@ def test_mteb_command_rewrites_a_runs_files_elsewhere(finished_run, tmp_path, ca
         assert (tmp_path / "m" / "run" / rel).read_text() == (finished_run / "mteb" / rel).read_text()
     assert main(["mteb", str(tmp_path / "nothing")]) == 2
     assert "summary.json: not found" in capsys.readouterr().err
+
+
+def test_export_never_replaces_a_users_folder_and_replaces_all_or_none(finished_run, tmp_path, capsys, monkeypatch):
+    import shutil
+
+    from tenc import export as export_mod
+
+    dest = tmp_path / "dest"
+    (dest / "bi").mkdir(parents=True)
+    (dest / "bi" / "mine.txt").write_text("a user's file")
+    assert main(["export", str(finished_run), str(dest)]) == 2
+    assert "are not tenc models" in capsys.readouterr().err and (dest / "bi" / "mine.txt").is_file()
+    assert not (dest / "cross").exists()  # nothing was written either
+    shutil.rmtree(dest / "bi")
+    assert main(["export", str(finished_run), str(dest)]) == 0  # a fresh export ...
+    before = {p: p.read_bytes() for p in dest.rglob("*") if p.is_file()}
+    copies = []
+    real_copytree = shutil.copytree
+
+    def second_copy_fails(src, dst, *args, **kw):  # a full disk while the second model is copied
+        if Path(dst).parent == dest:  # a model folder, not one of copytree's own recursive calls
+            copies.append(src)
+            if len(copies) == 2:
+                raise OSError(28, "No space left on device")
+        return real_copytree(src, dst, *args, **kw)
+
+    monkeypatch.setattr(export_mod.shutil, "copytree", second_copy_fails)
+    assert main(["export", str(finished_run), str(dest)]) == 2
+    assert "No space left on device" in capsys.readouterr().err
+    after = {p: p.read_bytes() for p in dest.rglob("*") if p.is_file()}
+    assert after == before  # the earlier export whole: neither folder replaced, no temporary left
+    assert sorted(p.name for p in dest.iterdir()) == ["bi", "cross"]
+
+
+def test_a_failed_swap_puts_the_old_folder_back(tmp_path, monkeypatch):
+    import os
+
+    from tenc import io
+
+    target = tmp_path / "model"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    real_replace, calls = os.replace, []
+
+    def swap_fails(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:  # the new folder's rename into place
+            raise OSError(5, "Input/output error")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(io.os, "replace", swap_fails)
+    with pytest.raises(OSError), io.atomic_dir(target) as tmp:
+        (tmp / "new.txt").write_text("new")
+    assert [p.name for p in target.iterdir()] == ["old.txt"] and [p.name for p in tmp_path.iterdir()] == ["model"]

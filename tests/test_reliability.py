@@ -142,6 +142,12 @@ def test_a_folder_that_is_no_run_is_not_overwritten(capsys, tiny_bert, fake_sts,
         r"not a tenc run folder but holds metrics.json",
     )
     assert (mine / "metrics.json").read_text() == '{"mine": 1}'
+    for theirs in ("best", "cycle_1"):  # a user's own folders of a run's names would be replaced too
+        own = tmp_path / f"own-{theirs}"
+        (own / theirs).mkdir(parents=True)
+        argv = ["distill", "--preset", "smoke", "--out", str(own), "--set", f"start={tiny_bert}"]
+        _fails(capsys, [*argv, "--set", f"data={fake_sts}"], rf"not a tenc run folder but holds {theirs}")
+        assert [p.name for p in own.iterdir()] == [theirs]
     a_file = tmp_path / "file"
     a_file.write_text("x")
     _fails(
