@@ -6,6 +6,7 @@ Bad input ends with one line on stderr naming the file, line or parameter, and e
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -42,6 +43,12 @@ def cmd_evaluate(args) -> int:
     )
     protocol = evaluation.protocol(args.kind, args.cross_orders)
     seconds = time.perf_counter() - t
+    broken = [str(name) for name, v in zip(table["set"], table["spearman"], strict=True) if not math.isfinite(v)]
+    if broken:
+        raise models.ModelError(
+            f"{'+'.join(args.model)}: no finite score on {', '.join(broken)} (NaN or infinite outputs: the weights "
+            "are broken or all scores are equal); nothing written"
+        )
     label = args.name or "+".join(args.model) + (f" ({args.pooling})" if args.pooling else "") + (
         f" [{args.layers} layers]" if args.layers else ""
     )

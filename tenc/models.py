@@ -30,6 +30,8 @@ from pathlib import Path
 from .io import quiet_loading
 
 ALIASES = ("minilm-l6", "minilm-l3", "rampart", "mpnet")
+# a model folder's tokenizer: any one of these (fast tokenizer, WordPiece, BPE, SentencePiece)
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model")
 MPNET_PARTS = 5
 CONVERSION_VERSION = "2"  # bump to invalidate cached conversions (2: seeded, so byte-identical everywhere)
 
@@ -109,6 +111,11 @@ def resolve(name: str) -> str:
         path = Path(name).expanduser()
         if not (path / "config.json").is_file() and not (path / "modules.json").is_file():
             raise ModelError(f"{path}: not a model folder (no config.json or modules.json)")
+        if not any((folder / f).is_file() for folder in (path, path / "0_Transformer") for f in TOKENIZER_FILES):
+            raise ModelError(
+                f"{path}: no tokenizer files ({', '.join(TOKENIZER_FILES[:2])}, ...); without them every word "
+                "would become [UNK]: copy the tokenizer of the model it was made from into the folder"
+            )
         return str(path)
     if name.count("/") == 1 and not name.startswith((".", "/")):
         return name  # a hub id, loaded by transformers when online

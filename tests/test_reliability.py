@@ -367,3 +367,29 @@ def test_a_negative_max_length_is_one_line(capsys):
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert "must be a whole number of at least 1" in err and "Traceback" not in err
+
+
+def test_a_model_folder_without_tokenizer_or_with_nan_weights_is_refused_in_one_line(
+    capsys, tiny_bert, fake_sts, tmp_path
+):
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    bare = tmp_path / "bare"
+    shutil.copytree(tiny_bert, bare)
+    for name in ("tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"):
+        (bare / name).unlink(missing_ok=True)
+    _fails(capsys, ["evaluate", "--model", str(bare), "--data", fake_sts], r"no tokenizer files")
+    broken = tmp_path / "nan"
+    shutil.copytree(tiny_bert, broken)
+    weights = load_file(broken / "model.safetensors")
+    save_file(
+        {k: torch.full_like(v, float("nan")) if v.is_floating_point() else v for k, v in weights.items()},
+        broken / "model.safetensors",
+    )
+    board = tmp_path / "sts.csv"
+    argv = ["evaluate", "--model", str(broken), "--data", fake_sts, "--results", str(board), "--quiet"]
+    _fails(capsys, argv, r"no finite score on .*nothing written")
+    assert not board.exists()
