@@ -38,6 +38,7 @@ from .io import (
     quiet_loading,
     read_marker,
     remedy,
+    sha256,
     write_marker,
 )
 from .loop import Checkpoint
@@ -238,6 +239,11 @@ def fix_pool(folder: Path, task, log=print) -> pd.DataFrame:
                 f"{path}: {len(df)} pairs, marker says {marker['pairs']}; the pool fixes every "
                 f"stage, so start over: {remedy(folder)}"
             )
+        if marker.get("sha256") and sha256(path) != marker["sha256"]:  # runs before this check: count only
+            raise CorruptRun(
+                f"{path}: its content changed since the run wrote it (sha256 differs; the labels belong to the "
+                f"pairs as written), so start over: {remedy(folder)}"
+            )
         return df
     pool = task.pool
     if pool["sentence1"].str.contains("[\t\n\r]").any() or pool["sentence2"].str.contains("[\t\n\r]").any():
@@ -246,7 +252,7 @@ def fix_pool(folder: Path, task, log=print) -> pd.DataFrame:
     pool.to_csv(tmp, sep="\t", index=False, quoting=3)
     tmp.replace(path)
     n_sent = len(set(pool["sentence1"]) | set(pool["sentence2"]))
-    write_marker(folder, "pool", {"pairs": len(pool), "task": task.name, "sentences": n_sent})
+    write_marker(folder, "pool", {"pairs": len(pool), "task": task.name, "sentences": n_sent, "sha256": sha256(path)})
     log(task.describe())
     return pool.reset_index(drop=True)
 

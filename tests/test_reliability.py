@@ -4,6 +4,7 @@ lost, and a user's mistake gets one line and exit code 2 (docs/reliability.md li
 import os
 import pickle
 import stat
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -260,10 +261,13 @@ def test_ordinary_mistakes_get_one_line(capsys, tiny_bert, fake_sts, tmp_path, m
     bad_config = tmp_path / "badcfg"
     bad_config.mkdir()
     (bad_config / "config.json").write_text("{not json")
+    (bad_config / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n")  # the config is what is wrong
     _fails(capsys, ev + [str(bad_config)], r"badcfg.*cannot be loaded|badcfg/config.json")
     no_weights = tmp_path / "noweights"
     no_weights.mkdir()
-    (no_weights / "config.json").write_text((__import__("pathlib").Path(tiny_bert) / "config.json").read_text())
+    for name in ("config.json", "vocab.txt", "tokenizer.json", "tokenizer_config.json"):  # all but the weights
+        if (Path(tiny_bert) / name).is_file():
+            (no_weights / name).write_bytes((Path(tiny_bert) / name).read_bytes())
     _fails(
         capsys,
         [
@@ -393,3 +397,20 @@ def test_a_model_folder_without_tokenizer_or_with_nan_weights_is_refused_in_one_
     argv = ["evaluate", "--model", str(broken), "--data", fake_sts, "--results", str(board), "--quiet"]
     _fails(capsys, argv, r"no finite score on .*nothing written")
     assert not board.exists()
+
+
+def test_an_edited_pool_is_caught_by_its_content_not_its_count(tmp_path):
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from tenc.io import CorruptRun
+
+    pool = pd.DataFrame({"sentence1": ["a cat sits", "a dog runs"], "sentence2": ["a cat rests", "dogs run"]})
+    task = SimpleNamespace(pool=pool, name="custom", describe=lambda: "two pairs")
+    runfolder.fix_pool(tmp_path, task, log=lambda *_: None)
+    assert runfolder.fix_pool(tmp_path, task, log=lambda *_: None).equals(pool)  # read back as written
+    path = tmp_path / "pool.tsv"
+    path.write_text(path.read_text().replace("a dog runs", "a dog sleeps"))  # same count, other pairs
+    with pytest.raises(CorruptRun, match=r"pool.tsv: its content changed .*start over"):
+        runfolder.fix_pool(tmp_path, task, log=lambda *_: None)
