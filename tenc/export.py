@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import shutil
 import warnings
 from pathlib import Path
@@ -38,7 +39,7 @@ from . import models
 from .cards import NOT_SCORES, write_card
 from .config import DistillConfig
 from .data import EVAL_SETS
-from .io import atomic_dir, link_or_copy
+from .io import atomic_dir, check_folder, link_or_copy, read_marker
 from .runfolder import Layout
 
 SETTINGS = (
@@ -166,6 +167,8 @@ def export(run: str | Path, dest: str | Path) -> list[Path]:
     if not best.is_dir() or not any(best.iterdir()):
         raise FileNotFoundError(f"{best}: no selected models (is {run} a finished tenc run?)")
     sources = sorted(p for p in best.iterdir() if p.is_dir())
+    for src in sources:
+        check_selected(Path(run), src)
     targets = [Path(dest) / src.name for src in sources]
     theirs = [str(t) for t in targets if t.exists() and not is_tenc_model(t)]
     if theirs:
@@ -174,6 +177,28 @@ def export(run: str | Path, dest: str | Path) -> list[Path]:
         for src, target in zip(sources, targets, strict=True):
             shutil.copytree(src, stack.enter_context(atomic_dir(target)), dirs_exist_ok=True)
     return targets
+
+
+def check_selected(run: Path, best: Path) -> None:
+    """``best`` (``run/best/<kind><suffix>``) holds the files its training stage recorded, byte for byte
+    (sha256; its card excepted, written for best/); else `CorruptRun` with the remedy. A start checkpoint
+    kept by ``dev+start`` has no stage to check against."""
+    summary = Layout(run).summary
+    selected = json.loads(summary.read_text()).get("selected", {}) if summary.is_file() else {}
+    kind = best.name.split("_")[0]
+    cycles = {
+        ("" if m == "model" else f"_{int(m[1:])}"): c
+        for m, c in (selected.get(kind, {}).get("members") or {}).items()
+        if m != "ensemble"
+    }
+    cycle = cycles.get(best.name[len(kind) :], 0)
+    if not cycle:
+        return
+    stage = f"train_{best.name}"
+    marker = read_marker(Layout(run).cycle(cycle), stage)
+    if marker is not None and marker.get("files"):
+        files = {k: v for k, v in marker["files"].items() if k != "README.md"}
+        check_folder(best, files, Layout(run).marker(cycle, stage))
 
 
 def is_tenc_model(folder: Path) -> bool:

@@ -202,3 +202,18 @@ def test_a_failed_swap_puts_the_old_folder_back(tmp_path, monkeypatch):
     with pytest.raises(OSError), io.atomic_dir(target) as tmp:
         (tmp / "new.txt").write_text("new")
     assert [p.name for p in target.iterdir()] == ["old.txt"] and [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
+def test_export_refuses_a_selected_model_whose_files_changed(finished_run, tmp_path, capsys):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(finished_run, run, copy_function=shutil.copy2)  # plain copies: the edit stays in this copy
+    weights = run / "best" / "cross" / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 1
+    weights.write_bytes(bytes(data))
+    assert main(["export", str(run), str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "model.safetensors" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
