@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 
@@ -192,26 +193,60 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _started(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot, /proc's field 22); None where unknown."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _lock_holder(lock: Path) -> dict:
+    """The lock's holder: {"pid", "host", "started"} (older locks hold a bare pid)."""
+    try:
+        text = lock.read_text().strip()
+    except OSError:
+        return {}
+    try:
+        holder = json.loads(text) if text.startswith("{") else {"pid": int(text or 0)}
+    except ValueError:
+        return {}
+    return holder if isinstance(holder, dict) else {}
+
+
+def _holder_alive(holder: dict) -> bool:
+    """Alive unless provably gone: on this host, its pid is dead or now belongs to a later process (pid reuse).
+    A holder on another host (a shared filesystem) cannot be checked from here, so it counts as alive."""
+    pid = holder.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    if holder.get("host", socket.gethostname()) != socket.gethostname():
+        return True
+    if not _pid_alive(pid):
+        return False
+    return holder.get("started") is None or holder["started"] == _started(pid)
+
+
 @contextlib.contextmanager
 def run_lock(folder: str | Path):
-    """Hold ``<folder>/.lock`` (holding our pid) for the duration; a stale lock of a dead pid is taken over."""
+    """Hold ``<folder>/.lock`` for the duration. It names our pid, host and process start time, so a lock left
+    by a dead process is taken over even when its pid has since been reused by another process."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     lock = folder / ".lock"
+    me = {"pid": os.getpid(), "host": socket.gethostname(), "started": _started(os.getpid())}
     while True:
         try:
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
             with os.fdopen(fd, "w") as f:
-                f.write(str(os.getpid()))
+                f.write(json.dumps(me))
             break
         except FileExistsError:
-            try:
-                pid = int(lock.read_text().strip() or 0)
-            except (OSError, ValueError):
-                pid = 0
-            if pid and _pid_alive(pid):
+            holder = _lock_holder(lock)
+            if _holder_alive(holder):
+                where = "" if holder.get("host", me["host"]) == me["host"] else f" on {holder['host']}"
                 raise RunLocked(
-                    f"{folder} is in use by process {pid}; wait for it or pick another run folder"
+                    f"{folder} is in use by process {holder['pid']}{where}; wait for it or pick another run folder"
                 ) from None
             with contextlib.suppress(FileNotFoundError):
                 lock.unlink()  # stale: its process is gone

@@ -140,10 +140,10 @@ def execute(
             continue
         log(f"{tag}: running")
         folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(folder / "params.yaml", json.dumps(params, indent=2))
         executed = folder / f"{step['notebook']}.ipynb"
         t = time.perf_counter()
-        with run_lock(folder / ".driver"):
+        with run_lock(folder / ".driver"):  # a second driver is refused before it writes anything here
+            atomic_write_text(folder / "params.yaml", json.dumps(params, indent=2))
             output = _StepOutput(folder / "log.txt", log)
             try:
                 pm.execute_notebook(

@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -172,9 +173,19 @@ def test_lock_refuses_a_second_process_and_takes_over_a_stale_one(tmp_path):
                 pass
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    (tmp_path / ".lock").write_text(str(dead.pid))  # stale lock of a dead process
+    (tmp_path / ".lock").write_text(str(dead.pid))  # stale lock of a dead process (the older, bare-pid form)
     with run_lock(tmp_path):
-        assert (tmp_path / ".lock").read_text() == str(os.getpid())
+        assert json.loads((tmp_path / ".lock").read_text())["pid"] == os.getpid()
+    # a dead holder whose pid now belongs to another live process (pid reuse): its start time differs
+    lock = {"pid": os.getpid(), "host": socket.gethostname(), "started": "1"}
+    (tmp_path / ".lock").write_text(json.dumps(lock))
+    with run_lock(tmp_path):
+        assert json.loads((tmp_path / ".lock").read_text())["started"] != "1"
+    # a holder on another host sharing the folder cannot be checked from here: refused, naming the host
+    (tmp_path / ".lock").write_text(json.dumps({**lock, "host": "another-node"}))
+    with pytest.raises(RunLocked, match=f"in use by process {os.getpid()} on another-node"):
+        with run_lock(tmp_path):
+            pass
 
 
 def test_corrupted_labels_and_weights_are_detected_and_the_remedy_works(tiny_bert, fake_sts, tmp_path):
