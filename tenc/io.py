@@ -167,14 +167,34 @@ def atomic_dir(target: str | Path):
                 shutil.rmtree(leftover, ignore_errors=True)
 
 
+# the types of the marker fields tenc reads back; a hand-edited marker with another type is refused in one line
+MARKER_TYPES = {
+    "pairs": int,
+    "sentences": int,
+    "sha256": str,
+    "files": dict,
+    "results": dict,
+    "seconds": (int, float),
+    "train": dict,
+    "init": str,
+}
+
+
 def read_marker(folder: str | Path, stage: str) -> dict | None:
     path = Path(folder) / f"{stage}.done.json"
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_text())
+        marker = json.loads(path.read_text())
     except json.JSONDecodeError:
         return None  # a marker is written atomically; an unreadable one means "not done"
+    if not isinstance(marker, dict):
+        raise CorruptRun(f"{path}: not a stage marker (a JSON object expected); {remedy(path)}")
+    for key, kind in MARKER_TYPES.items():
+        value = marker.get(key)
+        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+            raise CorruptRun(f"{path}: '{key}' is {type(value).__name__}, not what tenc wrote; {remedy(path)}")
+    return marker
 
 
 def write_marker(folder: str | Path, stage: str, info: dict) -> None:

@@ -414,3 +414,20 @@ def test_an_edited_pool_is_caught_by_its_content_not_its_count(tmp_path):
     path.write_text(path.read_text().replace("a dog runs", "a dog sleeps"))  # same count, other pairs
     with pytest.raises(CorruptRun, match=r"pool.tsv: its content changed .*start over"):
         runfolder.fix_pool(tmp_path, task, log=lambda *_: None)
+
+
+def test_a_hand_edited_marker_of_the_wrong_type_is_refused_in_one_line(tmp_path):
+    import json
+
+    from tenc.io import read_marker, write_marker
+
+    write_marker(tmp_path, "pool", {"pairs": 12, "sha256": "ab", "task": "sts"})
+    assert read_marker(tmp_path, "pool")["pairs"] == 12
+    for edit in ({"pairs": "12"}, {"pairs": True}, {"sha256": 5}, {"files": ["model.safetensors"]}):
+        (tmp_path / "pool.done.json").write_text(json.dumps({"pairs": 12, **edit}))
+        key = next(iter(edit))
+        with pytest.raises(CorruptRun, match=rf"pool.done.json: '{key}' is .*not what tenc wrote; rm -r"):
+            read_marker(tmp_path, "pool")
+    (tmp_path / "pool.done.json").write_text("[1, 2]")
+    with pytest.raises(CorruptRun, match="not a stage marker"):
+        read_marker(tmp_path, "pool")
