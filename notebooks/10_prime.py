@@ -40,7 +40,19 @@ cfg
 
 # %%
 result = prime.run(cfg, out_dir)
-result["train"]
+{k: v for k, v in result["train"].items() if k != "loss_curve"}
+
+# %% [markdown]
+# ## The priming curve
+# The contrastive loss over the steps (in-batch InfoNCE: each sentence must find its own second view among the
+# batch) and, where dev checks ran, STS-B dev Spearman of the embeddings; the star marks the step that was kept.
+
+# %%
+from IPython.display import display
+
+from tenc import plots
+
+display(plots.training_curves({f"prime {cfg.method}": result["train"]}))
 
 # %%
 print(result["table"])

@@ -36,3 +36,17 @@ cfg.members
 # %%
 summary = distill.run(cfg, run_dir, tags={"name": Path(run_dir).name})  # writes run_dir/metrics.json
 print(summary_table(summary))
+
+# %% [markdown]
+# ## Every member's training, cycle by cycle
+# One panel per training stage (`cross_0` is member 0's cross-encoder): the loss over the steps and, where dev
+# checks ran, STS-B dev Spearman with the kept step starred. Members that learn from the same averaged labels
+# should move together; one that stalls while the others improve is worth a closer look.
+
+# %%
+from IPython.display import display
+
+from tenc import plots
+
+for c in range(1, cfg.cycles + 1):
+    display(plots.training_curves(plots.stage_records(run_dir, c)))

@@ -33,6 +33,15 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def loss_curve(losses: list[float], points: int = 100) -> list[tuple[int, float]]:
+    """(step, mean loss of the steps since the previous point): about ``points`` points over a stage."""
+    every = max(1, -(-len(losses) // points))
+    return [
+        (min(i + every, len(losses)), round(float(np.mean(losses[i : i + every])), 5))
+        for i in range(0, len(losses), every)
+    ]
+
+
 @dataclass
 class TrainStats:
     steps: int = 0
@@ -51,12 +60,7 @@ class TrainStats:
         return 1.0 - self.real_tokens / max(self.padded_tokens, 1)
 
     def loss_curve(self, points: int = 100) -> list[tuple[int, float]]:
-        """(step, mean loss of the steps since the previous point): about ``points`` points over the stage."""
-        every = max(1, -(-len(self.losses) // points))
-        return [
-            (min(i + every, len(self.losses)), round(float(np.mean(self.losses[i : i + every])), 5))
-            for i in range(0, len(self.losses), every)
-        ]
+        return loss_curve(self.losses, points)
 
     def summary(self) -> dict:
         return {

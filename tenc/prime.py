@@ -33,7 +33,7 @@ from .corpora import read_sentences
 from .encode import pad_batch, tokenize_sentences, uses_token_types
 from .heartbeat import Heartbeat
 from .io import atomic_dir, atomic_write_text, run_lock
-from .loop import length_bucketed_batches, optimizer, seed_everything
+from .loop import length_bucketed_batches, loss_curve, optimizer, seed_everything
 
 
 def symmetric_infonce(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -156,6 +156,7 @@ def train(cfg: PrimeConfig, model, sentences: list[str], dev_fn=None, progress: 
         "padding_fraction": round(1 - real / max(padded, 1), 4),
         "loss_first": float(np.mean(losses[:10])),
         "loss_last": float(np.mean(losses[-10:])),
+        "loss_curve": loss_curve(losses),
         "dev": dev,
         "best_step": best_step or cfg.steps,
         "corpus_sentences": len(sentences),
