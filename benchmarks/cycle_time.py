@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from peak import recorded_peak  # noqa: E402
 from run import matmul_peak, non_embedding_params  # noqa: E402
 
 from tenc.runfolder import read_pool  # noqa: E402
@@ -56,25 +57,6 @@ def labelling_tokens(folder: Path, pool: pd.DataFrame, cfg: dict) -> dict[str, i
     pairs = tok(list(pool["sentence1"]), list(pool["sentence2"]), truncation=True, max_length=cfg["cross_max_length"])
     cross = sum(len(ids) for ids in pairs["input_ids"]) * (2 if cfg.get("label_both_orders", True) else 1)
     return {"label_bi": bi, "label_cross": cross}
-
-
-def recorded_peak(path: str) -> float:
-    """The best fp32 two-thread median GFLOP/s ``benchmarks/peak.py`` recorded for this CPU (0 if none)."""
-    from peak import cpu
-
-    if not Path(path).is_file():
-        return 0.0
-    rows = pd.read_csv(path)
-    name, flags = cpu()
-    mine = rows[(rows["cpu"] == name) & (rows["flags"].fillna("") == flags) & (rows["dtype"] == "fp32")]
-    mine = mine[mine["threads"] == 2]
-    if mine.empty:
-        return 0.0
-    best = mine.loc[mine["gflops_median"].idxmax()]
-    print(
-        f"fp32 peak of this CPU from {path}: {best['gflops_median']:.1f} GFLOP/s ({best['backend']}, {best['shape']})"
-    )
-    return float(best["gflops_median"])
 
 
 def main() -> int:

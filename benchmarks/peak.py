@@ -106,6 +106,25 @@ def measure(backend: str, threads: int, dtype: str, shapes: dict, seconds: float
     return rows
 
 
+def recorded_peak(path: str) -> float:
+    """The best fp32 two-thread median GFLOP/s ``benchmarks/peak.py`` recorded for this CPU (0 if none)."""
+    import pandas as pd
+
+    if not Path(path).is_file():
+        return 0.0
+    rows = pd.read_csv(path)
+    name, flags = cpu()
+    mine = rows[(rows["cpu"] == name) & (rows["flags"].fillna("") == flags) & (rows["dtype"] == "fp32")]
+    mine = mine[mine["threads"] == 2]
+    if mine.empty:
+        return 0.0
+    best = mine.loc[mine["gflops_median"].idxmax()]
+    print(
+        f"fp32 peak of this CPU from {path}: {best['gflops_median']:.1f} GFLOP/s ({best['backend']}, {best['shape']})"
+    )
+    return float(best["gflops_median"])
+
+
 def shim_library() -> str | None:
     """Build the one-function shim with the system C compiler; None where there is none."""
     out = Path(tempfile.gettempdir()) / "tenc_mkl_intel_cpu_true.so"

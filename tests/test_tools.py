@@ -200,8 +200,7 @@ def test_peak_benchmark_names_the_cpu_and_cycle_time_reads_its_row(tmp_path):
     """benchmarks/peak.py writes rows naming the CPU and its flags; cycle_time.py takes this CPU's best fp32
     two-thread row as the peak (rates are not checked: the machine is shared)."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from cycle_time import recorded_peak
-    from peak import cpu
+    from peak import cpu, recorded_peak
 
     out = tmp_path / "peak.csv"
     run_tool("benchmarks/peak.py", "--quick", "--seconds", "0.05", "--repeats", "2", "--csv", str(out))
