@@ -69,6 +69,7 @@ def gflops(fn, flop: float, seconds: float, repeats: int) -> list[float]:
 
 def measure(backend: str, threads: int, dtype: str, shapes: dict, seconds: float, repeats: int) -> list[dict]:
     import torch
+    import torch.utils.mkldnn
 
     torch.set_num_threads(threads)
     dt = {"fp32": torch.float32, "bf16": torch.bfloat16}[dtype]

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import pearsonr, spearmanr
 
-from . import encode
+from . import cpu, encode
 from .data import EVAL_SETS, dev_set, eval_sets
 
 KINDS = ("bi", "cross")
@@ -185,6 +185,7 @@ def provenance(**protocol) -> dict:
             "sentence_transformers": sentence_transformers.__version__,
         },
         "commit": _commit(),
+        "cpu": {"vendor": cpu.vendor(), "gemm_path": cpu.gemm_path()},
         "protocol": {"bi": "cosine", **protocol},
     }
 

@@ -148,3 +148,6 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     # conversions of packaged models are shared across tests through the user cache;
     # everything else a test writes goes to its tmp_path.
     monkeypatch.setenv("TOKENIZERS_PARALLELISM", "false")
+    # python -m tenc in a subprocess runs as the test process does (MKL's default path), so in-process and
+    # subprocess results compare exactly; test_cpu.py turns the fast path on where it tests it
+    monkeypatch.setenv("TENC_MKL_SHIM", "0")
