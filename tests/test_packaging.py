@@ -129,6 +129,10 @@ def test_readme_is_a_front_page_whose_numbers_are_dev_selected_rows():
     numbers = [float(n) for line in tenc_rows for n in re.findall(r"(?<![+±\d.])\d\d\.\d\d(?![\d)])", line)]
     assert len(tenc_rows) >= 4 and len(numbers) >= 10
     assert all(n in picked for n in numbers), [n for n in numbers if n not in picked]
+    for cell in (c for line in tenc_rows for c in line.split("|") if "(mean " in c):  # a mean is of its cell's seeds
+        seeds = [float(n) for n in re.findall(r"(?<![+±\d.])\d\d\.\d\d(?![\d)])", cell)]
+        mean = float(re.search(r"\(mean (\d\d\.\d\d)\)", cell).group(1))
+        assert len(seeds) >= 2 and abs(sum(seeds) / len(seeds) - mean) < 0.006, cell
 
 
 def test_ruff_lint_and_format_are_clean():
