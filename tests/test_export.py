@@ -217,3 +217,13 @@ def test_export_refuses_a_selected_model_whose_files_changed(finished_run, tmp_p
     err = capsys.readouterr().err
     assert "model.safetensors" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_committed_mteb_results_load_in_mteb():
+    from mteb.results import TaskResult
+
+    files = sorted((Path(__file__).resolve().parents[1] / "results" / "mteb").rglob("*.json"))
+    assert files
+    for path in files:
+        result = TaskResult.from_disk(path)
+        assert result.task_name == path.stem and 0 < result.get_score() < 1
