@@ -21,7 +21,6 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -34,7 +33,6 @@ SHAPES = {  # name: (batch, m, k, n)
     "attn scores 1536x(64x32x64)": (1536, 64, 32, 64),
     "attn context 1536x(64x64x32)": (1536, 64, 64, 32),
 }
-SHIM = "int mkl_serv_intel_cpu_true(void) { return 1; }\n"
 
 
 def cpu() -> tuple[str, str]:
@@ -127,17 +125,12 @@ def recorded_peak(path: str) -> float:
 
 
 def shim_library() -> str | None:
-    """Build the one-function shim with the system C compiler; None where there is none."""
-    out = Path(tempfile.gettempdir()) / "tenc_mkl_intel_cpu_true.so"
-    if out.exists():
-        return str(out)
-    src = out.with_suffix(".c")
-    src.write_text(SHIM)
-    try:
-        subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", str(out), str(src)], check=True, capture_output=True)
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return str(out)
+    """The shim tenc preloads on AMD CPUs (`tenc.cpu`), built once with the system C compiler; None without one."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tenc.cpu import build_shim
+
+    path = build_shim()
+    return str(path) if path else None
 
 
 def main() -> None:
