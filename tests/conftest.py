@@ -10,6 +10,10 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# every python -m tenc the tests start runs as the test process does (MKL's default GEMM path), for the whole
+# session (module-scoped fixtures included), so in-process and subprocess results compare exactly;
+# tests/test_cpu.py turns the fast path on where it tests it
+os.environ["TENC_MKL_SHIM"] = "0"
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "sts"
@@ -148,6 +152,3 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     # conversions of packaged models are shared across tests through the user cache;
     # everything else a test writes goes to its tmp_path.
     monkeypatch.setenv("TOKENIZERS_PARALLELISM", "false")
-    # python -m tenc in a subprocess runs as the test process does (MKL's default path), so in-process and
-    # subprocess results compare exactly; test_cpu.py turns the fast path on where it tests it
-    monkeypatch.setenv("TENC_MKL_SHIM", "0")
