@@ -41,15 +41,21 @@ def child(pairs: int) -> dict:
     out["label bi"] = time.perf_counter() - t
     out["label_checksum"] = float(np.round(labels, 4).sum())
     ce = models.cross_encoder("minilm-l6", max_length=64)
+    params = {
+        kind: sum(p.numel() for n, p in module.named_parameters() if "embeddings" not in n)
+        for kind, module in (("cross", ce.model), ("bi", bi[0].auto_model))
+    }
     stats = train.train_cross(ce, s1, s2, y, epochs=1, batch_size=32, progress=False)
     out["train cross"] = stats.seconds
+    out["flop train cross"] = 6 * params["cross"] * stats.padded_tokens  # 2 forward + 4 backward per token
     stats = train.train_bi(bi, s1, s2, y, epochs=1, batch_size=32, progress=False)
     out["train bi"] = stats.seconds
+    out["flop train bi"] = 6 * params["bi"] * stats.padded_tokens
     return out
 
 
 def main() -> None:
-    from peak import cpu, shim_library
+    from peak import cpu, recorded_peak, shim_library
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pairs", type=int, default=256)
@@ -65,7 +71,7 @@ def main() -> None:
         sys.exit("no C compiler to build the shim with")
     name, flags = cpu()
     times: dict[str, dict[str, list[float]]] = {"mkl": {}, "mkl+shim": {}}
-    checks = {}
+    checks, flops = {}, {}
     for _ in range(args.repeats):
         for side in times:
             env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", TENC_HEARTBEAT="0")
@@ -75,24 +81,24 @@ def main() -> None:
             out = subprocess.run(argv, env=env, capture_output=True, text=True, check=True).stdout
             result = json.loads(out.split("RESULT ", 1)[1])
             checks[side] = result.pop("label_checksum")
+            flops.update({k.removeprefix("flop "): result.pop(k) for k in list(result) if k.startswith("flop ")})
             for stage, seconds in result.items():
                 times[side].setdefault(stage, []).append(seconds)
-    print(f"CPU: {name} [{flags}]; {args.pairs} pairs, 2 threads, medians of {args.repeats}")
+    peak = recorded_peak(str(ROOT / "results" / "peak.csv"))
+    print(f"CPU: {name} [{flags}]; {args.pairs} pairs, 2 threads, medians of {args.repeats}; fp32 peak {peak} GFLOP/s")
     rows = []
     for stage in times["mkl"]:
         plain, shimmed = statistics.median(times["mkl"][stage]), statistics.median(times["mkl+shim"][stage])
-        print(f"{stage:12s} mkl {plain:7.2f} s   mkl+shim {shimmed:7.2f} s   {plain / shimmed:.2f}x")
-        rows.append(
-            {
-                "cpu": name,
-                "flags": flags,
-                "stage": stage,
-                "pairs": args.pairs,
-                "mkl_s": round(plain, 2),
-                "shim_s": round(shimmed, 2),
-                "speedup": round(plain / shimmed, 2),
-            }
-        )
+        row = {"cpu": name, "flags": flags, "stage": stage, "pairs": args.pairs, "mkl_s": round(plain, 2)}
+        row.update({"shim_s": round(shimmed, 2), "speedup": round(plain / shimmed, 2), "peak_gflops": peak})
+        line = f"{stage:12s} mkl {plain:7.2f} s   mkl+shim {shimmed:7.2f} s   {plain / shimmed:.2f}x"
+        for side, seconds in (("mkl", plain), ("shim", shimmed)):
+            rate = flops[stage] / seconds / 1e9 if stage in flops else None
+            row[f"{side}_gflops"] = round(rate, 1) if rate else None
+            if rate and peak:
+                line += f"   {side} {rate:.0f} GFLOP/s = {100 * rate / peak:.0f} % of the peak"
+        print(line)
+        rows.append(row)
     print(f"bi labels agree to 4 decimals: {checks['mkl'] == checks['mkl+shim']}")
     if args.csv:
         path = Path(args.csv)

@@ -1,7 +1,7 @@
 """The CPU's fast GEMM path: MKL (torch's BLAS on x86) takes a slower code path on CPUs it does not recognise
 as Intel's. Measured on a 2-core AMD EPYC with AVX-512 (``benchmarks/peak.py``, ``results/peak.csv``):
 fp32 GEMMs at 2 threads run at ~200 GFLOP/s by default and ~470-490 GFLOP/s once MKL is told the CPU is
-Intel-like, as fast as oneDNN; tenc's training and labelling steps take 1.66-1.77x less time
+Intel-like, as fast as oneDNN; tenc's training and labelling steps take 1.5-1.85x less time
 (``benchmarks/mkl_shim.py``, ``results/mkl_shim.csv``), with the same labels to 4 decimals.
 
 The telling is a one-function shared library, ``int mkl_serv_intel_cpu_true(void) { return 1; }``, preloaded
