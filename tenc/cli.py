@@ -318,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     args.argv = argv  # the command, for the model cards
+    from safetensors import SafetensorError
+
     from .config import ConfigError
     from .data import DataError
     from .io import CorruptRun, RunLocked
@@ -333,9 +335,21 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{err.filename}: " if getattr(err, "filename", None) else ""
         print(f"tenc: error: {where}{err.strerror or err}", file=sys.stderr)
         return 2
+    except SafetensorError as err:  # not an OSError: a model save that failed, a full disk most often
+        print(
+            f"tenc: error: a model could not be saved ({_first(err)}); is the disk full? rerun the same command "
+            "to resume once there is room",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:
         print("tenc: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
+
+
+def _first(err: Exception) -> str:
+    lines = str(err).strip().splitlines()
+    return lines[0][:200] if lines else type(err).__name__
 
 
 if __name__ == "__main__":

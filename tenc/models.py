@@ -23,6 +23,7 @@ import importlib
 import importlib.util
 import json
 import os
+import pickle
 import shutil
 import tempfile
 from pathlib import Path
@@ -285,6 +286,8 @@ def bi_encoder(
     try:
         with quiet_loading():
             model = _load_bi(path, pooling, device)
+    except pickle.UnpicklingError as err:
+        raise _refuse_pickle(name, err) from None
     except (OSError, ValueError, KeyError) as err:
         raise ModelError(f"{name}: cannot be loaded as a bi-encoder ({_first_line(err)})") from None
     if layers:
@@ -292,6 +295,15 @@ def bi_encoder(
     if max_seq_length is not None:
         model.max_seq_length = max_seq_length
     return model
+
+
+def _refuse_pickle(name: str, err: Exception) -> ModelError:
+    """A pickled ``pytorch_model.bin`` that torch's safe loader refuses: say so, without torch's advice to load it
+    with ``weights_only=False`` (the one change that would run whatever the pickle carries)."""
+    return ModelError(
+        f"{name}: its pytorch_model.bin is a pickle that torch's safe loader refuses ({type(err).__name__}); "
+        "do not load it with weights_only=False unless you trust its source: use a model.safetensors copy"
+    )
 
 
 def _first_line(err: Exception) -> str:
@@ -381,6 +393,8 @@ def cross_encoder(name: str, max_length: int | None = 64, device: str = "cpu", l
         with quiet_loading(), torch.random.fork_rng(devices=[]):  # the "newly initialised head" report is expected
             torch.manual_seed(seed)
             model = CrossEncoder(path, num_labels=1, max_length=max_length, device=device)
+    except pickle.UnpicklingError as err:
+        raise _refuse_pickle(name, err) from None
     except (OSError, ValueError, KeyError) as err:
         raise ModelError(f"{name}: cannot be loaded as a cross-encoder ({_first_line(err)})") from None
     if layers:

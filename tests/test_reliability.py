@@ -431,3 +431,32 @@ def test_a_hand_edited_marker_of_the_wrong_type_is_refused_in_one_line(tmp_path)
     (tmp_path / "pool.done.json").write_text("[1, 2]")
     with pytest.raises(CorruptRun, match="not a stage marker"):
         read_marker(tmp_path, "pool")
+
+
+def test_a_pickled_bin_and_a_failed_save_are_one_line_without_unsafe_advice(
+    capsys, tiny_bert, fake_sts, tmp_path, monkeypatch
+):
+    import shutil
+
+    import sentence_transformers
+    from safetensors import SafetensorError
+
+    pickled = tmp_path / "pickled"
+    shutil.copytree(tiny_bert, pickled)
+    (pickled / "model.safetensors").unlink()
+
+    class Payload:
+        def __reduce__(self):
+            return (print, ("this must never run",))
+
+    (pickled / "pytorch_model.bin").write_bytes(pickle.dumps({"w": Payload()}))
+    _fails(capsys, ["evaluate", "--model", str(pickled), "--data", fake_sts], r"a pickle that torch's safe loader")
+    capsys.readouterr()
+
+    def full_disk(self, *args, **kwargs):
+        raise SafetensorError("Error while serializing: IoError(No space left on device (os error 28))")
+
+    monkeypatch.setattr(sentence_transformers.SentenceTransformer, "save", full_disk)
+    monkeypatch.setattr(sentence_transformers.CrossEncoder, "save", full_disk)
+    argv = ["distill", "--preset", "smoke", "--quiet", "--out", str(tmp_path / "run"), "--set", f"start={tiny_bert}"]
+    _fails(capsys, [*argv, "--set", f"data={fake_sts}"], r"a model could not be saved .*is the disk full")
