@@ -19,6 +19,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import json
@@ -283,13 +284,8 @@ def bi_encoder(
     if pooling not in (None, "cls", "mean"):
         raise ModelError(f"unknown pooling {pooling!r}: use 'cls' or 'mean'")
     path = resolve(name)
-    try:
-        with quiet_loading():
-            model = _load_bi(path, pooling, device)
-    except pickle.UnpicklingError as err:
-        raise _refuse_pickle(name, err) from None
-    except (OSError, ValueError, KeyError) as err:
-        raise ModelError(f"{name}: cannot be loaded as a bi-encoder ({_first_line(err)})") from None
+    with _loading(name, "bi-encoder"), quiet_loading():
+        model = _load_bi(path, pooling, device)
     if layers:
         truncate_layers(model, layers)
     if max_seq_length is not None:
@@ -297,13 +293,18 @@ def bi_encoder(
     return model
 
 
-def _refuse_pickle(name: str, err: Exception) -> ModelError:
-    """A pickled ``pytorch_model.bin`` that torch's safe loader refuses: say so, without torch's advice to load it
-    with ``weights_only=False`` (the one change that would run whatever the pickle carries)."""
-    return ModelError(
-        f"{name}: its pytorch_model.bin is a pickle that torch's safe loader refuses ({type(err).__name__}); "
-        "do not load it with weights_only=False unless you trust its source: use a model.safetensors copy"
-    )
+@contextlib.contextmanager
+def _loading(name: str, kind: str):
+    """Loading errors as one line; a refused pickle gets no ``weights_only=False`` advice (it would run it)."""
+    try:
+        yield
+    except pickle.UnpicklingError as err:
+        raise ModelError(
+            f"{name}: its pytorch_model.bin is a pickle that torch's safe loader refuses ({type(err).__name__}); "
+            "do not load it with weights_only=False unless you trust its source: use a model.safetensors copy"
+        ) from None
+    except (OSError, ValueError, KeyError) as err:
+        raise ModelError(f"{name}: cannot be loaded as a {kind} ({_first_line(err)})") from None
 
 
 def _first_line(err: Exception) -> str:
@@ -389,14 +390,9 @@ def cross_encoder(name: str, max_length: int | None = 64, device: str = "cpu", l
     from sentence_transformers import CrossEncoder
 
     path = resolve(name)
-    try:
-        with quiet_loading(), torch.random.fork_rng(devices=[]):  # the "newly initialised head" report is expected
-            torch.manual_seed(seed)
-            model = CrossEncoder(path, num_labels=1, max_length=max_length, device=device)
-    except pickle.UnpicklingError as err:
-        raise _refuse_pickle(name, err) from None
-    except (OSError, ValueError, KeyError) as err:
-        raise ModelError(f"{name}: cannot be loaded as a cross-encoder ({_first_line(err)})") from None
+    with _loading(name, "cross-encoder"), quiet_loading(), torch.random.fork_rng(devices=[]):  # new head: expected
+        torch.manual_seed(seed)
+        model = CrossEncoder(path, num_labels=1, max_length=max_length, device=device)
     if layers:
         truncate_layers(model, layers)
     if max_length is not None:
