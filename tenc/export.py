@@ -40,7 +40,7 @@ from .cards import NOT_SCORES, write_card
 from .config import DistillConfig
 from .data import EVAL_SETS
 from .io import atomic_dir, check_folder, link_or_copy, read_marker
-from .runfolder import Layout
+from .runfolder import Layout, Selected, selected_students
 
 SETTINGS = (
     "task",
@@ -127,37 +127,29 @@ def publish_best(folder: str | Path, summary: dict, params: dict, protocol: dict
     folder = Path(folder)
     config, out = summary["config"], {}
     starts = [m.start for m in DistillConfig.from_dict(config).members]
-    for kind, sel in (summary.get("selected") or {}).items():
-        members = {m: c for m, c in (sel.get("members") or {}).items() if m != "ensemble"}
-        for member, cycle in members.items():
-            index = 0 if member == "model" else int(member[1:])
-            suffix = "" if member == "model" else f"_{index}"
-            if cycle == 0:  # dev+start kept the start checkpoint
-                source = Path(models.resolve(starts[index]))
-            else:
-                source = Layout(folder).student(cycle, kind, suffix)
-            if not source.is_dir():
-                continue
-            row = next(
-                (r for r in summary["cycles"] if r["kind"] == kind and r["member"] == member and r["cycle"] == cycle),
-                {},
+    for kind, member, index, suffix, cycle, row in selected_students(summary):
+        if cycle == 0:  # dev+start kept the start checkpoint
+            source = Path(models.resolve(starts[index]))
+        else:
+            source = Layout(folder).student(cycle, kind, suffix)
+        if not source.is_dir():
+            continue
+        with atomic_dir(Layout(folder).best_student(kind, suffix)) as tmp:
+            shutil.copytree(source, tmp, copy_function=link_or_copy, dirs_exist_ok=True)
+            text = model_card(
+                kind,
+                str(source),
+                cycle,
+                member,
+                row,
+                config,
+                params,
+                protocol.get(kind, ""),
+                summary.get("pool_pairs", 0),
             )
-            with atomic_dir(Layout(folder).best_student(kind, suffix)) as tmp:
-                shutil.copytree(source, tmp, copy_function=link_or_copy, dirs_exist_ok=True)
-                text = model_card(
-                    kind,
-                    str(source),
-                    cycle,
-                    member,
-                    row,
-                    config,
-                    params,
-                    protocol.get(kind, ""),
-                    summary.get("pool_pairs", 0),
-                )
-                name = params.get("name") or f"tenc {kind}-encoder"
-                write_card(tmp, text, kind, row, config, summary.get("metrics", {}), name)
-            out[f"{kind}{suffix}"] = str(source)
+            name = params.get("name") or f"tenc {kind}-encoder"
+            write_card(tmp, text, kind, row, config, summary.get("metrics", {}), name)
+        out[f"{kind}{suffix}"] = str(source)
     return out
 
 
@@ -167,8 +159,10 @@ def export(run: str | Path, dest: str | Path) -> list[Path]:
     if not best.is_dir() or not any(best.iterdir()):
         raise FileNotFoundError(f"{best}: no selected models (is {run} a finished tenc run?)")
     sources = sorted(p for p in best.iterdir() if p.is_dir())
+    summary = Layout(run).summary
+    selected = selected_students(json.loads(summary.read_text())) if summary.is_file() else []
     for src in sources:
-        check_selected(Path(run), src)
+        check_selected(Path(run), src, selected)
     targets = [Path(dest) / src.name for src in sources]
     theirs = [str(t) for t in targets if t.exists() and not is_tenc_model(t)]
     if theirs:
@@ -179,19 +173,11 @@ def export(run: str | Path, dest: str | Path) -> list[Path]:
     return targets
 
 
-def check_selected(run: Path, best: Path) -> None:
+def check_selected(run: Path, best: Path, selected: list[Selected]) -> None:
     """``best`` (``run/best/<kind><suffix>``) holds the files its training stage recorded, byte for byte
     (sha256; its card excepted, written for best/); else `CorruptRun` with the remedy. A start checkpoint
     kept by ``dev+start`` has no stage to check against."""
-    summary = Layout(run).summary
-    selected = json.loads(summary.read_text()).get("selected", {}) if summary.is_file() else {}
-    kind = best.name.split("_")[0]
-    cycles = {
-        ("" if m == "model" else f"_{int(m[1:])}"): c
-        for m, c in (selected.get(kind, {}).get("members") or {}).items()
-        if m != "ensemble"
-    }
-    cycle = cycles.get(best.name[len(kind) :], 0)
+    cycle = next((s.cycle for s in selected if f"{s.kind}{s.suffix}" == best.name), 0)
     if not cycle:
         return
     stage = f"train_{best.name}"

@@ -61,21 +61,15 @@ def write_mteb(folder: Path, row: dict, kind: str) -> list[Path]:
 
 def write_summary_mteb(run: str | Path, out: str | Path | None = None) -> list[Path]:
     """From ``run/summary.json``: every selected student's files, under ``run/mteb/`` or ``out/<run name>/``."""
-    from .runfolder import Layout
+    from .runfolder import Layout, selected_students
 
     summary_path = Layout(run).summary
     if not summary_path.is_file():
         raise FileNotFoundError(f"{summary_path}: not found (is {run} a finished tenc run?)")
     summary = json.loads(summary_path.read_text())
     written = []
-    for kind, sel in (summary.get("selected") or {}).items():
-        for member, cycle in (sel.get("members") or {}).items():
-            if member == "ensemble":
-                continue
-            suffix = "" if member == "model" else f"_{int(member[1:])}"
-            row = next(
-                (r for r in summary["cycles"] if (r["kind"], r["member"], r["cycle"]) == (kind, member, cycle)), {}
-            )
-            folder = Layout(run).mteb(kind, suffix) if out is None else Path(out) / Path(run).name / f"{kind}{suffix}"
-            written += write_mteb(folder, row, kind)
+    for student in selected_students(summary):
+        name = f"{student.kind}{student.suffix}"
+        folder = Layout(run).mteb(student.kind, student.suffix) if out is None else Path(out) / Path(run).name / name
+        written += write_mteb(folder, student.row, student.kind)
     return written

@@ -23,6 +23,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -315,3 +316,29 @@ def write_summary(folder: Path, summary: dict, params: dict, provenance: dict) -
         **provenance,
     }
     atomic_write_text(Layout(folder).metrics, json.dumps(doc, indent=2, default=float))
+
+
+class Selected(NamedTuple):
+    """A student the run's selection picked: mutual member i lives in ``<kind>_i`` folders, a single model in
+    ``<kind>`` (``suffix``); ``cycle`` 0 is a start checkpoint kept by ``dev+start``; ``row`` its result row."""
+
+    kind: str
+    member: str
+    index: int
+    suffix: str
+    cycle: int
+    row: dict
+
+
+def selected_students(summary: dict) -> list[Selected]:
+    """Every student ``summary`` (summary.json) selected; the members' ensemble is a score, not a student."""
+    out = []
+    for kind, sel in (summary.get("selected") or {}).items():
+        for member, cycle in (sel.get("members") or {}).items():
+            if member == "ensemble":
+                continue
+            index = 0 if member == "model" else int(member[1:])
+            key = (kind, member, cycle)
+            row = next((r for r in summary.get("cycles", []) if (r["kind"], r["member"], r["cycle"]) == key), {})
+            out.append(Selected(kind, member, index, "" if member == "model" else f"_{index}", cycle, row))
+    return out
