@@ -206,3 +206,30 @@ def test_the_install_is_pinned_and_the_readme_names_the_pins():
     readme = (ROOT / "README.md").read_text()
     for package in ("torch", "transformers", "sentence-transformers"):
         assert f"{package} {pins[package].split('+')[0]}" in readme, package
+
+
+def test_tenc_imports_have_no_circles():
+    """The package's imports among its own modules (module-level and in-function alike) form no circle."""
+    import ast
+
+    modules = {p.stem: p for p in (ROOT / "tenc").glob("*.py")}
+    graph = {name: set() for name in modules}
+    for name, path in modules.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                targets = [node.module] if node.module else [a.name for a in node.names]
+                graph[name] |= {t.split(".")[0] for t in targets if t.split(".")[0] in modules} - {name}
+    state: dict[str, int] = {}
+
+    def visit(node, path):
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            assert state.get(nxt) != 1, f"import circle: {' -> '.join([*path, nxt])}"
+            if nxt not in state:
+                visit(nxt, [*path, nxt])
+        state[node] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    assert len(graph) > 30 and sum(map(len, graph.values())) > 100  # the walk saw the package's imports
