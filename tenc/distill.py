@@ -44,6 +44,7 @@ from . import evaluation, models, runfolder, selection
 from .config import ConfigError, DistillConfig
 from .export import publish_best
 from .grading import Grades
+from .inputs import input_digests
 from .io import read_marker, run_lock
 from .labelling import Labels
 from .loop import seed_everything
@@ -81,10 +82,11 @@ class Run:
             )
         for teacher in self.teachers:
             models.check_lengths(teacher, cfg.bi_max_length, "bi_max_length")
+        inputs = input_digests(cfg)  # by content: a rerun whose files changed since is refused
         self.folder.mkdir(parents=True, exist_ok=True)
         # under torchrun rank 0 writes, the others read
         tdist.then_others(lambda: runfolder.check_config(self.folder, cfg, log))
-        self.pool = tdist.then_others(lambda: runfolder.fix_pool(self.folder, self.task, log))
+        self.pool = tdist.then_others(lambda: runfolder.fix_pool(self.folder, self.task, log, inputs))
         self.cfg = runfolder.fit_lengths(cfg, self.pool, self.task.name, log)  # config.json keeps the settings as given
         self.students = Students(self.layout, self.cfg, self.device)
         self.labels = Labels(

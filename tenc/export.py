@@ -154,7 +154,12 @@ def publish_best(folder: str | Path, summary: dict, params: dict, protocol: dict
 
 
 def export(run: str | Path, dest: str | Path) -> list[Path]:
-    """Copy ``run/best/*`` (plain copies, not links) into ``dest``; return the folders written."""
+    """Copy ``run/best/*`` (plain copies, not links) into ``dest``; return the folders written. A folder whose
+    results a reuse recorded exports the run it reused."""
+    from .runfolder import reused_from
+
+    if not (Path(run) / "best").is_dir() and reused_from(Path(run)) is not None:
+        run = reused_from(Path(run))
     best = Path(run) / "best"
     if not best.is_dir() or not any(best.iterdir()):
         raise FileNotFoundError(f"{best}: no selected models (is {run} a finished tenc run?)")

@@ -56,10 +56,14 @@ class Loan(typing.NamedTuple):
 
 def finished_siblings(cfg: DistillConfig, search: str | Path, exclude: str | Path | None = None) -> dict[Path, Loan]:
     """Run folders directly under ``search`` whose settings equal ``cfg`` apart from runtime-only ones, the
-    number of cycles, the init modes and the bi student's training settings, each with what its finished
-    stages can lend (judged by the stage markers, so a run stopped half-way lends what it finished)."""
+    number of cycles, the init modes and the bi student's training settings, and that read the same input
+    files by content (sha256, recorded with their pool), each with what its finished stages can lend
+    (judged by the stage markers, so a run stopped half-way lends what it finished)."""
+    from .inputs import input_digests
+
     skip = RUNTIME_ONLY + EXTENDABLE
     mine = {k: v for k, v in cfg.to_dict().items() if k not in skip}
+    inputs = None  # the files this run would read, by content (computed once, when a sibling qualifies)
     found = {}
     for config in sorted(Path(search).glob("*/config.json")):
         folder = config.parent
@@ -71,6 +75,9 @@ def finished_siblings(cfg: DistillConfig, search: str | Path, exclude: str | Pat
             continue  # not a run this one can borrow from (unreadable config.json)
         diff = {k for k, v in mine.items() if saved[k] != v}
         if not diff <= set(FROM_CYCLE_2 + BI_STUDENT + CROSS_LABELS):
+            continue
+        inputs = input_digests(cfg) if inputs is None else inputs
+        if (read_marker(folder, "pool") or {}).get("inputs") != inputs:  # read other files, or not recorded
             continue
         if diff & set(BI_STUDENT + CROSS_LABELS):
             relabel = bool(diff & set(CROSS_LABELS))

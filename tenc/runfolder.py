@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -31,6 +32,7 @@ import pandas as pd
 from . import data as tdata
 from . import distributed as tdist
 from .config import EXTENDABLE, RUNTIME_ONLY, ConfigError, DistillConfig, saved_settings
+from .inputs import changed_inputs
 from .io import (
     CorruptRun,
     atomic_dir,
@@ -123,6 +125,8 @@ def check_out_folder(folder: Path) -> None:
     if folder.exists() and not folder.is_dir():
         raise ConfigError(f"{folder}: is a file, not a run folder; pick another --out")
     if folder.is_dir() and not (folder / "config.json").is_file() and not (folder / "pool.done.json").is_file():
+        if reused_from(folder) is not None:  # results a reuse recorded here: tenc's own
+            return
         theirs = [n for n in RUN_FILES if (folder / n).exists()]
         theirs += sorted(p.name for pattern in RUN_GLOBS for p in folder.glob(pattern))
         if theirs:
@@ -130,6 +134,21 @@ def check_out_folder(folder: Path) -> None:
                 f"{folder}: not a tenc run folder but holds {', '.join(theirs)}, which a run would "
                 "overwrite; pick a new --out"
             )
+
+
+def reused_from(folder: Path) -> Path | None:
+    """The finished run whose results a reuse recorded in ``folder`` (summary.json's ``same_as``; looked for as
+    written, then beside ``folder``), else None."""
+    try:
+        same = json.loads(Layout(folder).summary.read_text()).get("same_as")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(same, str):
+        return None
+    for candidate in (Path(same), folder.parent / Path(same).name):
+        if (candidate / "summary.json").is_file() and candidate.resolve() != folder.resolve():
+            return candidate
+    return None
 
 
 def load_task(cfg: DistillConfig, log=print):
@@ -164,11 +183,23 @@ def check_config(folder: Path, cfg: DistillConfig, log=print) -> None:
     raw = json.loads(path.read_text())
     saved = saved_settings(raw)  # what the code that wrote it did, never today's default for a changed setting
     diff = {k: (saved[k], v) for k, v in mine.items() if saved[k] != v and k not in RUNTIME_ONLY + EXTENDABLE}
+    if diff and not finished_any(folder):  # a start that failed before its first cycle: nothing worth keeping
+        log(f"{folder}: no cycle stage finished under its settings {diff}; starting over with the new ones")
+        for name in ("pool.tsv", "pool.done.json"):  # the pool and the start's scores may depend on them
+            (folder / name).unlink(missing_ok=True)
+        shutil.rmtree(Layout(folder).cycle(0), ignore_errors=True)
+        atomic_write_text(path, json.dumps(mine, indent=2, sort_keys=True))
+        return
     if diff:
         raise ConfigError(f"{folder} holds a run with other settings {diff}; use a new folder")
     if saved.get("cycles") != mine["cycles"]:
         log(f"{folder}: cycles {saved.get('cycles')} -> {mine['cycles']} (finished cycles are kept)")
         atomic_write_text(path, json.dumps({**raw, "cycles": mine["cycles"]}, indent=2, sort_keys=True))
+
+
+def finished_any(folder: Path) -> bool:
+    """Whether any stage of a cycle finished (its marker written) or left mid-stage progress."""
+    return any(p.name.endswith((".done.json", ".ckpt")) for p in folder.glob("cycle_*/*"))
 
 
 TRUNCATION_WARNING = 0.05  # a token limit that cuts more than this share of the pool's sentences or pairs is flagged
@@ -229,11 +260,18 @@ def _token_lengths(tokenizer, s1: list[str], s2: list[str] | None = None) -> np.
     return np.array([len(ids) for ids in enc["input_ids"]])
 
 
-def fix_pool(folder: Path, task, log=print) -> pd.DataFrame:
-    """The run's unlabelled pairs: ``pool.tsv`` as the first run wrote it, else the task's pool, written now."""
+def fix_pool(folder: Path, task, log=print, inputs: dict | None = None) -> pd.DataFrame:
+    """The run's unlabelled pairs: ``pool.tsv`` as the first run wrote it, else the task's pool, written now.
+    ``inputs`` (`input_digests`) are recorded with it, and a rerun whose inputs changed is refused."""
     path = Layout(folder).pool
     marker = read_marker(folder, "pool")
     if marker is not None:
+        changed = changed_inputs(marker.get("inputs"), inputs or {})
+        if inputs is not None and changed:
+            raise ConfigError(
+                f"{folder}: the run's {', '.join(changed)} changed since it began (sha256 differs), so its labels "
+                "and selections would mix two versions; restore the files or use a new folder"
+            )
         df = read_pool(folder)
         if len(df) != marker["pairs"]:
             raise CorruptRun(
@@ -253,7 +291,8 @@ def fix_pool(folder: Path, task, log=print) -> pd.DataFrame:
     pool.to_csv(tmp, sep="\t", index=False, quoting=3)
     tmp.replace(path)
     n_sent = len(set(pool["sentence1"]) | set(pool["sentence2"]))
-    write_marker(folder, "pool", {"pairs": len(pool), "task": task.name, "sentences": n_sent, "sha256": sha256(path)})
+    record = {"pairs": len(pool), "task": task.name, "sentences": n_sent, "sha256": sha256(path)}
+    write_marker(folder, "pool", {**record, "inputs": inputs or {}})
     log(task.describe())
     return pool.reset_index(drop=True)
 

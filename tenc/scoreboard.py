@@ -25,7 +25,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .io import file_lock
+from .io import atomic_write_text, file_lock
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -85,8 +85,6 @@ def record_results(path: str | Path, rows: list[dict]) -> None:
 def _record_results(path: Path, rows: list[dict]) -> None:
     import pandas as pd
 
-    from .io import atomic_write_text
-
     df = _read_board(path, RESULT_COLUMNS[:-1]) if path.is_file() else pd.DataFrame(columns=BOARD_COLUMNS)
     for column in BOARD_COLUMNS:  # a scoreboard from before the protocol or provenance columns
         if column not in df.columns:
@@ -115,6 +113,21 @@ def board_markdown(path: str | Path) -> str:
     for c in SCORES:
         df[c] = df[c].map(lambda v: f"{v:.2f}")
     return markdown(df[shown])
+
+
+def refresh_results_page(page: str | Path, path: str | Path) -> bool:
+    """Rewrite the scoreboard table under ``## The scoreboard`` of ``page`` (docs/results.md) from ``path``
+    (results/sts.csv), the prose around it kept; True when the page changed (``make board``)."""
+    page = Path(page)
+    text = page.read_text()
+    head, rest = text.split("## The scoreboard", 1)
+    lines = rest.split("\n")
+    first = next(i for i, line in enumerate(lines) if line.startswith("| model |"))
+    last = next((i for i in range(first, len(lines)) if not lines[i].startswith("|")), len(lines))
+    new = head + "## The scoreboard" + "\n".join(lines[:first] + [board_markdown(path).rstrip("\n")] + lines[last:])
+    if new != text:
+        atomic_write_text(page, new)
+    return new != text
 
 
 def _row_name(row: dict, name: str) -> tuple[str, str]:
@@ -220,8 +233,6 @@ def record_task_rows(results: str | Path, rows: list[dict]) -> None:
 
 def _record_task_rows(path: Path, rows: list[dict]) -> None:
     import pandas as pd
-
-    from .io import atomic_write_text
 
     df = _read_board(path, ["task", "model", "kind", "stage"]) if path.is_file() else pd.DataFrame()
     for new in rows:

@@ -157,7 +157,7 @@ def glue_task(name: str, folder: str | Path | None = None, max_pairs: int | None
 
 def trecqa_task(folder: str | Path | None = None, max_pairs: int | None = None, seed: int = 0) -> Task:
     """TrecQA answer selection: (question, candidate sentence) pairs, label 1 when the sentence answers."""
-    folder = _binary_dir("trecqa", folder)
+    folder = binary_dir("trecqa", folder)
     splits = {}
     for split in ("train", "dev", "test"):
         path = folder / f"{split}.csv"
@@ -180,7 +180,7 @@ def trecqa_task(folder: str | Path | None = None, max_pairs: int | None = None, 
     return _binary_task("trecqa", splits, folder, max_pairs, seed)
 
 
-def _binary_dir(name: str, folder: str | Path | None) -> Path:
+def binary_dir(name: str, folder: str | Path | None) -> Path:
     """A binary task's folder: explicit > ./data/binary/NAME > ../shared/data/binary/NAME."""
     candidates = [folder] if folder else [f"data/binary/{name}", f"../shared/data/binary/{name}"]
     for c in candidates:

@@ -45,10 +45,14 @@ def test_smoke_loop_end_to_end(tiny_bert, fake_sts, tmp_path):
     assert _cycle_numbers(again) == _cycle_numbers(summary)
 
 
-def test_other_settings_in_the_same_folder_are_refused(tiny_bert, fake_sts, tmp_path):
+def test_other_settings_in_the_same_folder_are_refused_once_a_cycle_stage_finished(tiny_bert, fake_sts, tmp_path):
     distill.Run(smoke_cfg(tiny_bert, fake_sts, evaluate_test=False), tmp_path, progress=False)
+    # nothing of a cycle finished yet (a start that failed): the folder takes other settings
+    distill.Run(smoke_cfg(tiny_bert, fake_sts, evaluate_test=False, seed=3), tmp_path, progress=False)
+    assert json.loads((tmp_path / "config.json").read_text())["seed"] == 3
+    distill.run(smoke_cfg(tiny_bert, fake_sts, evaluate_test=False, seed=3), tmp_path, progress=False)
     with pytest.raises(ConfigError, match="other settings"):
-        distill.Run(smoke_cfg(tiny_bert, fake_sts, evaluate_test=False, seed=3), tmp_path, progress=False)
+        distill.Run(smoke_cfg(tiny_bert, fake_sts, evaluate_test=False), tmp_path, progress=False)
 
 
 def test_more_cycles_extend_a_finished_run(tiny_bert, fake_sts, tmp_path):

@@ -58,6 +58,23 @@ def test_readme_results_table_is_the_scoreboard():
     assert set(board.loc[board["kind"] == "cross", "protocol"]) <= {"one-order", "two-order mean"}
 
 
+def test_the_results_page_table_is_regenerated_from_the_csv(tmp_path):
+    import shutil
+
+    from tenc.scoreboard import refresh_results_page
+
+    page = tmp_path / "results.md"
+    shutil.copy(ROOT / "docs" / "results.md", page)
+    assert not refresh_results_page(page, ROOT / "results" / "sts.csv")  # the committed page is up to date
+    board = tmp_path / "sts.csv"
+    lines = (ROOT / "results" / "sts.csv").read_text().splitlines()
+    board.write_text("\n".join(lines[:-1]) + "\n")  # one row fewer
+    assert refresh_results_page(page, board)
+    after, before = page.read_text(), (ROOT / "docs" / "results.md").read_text()
+    assert after.count("\n") == before.count("\n") - 1
+    assert after.split("## The scoreboard")[0] == before.split("## The scoreboard")[0]
+
+
 def _table_widths(text: str) -> list[tuple[int, list[int]]]:
     """Each markdown table's first line number and its lines' cell counts (code spans and \\| not cells)."""
     tables, block = [], []

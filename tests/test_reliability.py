@@ -1,8 +1,10 @@
 """Issue 27's faults, each reproduced first: nothing runs from a run folder, nothing is silently wrong or
 lost, and a user's mistake gets one line and exit code 2 (docs/reliability.md lists them all)."""
 
+import json
 import os
 import pickle
+import shutil
 import stat
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from tenc.cli import main
 from tenc.config import ConfigError, DistillConfig
 from tenc.corpora import read_pairs
 from tenc.data import DataError
+from tenc.inputs import input_digests
 from tenc.io import CorruptRun
 
 
@@ -460,3 +463,72 @@ def test_a_pickled_bin_and_a_failed_save_are_one_line_without_unsafe_advice(
     monkeypatch.setattr(sentence_transformers.CrossEncoder, "save", full_disk)
     argv = ["distill", "--preset", "smoke", "--quiet", "--out", str(tmp_path / "run"), "--set", f"start={tiny_bert}"]
     _fails(capsys, [*argv, "--set", f"data={fake_sts}"], r"a model could not be saved .*is the disk full")
+
+
+# round two: inputs by content, a start that failed late, folders made by reuse ---------------------
+def test_inputs_are_tracked_by_content_on_rerun_and_reuse(tiny_bert, tmp_path):
+    pairs = _tsv(tmp_path / "pairs.tsv", [(a, b) for a, b, _ in fixture_pairs(24)], label=False)
+    dev = _binary(tmp_path / "dev.tsv", 1)
+    cfg = DistillConfig.from_preset("smoke", start=tiny_bert, task="custom", pairs=str(pairs), dev=str(dev))
+    distill.run(cfg, tmp_path / "runs" / "a", **_quiet())
+    assert set(reuse.finished_siblings(cfg, tmp_path / "runs")) == {tmp_path / "runs" / "a"}
+    original = dev.read_text()
+    _binary(dev, 2)  # the same path, other pairs and labels
+    with pytest.raises(ConfigError, match=r"runs/a: the run's dev changed since it began \(sha256 differs\)"):
+        distill.run(cfg, tmp_path / "runs" / "a", **_quiet())
+    assert reuse.finished_siblings(cfg, tmp_path / "runs") == {}  # nothing lent across two dev files
+    dev.write_text(original)
+    pairs.write_text(pairs.read_text() + "one more sentence\tand its pair\n")
+    assert reuse.finished_siblings(cfg, tmp_path / "runs") == {}  # nor across two versions of the pairs
+    with pytest.raises(ConfigError, match=r"the run's pairs changed"):
+        distill.run(cfg, tmp_path / "runs" / "a", **_quiet())
+
+
+def test_the_data_folder_is_tracked_by_content(tiny_bert, fake_sts, tmp_path):
+    cfg = _smoke(tiny_bert, fake_sts)
+    before = input_digests(cfg)
+    assert set(before) == {"data"} and len(before["data"]) == 64
+    some = next(p for p in sorted(Path(fake_sts).rglob("*")) if p.is_file())
+    try:
+        some.write_bytes(some.read_bytes() + b"\n")
+        assert input_digests(cfg) != before
+    finally:
+        some.write_bytes(some.read_bytes()[:-1])
+    assert input_digests(cfg) == before
+
+
+def test_a_start_that_failed_after_config_json_does_not_block_the_corrected_command(
+    capsys, tiny_bert, fake_sts, tmp_path
+):
+    out = tmp_path / "run"
+    base = ["distill", "--preset", "smoke", "--quiet", "--out", str(out), "--set", f"data={fake_sts}"]
+    base += ["--set", "evaluate_test=false", "--set", f"start={tiny_bert}"]
+    broken = tmp_path / "teacher"
+    shutil.copytree(tiny_bert, broken)
+    weights = next(broken.rglob("model.safetensors"))
+    weights.write_bytes(weights.read_bytes()[:100])  # loads its config, fails at its weights: after config.json
+    teach = ["--set", f"teachers={broken}", "--set", "teachers_teach=both"]
+    assert main(base + teach) == 2
+    capsys.readouterr()
+    assert (out / "config.json").is_file()
+    assert main(base) == 0  # no stage had finished: the folder takes the corrected settings
+    assert json.loads((out / "config.json").read_text())["teachers"] == ""
+    _fails(capsys, base + ["--set", "bi_lr=1e-3"], r"holds a run with other settings")  # now a stage has finished
+
+
+def test_a_folder_made_by_reuse_can_be_exported_and_rerun(capsys, tiny_bert, fake_sts, tmp_path):
+    from tenc.export import export
+
+    cfg = _smoke(tiny_bert, fake_sts, evaluate_test=False)
+    reuse.run_or_reuse(cfg, tmp_path / "a", {"name": "a"}, **_quiet())
+    reuse.run_or_reuse(cfg, tmp_path / "b", {"name": "b"}, **_quiet())  # the same settings: a's results
+    assert not (tmp_path / "b" / "best").exists()
+    written = export(tmp_path / "b", tmp_path / "dest")
+    assert sorted(p.name for p in written) == ["bi", "cross"]
+    for name in ("bi", "cross"):
+        assert (tmp_path / "dest" / name / "model.safetensors").read_bytes() == (
+            tmp_path / "a" / "best" / name / "model.safetensors"
+        ).read_bytes()
+    argv = ["distill", "--preset", "smoke", "--quiet", "--out", str(tmp_path / "b"), "--reuse"]
+    argv += ["--set", f"data={fake_sts}", "--set", "evaluate_test=false", "--set", f"start={tiny_bert}"]
+    assert main(argv) == 0  # reused again, not refused as somebody else's folder

@@ -57,6 +57,8 @@ def test_an_old_two_order_config_is_never_read_with_todays_defaults(tmp_path):
     old = {k: v for k, v in cfg.to_dict().items() if k not in ("cross_orders", "label_both_orders")}
     old["label_both_orders"] = True  # as c5dfc7a's parent wrote it
     (tmp_path / "config.json").write_text(json.dumps(old))
+    (tmp_path / "cycle_1").mkdir()
+    (tmp_path / "cycle_1" / "label_bi.done.json").write_text("{}")  # it labelled under those settings
     assert saved_settings(old)["cross_orders"] == "both" and saved_settings(old)["selection"] == "dev+start"
     with pytest.raises(ConfigError, match=r"other settings .*'cross_orders': \('both', 'one'\)"):
         check_config(tmp_path, cfg)
