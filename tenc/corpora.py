@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import MAX_SENTENCE_CHARS, DataError, read_lines
+from .data import MAX_SENTENCE_CHARS, DataError, iter_lines
 
 
 def read_pairs(path: str | os.PathLike, require_label: bool = False) -> tuple[pd.DataFrame, int]:
@@ -29,8 +29,62 @@ def read_pairs(path: str | os.PathLike, require_label: bool = False) -> tuple[pd
     ext = path.suffix.lower()
     if ext not in (".txt", ".tsv", ".csv", ".jsonl"):
         raise DataError(f"{path}: unsupported extension {ext!r} (use .txt, .tsv, .csv or .jsonl)")
-    lines = [ln.replace("\r", " ") for ln in read_lines(path)]  # a bare CR inside a sentence is no line break
-    rows: list[tuple[int, str, str, float | None]] = []
+    lines = (ln.replace("\r", " ") for ln in iter_lines(path))  # a bare CR inside a sentence is no line break
+    records = _records(path, ext, lines)
+    s1: list[str] = []
+    s2: list[str] = []
+    labels: list[float] = []
+    parts: list[pd.DataFrame] = []  # compact string columns, CHUNK pairs at a time
+    has_label, dropped, pairs = None, 0, 0
+    for line, a, b, label in records:  # one pass, the file never held whole
+        pairs += 1
+        if max(len(a), len(b)) > MAX_SENTENCE_CHARS:
+            raise DataError(
+                f"{path}:{line}: a sentence of {max(len(a), len(b))} characters "
+                f"(limit {MAX_SENTENCE_CHARS}); is this really one sentence per field?"
+            )
+        if has_label is None:
+            has_label = label is not None
+        elif has_label != (label is not None):
+            raise DataError(
+                f"{path}:{line}: label missing while other lines have one"
+                if label is None
+                else f"{path}:{line}: a label here while the lines before have none"
+            )
+        a, b = a.strip(), b.strip()
+        if not a or not b:
+            dropped += 1
+            continue
+        s1.append(a)
+        s2.append(b)
+        if label is not None:
+            labels.append(label)
+        if len(s1) == CHUNK:
+            parts.append(_frame(s1, s2, labels))
+            s1, s2, labels = [], [], []
+    if not pairs:
+        raise DataError(f"{path}: no sentence pairs found")
+    if require_label and not has_label:
+        raise DataError(f"{path}: labels are required here but the file has none")
+    parts.append(_frame(s1, s2, labels))
+    df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    if df.empty:
+        raise DataError(f"{path}: every pair has an empty sentence")
+    return df, dropped
+
+
+CHUNK = 50_000  # pairs held as Python strings at a time while a pair file is read
+
+
+def _frame(s1: list[str], s2: list[str], labels: list[float]) -> pd.DataFrame:
+    df = pd.DataFrame({"sentence1": pd.Series(s1, dtype="str"), "sentence2": pd.Series(s2, dtype="str")})
+    if labels:
+        df["label"] = np.asarray(labels, dtype=float)
+    return df
+
+
+def _records(path: Path, ext: str, lines):
+    """(line number, sentence1, sentence2, label or None) of every pair line, as read."""
     if ext == ".txt":
         for i, line in enumerate(lines, start=1):
             if not line.strip():
@@ -38,7 +92,7 @@ def read_pairs(path: str | os.PathLike, require_label: bool = False) -> tuple[pd
             cols = line.split("||")
             if len(cols) not in (2, 3):
                 raise DataError(f"{path}:{i}: expected 'sentence1||sentence2[||label]', got {len(cols)} field(s)")
-            rows.append((i, cols[0], cols[1], _parse_label(cols[2], path, i) if len(cols) == 3 else None))
+            yield i, cols[0], cols[1], _parse_label(cols[2], path, i) if len(cols) == 3 else None
     elif ext == ".jsonl":
         for i, line in enumerate(lines, start=1):
             if not line.strip():
@@ -53,9 +107,7 @@ def read_pairs(path: str | os.PathLike, require_label: bool = False) -> tuple[pd
                 if not isinstance(obj[key], str):
                     raise DataError(f"{path}:{i}: {key} is {json.dumps(obj[key])}, not a string")
             lab = obj.get("label", obj.get("score"))
-            rows.append(
-                (i, str(obj["sentence1"]), str(obj["sentence2"]), None if lab is None else _parse_label(lab, path, i))
-            )
+            yield i, str(obj["sentence1"]), str(obj["sentence2"]), None if lab is None else _parse_label(lab, path, i)
     else:
         # TSV has no quoting: a '"' is ordinary text. CSV quotes fields, and a quoted field must close on its line.
         reader = (
@@ -81,29 +133,7 @@ def read_pairs(path: str | os.PathLike, require_label: bool = False) -> tuple[pd
                 continue
             if len(cols) != len(header):
                 raise DataError(f"{path}:{i}: expected {len(header)} columns, got {len(cols)}")
-            rows.append((i, cols[c1], cols[c2], None if cl is None else _parse_label(cols[cl], path, i)))
-    if not rows:
-        raise DataError(f"{path}: no sentence pairs found")
-    for line, a, b, _ in rows:
-        if max(len(a), len(b)) > MAX_SENTENCE_CHARS:
-            raise DataError(
-                f"{path}:{line}: a sentence of {max(len(a), len(b))} characters "
-                f"(limit {MAX_SENTENCE_CHARS}); is this really one sentence per field?"
-            )
-    has_label = [r[3] is not None for r in rows]
-    if any(has_label) and not all(has_label):
-        first = rows[has_label.index(False)][0]
-        raise DataError(f"{path}:{first}: label missing while other lines have one")
-    if require_label and not has_label[0]:
-        raise DataError(f"{path}: labels are required here but the file has none")
-    kept = [r for r in rows if r[1].strip() and r[2].strip()]
-    dropped = len(rows) - len(kept)
-    if not kept:
-        raise DataError(f"{path}: every pair has an empty sentence")
-    df = pd.DataFrame({"sentence1": [r[1].strip() for r in kept], "sentence2": [r[2].strip() for r in kept]})
-    if has_label[0]:
-        df["label"] = [r[3] for r in kept]
-    return df, dropped
+            yield i, cols[c1], cols[c2], None if cl is None else _parse_label(cols[cl], path, i)
 
 
 def _parse_label(value, path, line: int) -> float:
@@ -118,8 +148,7 @@ def _parse_label(value, path, line: int) -> float:
 
 def read_sentences(path: str | os.PathLike) -> list[str]:
     """One sentence per line (for priming); blank lines are skipped, duplicates removed."""
-    lines = read_lines(Path(path))
-    sents = list(dict.fromkeys(s.strip() for s in lines if s.strip()))
+    sents = list(dict.fromkeys(s.strip() for s in iter_lines(Path(path)) if s.strip()))
     if not sents:
         raise DataError(f"{path}: no sentences found")
     return sents

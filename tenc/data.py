@@ -174,6 +174,21 @@ def _read_sick(root: Path, layout: str) -> list[pd.DataFrame]:
     return frames
 
 
+def iter_lines(path: Path):
+    """The lines of a UTF-8 text file one at a time (split on \\n only, a trailing \\r dropped; a leading
+    BOM skipped), so a large file is never held whole; a byte that is not UTF-8 is a `DataError` naming
+    its line."""
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    with open(path, "rb") as f:
+        for i, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if i == 1 else "utf-8")
+            except UnicodeDecodeError as err:
+                raise DataError(f"{path}:{i}: not valid UTF-8 ({err.reason})") from None
+            yield line.removesuffix("\n").rstrip("\r")
+
+
 def read_lines(path: Path) -> list[str]:
     if not path.is_file():
         raise DataError(f"{path}: file not found")
