@@ -129,6 +129,11 @@ def _loop_args(parser) -> None:
         "--seeds", help="comma-separated seeds, e.g. 0,1,2: one run each in OUT/seed-N, rows named 'NAME, seed N'"
     )
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="run in an --out that holds files a run writes though tenc did not write it",
+    )
 
 
 def _task_args(parser) -> None:
@@ -164,7 +169,7 @@ def cmd_run(args) -> int:
 def cmd_export(args) -> int:
     from .export import export, export_onnx, push
 
-    folders = export(args.run, args.dest)
+    folders = export(args.run, args.dest, force=args.force)
     for folder in folders:
         print(folder)
         if args.onnx:
@@ -298,6 +303,9 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--onnx", action="store_true", help="also write onnx/model.onnx into each model folder")
     x.add_argument("--push", metavar="REPO", help="upload to the hub as REPO-bi, REPO-cross (needs `hf auth login`)")
     x.add_argument("--private", action="store_true", help="with --push: private repositories")
+    x.add_argument(
+        "--force", action="store_true", help="replace DEST/bi, DEST/cross even where tenc did not write them"
+    )
     x.set_defaults(func=cmd_export)
 
     m = sub.add_parser("mteb", help="write a finished run's selected scores in MTEB's result format (RUN/mteb/)")

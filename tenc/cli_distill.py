@@ -66,10 +66,11 @@ def cmd_distill(args) -> int:
     )
     for run_cfg, run_out, run_name in runs:  # --seeds: one run folder and one set of rows per seed
         tags = {"name": run_name, "command": "python -m tenc " + shlex.join(args.argv)}
+        force = getattr(args, "force", False)
         if getattr(args, "reuse", False):
-            summary = reuse.run_or_reuse(run_cfg, run_out, tags, progress=not args.quiet)
+            summary = reuse.run_or_reuse(run_cfg, run_out, tags, progress=not args.quiet, force=force)
         else:
-            summary = distill.run(run_cfg, run_out, progress=not args.quiet, tags=tags)
+            summary = distill.run(run_cfg, run_out, progress=not args.quiet, tags=tags, force=force)
         if not distributed.is_main():  # under torchrun, rank 0 reports
             continue
         print(summary_table(summary))

@@ -57,7 +57,13 @@ class Run:
     """A run folder plus the data it needs; stages are methods that skip themselves when done."""
 
     def __init__(
-        self, cfg: DistillConfig, folder: str | Path, progress: bool = True, log=print, tags: dict | None = None
+        self,
+        cfg: DistillConfig,
+        folder: str | Path,
+        progress: bool = True,
+        log=print,
+        tags: dict | None = None,
+        force: bool = False,
     ):
         self.cfg, self.folder, self.progress, self.log = cfg, Path(folder), progress, log
         self.layout = runfolder.Layout(self.folder)
@@ -65,7 +71,8 @@ class Run:
         self.device = cfg.device or str(tdist.device())
         check_machine(cfg, self.device)  # before anything is evaluated, labelled or written
         torch.set_num_threads(cfg.threads)
-        runfolder.check_out_folder(self.folder)
+        if not force:  # a user's own files under --out are not replaced unless asked (--force)
+            runfolder.check_out_folder(self.folder)
         if cfg.trainer == "st" and tdist.active():  # refused before any labelling, not at the first training stage
             from .st_train import TORCHRUN_REFUSED
 
@@ -282,15 +289,25 @@ def check_machine(cfg: DistillConfig, device: str) -> None:
                 )
 
 
-def run(cfg: DistillConfig, folder: str | Path, progress: bool = True, log=print, tags: dict | None = None) -> dict:
+def run(
+    cfg: DistillConfig,
+    folder: str | Path,
+    progress: bool = True,
+    log=print,
+    tags: dict | None = None,
+    force: bool = False,
+) -> dict:
     """Run (or resume) the whole loop in ``folder``; a second process on the same folder is refused.
-    ``tags`` (name, ablation, value) are recorded in metrics.json for the tables."""
+    ``tags`` (name, ablation, value) are recorded in metrics.json for the tables. A folder that is not a
+    tenc run but holds files a run writes (``best/``, ``metrics.json``, ...) is refused unless ``force``."""
     import contextlib
 
     tdist.init_from_env()
-    runfolder.check_out_folder(Path(folder))  # before the lock file is made in it
-    with run_lock(folder) if tdist.is_main() else contextlib.nullcontext():  # one lock for the torchrun job
-        return Run(cfg, folder, progress and tdist.is_main(), log if tdist.is_main() else (lambda *_: None), tags).run()
+    if not force:
+        runfolder.check_out_folder(Path(folder))  # before the lock file is made in it
+    main = tdist.is_main()
+    with run_lock(folder) if main else contextlib.nullcontext():  # one lock for the torchrun job
+        return Run(cfg, folder, progress and main, log if main else (lambda *_: None), tags, force).run()
 
 
 def _member_main(argv: list[str]) -> int:

@@ -153,9 +153,10 @@ def publish_best(folder: str | Path, summary: dict, params: dict, protocol: dict
     return out
 
 
-def export(run: str | Path, dest: str | Path) -> list[Path]:
+def export(run: str | Path, dest: str | Path, force: bool = False) -> list[Path]:
     """Copy ``run/best/*`` (plain copies, not links) into ``dest``; return the folders written. A folder whose
-    results a reuse recorded exports the run it reused."""
+    results a reuse recorded exports the run it reused. Folders in ``dest`` that tenc did not write are
+    refused unless ``force``."""
     from .runfolder import reused_from
 
     if not (Path(run) / "best").is_dir() and reused_from(Path(run)) is not None:
@@ -170,8 +171,11 @@ def export(run: str | Path, dest: str | Path) -> list[Path]:
         check_selected(Path(run), src, selected)
     targets = [Path(dest) / src.name for src in sources]
     theirs = [str(t) for t in targets if t.exists() and not is_tenc_model(t)]
-    if theirs:
-        raise FileExistsError(f"{', '.join(theirs)}: exist and are not tenc models; pick another DEST or move them")
+    if theirs and not force:
+        raise FileExistsError(
+            f"{', '.join(theirs)}: exist and are not tenc models; pick another DEST, move them, or pass --force "
+            "to replace them"
+        )
     with contextlib.ExitStack() as stack:  # every copy is made before any folder is replaced: all or none
         for src, target in zip(sources, targets, strict=True):
             shutil.copytree(src, stack.enter_context(atomic_dir(target)), dirs_exist_ok=True)

@@ -146,7 +146,7 @@ def seed_cycles(
 
 
 def run_or_reuse(
-    cfg: DistillConfig, folder: str | Path, tags: dict, search=None, progress: bool = True, log=print
+    cfg: DistillConfig, folder: str | Path, tags: dict, search=None, progress: bool = True, log=print, force=False
 ) -> dict:
     """`run`, unless a finished run with the same settings sits beside ``folder``: then only its results
     are recorded in ``folder`` under these ``tags`` (ablation values that equal the base run, e.g.
@@ -177,7 +177,7 @@ def run_or_reuse(
             log(f"{folder.name}: {' and '.join(lent)} taken from the run {donor}")
     from .distill import run
 
-    return run(cfg, folder, progress, log, tags)
+    return run(cfg, folder, progress, log, tags, force)
 
 
 def _reuse(folder: Path, same: Path, tags: dict, log) -> dict:

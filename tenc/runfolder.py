@@ -132,7 +132,7 @@ def check_out_folder(folder: Path) -> None:
         if theirs:
             raise ConfigError(
                 f"{folder}: not a tenc run folder but holds {', '.join(theirs)}, which a run would "
-                "overwrite; pick a new --out"
+                "overwrite; pick a new --out (or pass --force to let it)"
             )
 
 

@@ -159,9 +159,12 @@ def test_export_never_replaces_a_users_folder_and_replaces_all_or_none(finished_
     (dest / "bi").mkdir(parents=True)
     (dest / "bi" / "mine.txt").write_text("a user's file")
     assert main(["export", str(finished_run), str(dest)]) == 2
-    assert "are not tenc models" in capsys.readouterr().err and (dest / "bi" / "mine.txt").is_file()
+    err = capsys.readouterr().err
+    assert "are not tenc models" in err and "--force" in err and (dest / "bi" / "mine.txt").is_file()
     assert not (dest / "cross").exists()  # nothing was written either
-    shutil.rmtree(dest / "bi")
+    assert main(["export", str(finished_run), str(dest), "--force"]) == 0  # asked for: replaced
+    assert not (dest / "bi" / "mine.txt").exists() and (dest / "bi" / "model.safetensors").is_file()
+    shutil.rmtree(dest)
     assert main(["export", str(finished_run), str(dest)]) == 0  # a fresh export ...
     before = {p: p.read_bytes() for p in dest.rglob("*") if p.is_file()}
     copies = []

@@ -150,8 +150,11 @@ def test_a_folder_that_is_no_run_is_not_overwritten(capsys, tiny_bert, fake_sts,
         own = tmp_path / f"own-{theirs}"
         (own / theirs).mkdir(parents=True)
         argv = ["distill", "--preset", "smoke", "--out", str(own), "--set", f"start={tiny_bert}"]
-        _fails(capsys, [*argv, "--set", f"data={fake_sts}"], rf"not a tenc run folder but holds {theirs}")
+        _fails(capsys, [*argv, "--set", f"data={fake_sts}"], rf"not a tenc run folder but holds {theirs}.*--force")
         assert [p.name for p in own.iterdir()] == [theirs]
+    forced = ["distill", "--preset", "smoke", "--quiet", "--out", str(mine), "--set", f"start={tiny_bert}"]
+    assert main([*forced, "--set", f"data={fake_sts}", "--set", "evaluate_test=false", "--force"]) == 0  # asked for
+    assert (mine / "config.json").is_file() and "mine" not in json.loads((mine / "metrics.json").read_text())
     a_file = tmp_path / "file"
     a_file.write_text("x")
     _fails(
