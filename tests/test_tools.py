@@ -212,3 +212,29 @@ def test_peak_benchmark_names_the_cpu_and_cycle_time_reads_its_row(tmp_path):
     two = rows.assign(threads=2, gflops_median=[123.4]).iloc[[0, 0]]
     pd.concat([two, rows.assign(threads=2, gflops_median=[200.0], cpu="another CPU")]).to_csv(out, index=False)
     assert recorded_peak(str(out)) == 123.4  # this CPU's row, not another's
+
+
+def test_label_quality_scores_a_trecqa_runs_labels_by_roc_auc_per_split(tiny_bert, tmp_path):
+
+    from tenc import distill
+    from tenc.config import DistillConfig
+    from tenc.evaluation import roc_auc
+
+    folder = tmp_path / "trecqa"
+    folder.mkdir()
+    for split, seed in (("train", 0), ("dev", 1), ("test", 2)):
+        rows = [(a, int(y >= 2.5), b) for a, b, y in fixture_pairs(24, seed)]
+        pd.DataFrame(rows, columns=["qtext", "label", "atext"]).to_csv(folder / f"{split}.csv", index=False)
+    cfg = DistillConfig.from_preset("smoke", start=tiny_bert, task="trecqa", task_data=str(folder), max_pairs=0)
+    distill.run(cfg, tmp_path / "run", progress=False, log=lambda *_: None)
+    out = tmp_path / "quality.csv"
+    run_tool("tools/label_quality.py", str(tmp_path / "run"), "--out", str(out))
+    df = pd.read_csv(out)
+    assert df[["cycle", "labels"]].values.tolist() == [[1, "label_bi"], [1, "label_cross"]]
+    dev = pd.read_csv(folder / "dev.csv")
+    pool = pd.read_csv(tmp_path / "run" / "pool.tsv", sep="\t", quoting=3, keep_default_na=False)
+    at = {(a, b): i for i, (a, b) in reversed(list(enumerate(zip(pool["sentence1"], pool["sentence2"]))))}
+    labels = np.load(tmp_path / "run" / "cycle_1" / "labels_cross.npy")
+    got = labels[[at[(q, a)] for q, a in zip(dev["qtext"], dev["atext"])]]
+    assert math.isclose(df.loc[1, "dev auc"], round(100 * roc_auc(got, dev["label"].to_numpy()), 2), abs_tol=0.01)
+    assert df.loc[1, "dev pairs"] == len(dev) and df.loc[0, "train pairs"] == 24

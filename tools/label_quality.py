@@ -11,6 +11,11 @@ the run folder (pool.tsv, labels_*.npy) and the STS data; no model runs. A pair 
 
     python tools/label_quality.py RUN [RUN ...] --out results/label_quality.csv
     python tools/label_quality.py runs/adapt-mpnet-teacher --mix     # + a frozen teacher's labels and mixes
+    python tools/label_quality.py runs/trecqa-quick                  # a TrecQA run: ROC-AUC x 100 per split
+
+On a TrecQA run (its pool holds the train, dev and test pairs, unlabelled) each label set is scored by
+ROC-AUC x 100 against each split's 0/1 answer labels, matched by the ordered (question, sentence) text,
+with the mean label of the answers and of the other sentences.
 """
 
 from __future__ import annotations
@@ -77,9 +82,47 @@ def quality(run: Path, sts: pd.DataFrame, mix: bool = False) -> list[dict]:
     return rows
 
 
+def quality_binary(run: Path) -> list[dict]:
+    """One row per labelling step and cycle of a TrecQA ``run``: ROC-AUC x 100 of its labels against each
+    split's answer labels, and the mean label of answers and non-answers over the pool."""
+    from tenc import tasks
+    from tenc.evaluation import roc_auc
+
+    config = json.loads((run / "config.json").read_text())
+    task = tasks.trecqa_task(config.get("task_data") or None)
+    pool = read_pool(run)
+    key = pool["sentence1"] + "\x00" + pool["sentence2"]
+    index = pd.Series(np.arange(len(pool)), index=key)
+    index = index[~index.index.duplicated()]
+    train = pd.read_csv(
+        tasks.binary_dir("trecqa", config.get("task_data") or None) / "train.csv", keep_default_na=False
+    )
+    train = pd.DataFrame({"sentence1": train["qtext"], "sentence2": train["atext"], "label": train["label"]})
+    splits = {"train": train, "dev": task.dev.frame, "test": task.tests[0].frame}
+    layout, rows = Layout(run), []
+    for cycle in layout.cycles():
+        for stage in ("label_bi", "label_cross"):
+            path = layout.labels(cycle, stage.removeprefix("label_"))
+            if not path.is_file():
+                continue
+            labels = np.load(path)
+            row = {"run": run.name, "cycle": cycle, "labels": stage}
+            for name, frame in splits.items():
+                where = index.reindex(frame["sentence1"] + "\x00" + frame["sentence2"])
+                found = where.notna().to_numpy()
+                got, gold = labels[where[found].astype(int)], frame["label"].to_numpy()[found]
+                row[f"{name} auc"] = round(100 * roc_auc(got, gold), 2)
+                row[f"{name} answers mean"] = round(float(got[gold == 1].mean()), 3)
+                row[f"{name} others mean"] = round(float(got[gold == 0].mean()), 3)
+                row[f"{name} pairs"] = int(found.sum())
+            row |= {"mean": round(float(labels.mean()), 3), "sd": round(float(labels.std()), 3)}
+            rows.append(row)
+    return rows
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("runs", nargs="+", help="STS run folders")
+    p.add_argument("runs", nargs="+", help="STS or TrecQA run folders")
     p.add_argument("--data", help="STS data folder (default resolution otherwise)")
     p.add_argument("--out", help="write the table here (CSV)")
     p.add_argument(
@@ -90,16 +133,25 @@ def main() -> int:
     )
     args = p.parse_args()
     sts = data.load_sts(args.data)
-    rows = []
+    rows, binary_runs = [], 0
     for run in map(Path, args.runs):
         config = json.loads((run / "config.json").read_text()) if (run / "config.json").is_file() else {}
+        if config.get("task", "sts") == "trecqa":
+            binary = pd.DataFrame(quality_binary(run))
+            with pd.option_context("display.width", 220, "display.max_columns", 20):
+                print(binary.to_string(index=False))
+            if args.out:
+                binary.to_csv(args.out, index=False)
+            binary_runs += 1
+            continue
         if config.get("task", "sts") != "sts":
-            print(f"{run}: not an STS run, skipped")
+            print(f"{run}: neither an STS nor a TrecQA run, skipped")
             continue
         rows += quality(run, sts, args.mix)
     if not rows:
-        print("no pseudo-labels found")
-        return 1
+        if not binary_runs:
+            print("no pseudo-labels found")
+        return 0 if binary_runs else 1
     df = pd.DataFrame(rows)
     shown = ["run", "cycle", "labels", "STS-B dev"] + list(EVAL_SETS) + ["test avg", "mean", "sd", "share above 0.9"]
     with pd.option_context("display.width", 220, "display.max_columns", 20):
