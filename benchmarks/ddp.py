@@ -4,7 +4,7 @@ Runs the same short cycle (minilm-l6, a small pool, dev-only evaluation) both wa
 and reads each stage's seconds from its markers. Rank 0 evaluates alone in the 2-process run, so
 only labelling and training are compared.
 
-    python benchmarks/ddp.py --pairs 512        # ~10 min here; writes results/ddp.csv
+    python benchmarks/ddp.py --pairs 512        # ~10 min here; adds two rows to results/ddp.csv
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ from pathlib import Path
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from peak import cpu  # noqa: E402
 
 
 def run(out: Path, nproc: int, threads: int, pairs: int) -> dict:
@@ -51,7 +54,10 @@ def run(out: Path, nproc: int, threads: int, pairs: int) -> dict:
     c = out / "cycle_1"
     marker = lambda s: json.loads((c / f"{s}.done.json").read_text())
     tc, tb = marker("train_cross")["train"], marker("train_bi")["train"]
+    metrics = json.loads((out / "metrics.json").read_text())
     return {
+        "cpu": " ".join(cpu()),
+        "gemm_path": (metrics.get("cpu") or {}).get("gemm_path", ""),
         "processes": nproc,
         "threads_each": threads,
         "pairs": pairs,
@@ -75,6 +81,8 @@ def main() -> int:
             rows.append(run(Path(tmp) / f"p{nproc}", nproc, threads, args.pairs))
             print(rows[-1], flush=True)
     df = pd.DataFrame(rows)
+    if Path(args.out).is_file():  # earlier measurements stay (rows before the cpu column have none)
+        df = pd.concat([pd.read_csv(args.out), df], ignore_index=True)[df.columns]
     df.to_csv(args.out, index=False, float_format="%.2f")
     print(df.round(2).to_string(index=False))
     return 0
