@@ -91,7 +91,8 @@ class DistillConfig:
     threads: int = 2  # torch intra-op threads (this machine has 2 cores)
     checkpoint_minutes: float = 5.0  # save training progress inside a stage this often; a rerun resumes there (0: off)
     grad_accum: int = 1  # split each batch (each rank's share under torchrun) into this many micro-batches
-    amp: str = ""  # mixed precision for training: "" (fp32), "bf16", "fp16" (CUDA only)
+    amp: str = ""  # mixed precision for training and pseudo-labelling: "" (fp32), "bf16", "fp16" (CUDA only),
+    # "auto" (bf16 where the CPU has bf16 units, else fp32; resolved at the start and recorded in config.json)
     device: str = ""  # "" = this rank's GPU under torchrun with CUDA, else "cpu"
     evaluate_test: bool = True  # 7-task test evaluation of every cycle's encoders
     parallel: bool = False  # mutual only: train the members concurrently, one process each (threads split)
@@ -169,7 +170,7 @@ CHOICES = {
     "selection": SELECTION_RULES,
     "pool": POOL_MODES,
     "method": ("simcse", "mirror"),
-    "amp": ("", "bf16", "fp16"),
+    "amp": ("", "bf16", "fp16", "auto"),
     "lengths": ("auto", "fixed"),
     "task": ("sts", "qqp", "qnli", "mrpc", "trecqa", "custom"),
     "trainer": ("tenc", "st"),

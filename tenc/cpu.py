@@ -34,6 +34,34 @@ def vendor() -> str:
     return ""
 
 
+def flags() -> set[str]:
+    """The CPU's feature flags from /proc/cpuinfo (empty where it is not there)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+BF16_UNITS = ("avx512_bf16", "amx_bf16")  # native bf16 dot products: bf16 GEMMs ~1.8x fp32 on the EPYC measured
+
+
+def resolve_amp(amp: str, device: str) -> str:
+    """``amp="auto"``: bf16 on a CPU with bf16 units (``BF16_UNITS``) and on a CUDA device that supports it,
+    fp16 on other CUDA devices, else fp32 (""). Other values as given. Measured on a 2-core AMD EPYC with
+    avx512_bf16 (``benchmarks/levers.py``): training 1.26-1.28x faster at equal dev, labelling 1.24-1.44x
+    with labels at Spearman >= 99.99 with fp32's."""
+    if amp != "auto":
+        return amp
+    if device.startswith("cuda"):
+        import torch
+
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return "bf16" if device == "cpu" and any(f in flags() for f in BF16_UNITS) else ""
+
+
 def shim_loaded() -> bool:
     """Whether this process runs with the shim preloaded."""
     try:

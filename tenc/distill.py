@@ -69,26 +69,14 @@ class Run:
         self.layout = runfolder.Layout(self.folder)
         self.tags = tags or {}  # e.g. {"name": ..., "ablation": ..., "value": ...} for tenc.tables
         self.device = cfg.device or str(tdist.device())
+        cfg = self.cfg = amp_decided(cfg, self.device, log)
         check_machine(cfg, self.device)  # before anything is evaluated, labelled or written
         torch.set_num_threads(cfg.threads)
         if not force:  # a user's own files under --out are not replaced unless asked (--force)
             runfolder.check_out_folder(self.folder)
-        if cfg.trainer == "st" and tdist.active():  # refused before any labelling, not at the first training stage
-            from .st_train import TORCHRUN_REFUSED
-
-            raise ConfigError(TORCHRUN_REFUSED)
         # inputs and models are checked before anything is written: a failed start leaves the folder usable
         self.task, self.pairs = runfolder.load_task(cfg, log)
-        for start, cross in cfg.members:
-            models.check_lengths(start, cfg.bi_max_length, "bi_max_length")
-            models.check_lengths(cross, cfg.cross_max_length, "cross_max_length")
-        self.teachers = [t.strip() for t in cfg.teachers.split(",") if t.strip()]
-        if cfg.teachers_teach in ("both", "bi") and not self.teachers:
-            raise ConfigError(
-                f"teachers_teach={cfg.teachers_teach!r} needs frozen teachers: set teachers=MODEL[,MODEL]"
-            )
-        for teacher in self.teachers:
-            models.check_lengths(teacher, cfg.bi_max_length, "bi_max_length")
+        self.teachers = check_models(cfg)
         inputs = input_digests(cfg)  # by content: a rerun whose files changed since is refused
         self.folder.mkdir(parents=True, exist_ok=True)
         # under torchrun rank 0 writes, the others read
@@ -271,6 +259,33 @@ def train_in_processes(folder: Path, cycle: int, kind: str, members: list[int], 
         raise RuntimeError(f"{folder}: cycle {cycle}: a parallel member failed (exit codes {codes}); rerun to resume")
 
 
+def amp_decided(cfg: DistillConfig, device: str, log=print) -> DistillConfig:
+    """``amp="auto"`` decided by what this machine has (`tenc.cpu.resolve_amp`); config.json then keeps the
+    decision, so the run is never resumed in another precision."""
+    if cfg.amp != "auto":
+        return cfg
+    from dataclasses import replace
+
+    from .cpu import resolve_amp
+
+    cfg = replace(cfg, amp=resolve_amp(cfg.amp, device))
+    log(f"amp=auto: {cfg.amp or 'fp32'} on {device}")
+    return cfg
+
+
+def check_models(cfg: DistillConfig) -> list[str]:
+    """The members' and frozen teachers' token limits, checked before anything is written; the teachers."""
+    for start, cross in cfg.members:
+        models.check_lengths(start, cfg.bi_max_length, "bi_max_length")
+        models.check_lengths(cross, cfg.cross_max_length, "cross_max_length")
+    teachers = [t.strip() for t in cfg.teachers.split(",") if t.strip()]
+    if cfg.teachers_teach in ("both", "bi") and not teachers:
+        raise ConfigError(f"teachers_teach={cfg.teachers_teach!r} needs frozen teachers: set teachers=MODEL[,MODEL]")
+    for teacher in teachers:
+        models.check_lengths(teacher, cfg.bi_max_length, "bi_max_length")
+    return teachers
+
+
 def check_machine(cfg: DistillConfig, device: str) -> None:
     """Settings this machine or this training path cannot honour, refused in one line before any work."""
     if device.startswith("cuda") and not torch.cuda.is_available():
@@ -279,6 +294,10 @@ def check_machine(cfg: DistillConfig, device: str) -> None:
         raise ConfigError(f"device={device!r}: no MPS device here; set device=cpu (or leave it empty)")
     if cfg.amp == "fp16" and not device.startswith("cuda"):
         raise ConfigError(f"amp='fp16' needs a CUDA device (this run's is {device!r}); use amp='bf16' on a CPU")
+    if cfg.trainer == "st" and tdist.active():  # refused before any labelling, not at the first training stage
+        from .st_train import TORCHRUN_REFUSED
+
+        raise ConfigError(TORCHRUN_REFUSED)
     if cfg.trainer == "st":
         for kind in ("bi", "cross"):
             size = getattr(cfg, f"{kind}_batch_size")

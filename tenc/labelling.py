@@ -51,6 +51,18 @@ class Labels:
         """What ``kind``'s student of ``cycle`` learns: BCE targets from the bi labels, or the cross labels."""
         return to_unit(self.bi(cycle), self.cfg.target_map) if kind == "cross" else self.cross(cycle)
 
+    def _precision(self):
+        """Pseudo-labels are computed under the run's ``amp`` (bf16 or fp16 autocast), as its students train;
+        evaluation stays fp32 (the scoring protocol)."""
+        import contextlib
+
+        import torch
+
+        if not self.cfg.amp:
+            return contextlib.nullcontext()
+        kind = "cuda" if str(self.device).startswith("cuda") else "cpu"
+        return torch.autocast(kind, dtype=torch.bfloat16 if self.cfg.amp == "bf16" else torch.float16)
+
     def _labels(self, cycle: int, stage: str, compute, per_pair: int = 1) -> np.ndarray:
         folder = self.layout.cycle(cycle)
         marker = read_marker(folder, stage)
@@ -59,7 +71,8 @@ class Labels:
             return load_npy_checked(path, marker["sha256"], per_pair * len(self.pool), self.layout.marker(cycle, stage))
         t = time.perf_counter()
         folder.mkdir(parents=True, exist_ok=True)
-        values = tdist.sharded(compute, [self.s1, self.s2])  # one process: compute(s1, s2)
+        with self._precision():
+            values = tdist.sharded(compute, [self.s1, self.s2])  # one process: compute(s1, s2)
         if not np.isfinite(values).all():  # a teacher with NaN weights: stop before a student learns from it
             teacher = {
                 "label_bi": f"cycle {cycle - 1}'s bi-encoder",

@@ -54,3 +54,38 @@ def test_no_restart_where_it_is_off_or_not_amd(monkeypatch):
     ((exe, argv, env),) = calls
     assert argv[1:] == ["-m", "tenc", "evaluate", "--quiet"] and env["TENC_MKL_SHIM_TRIED"] == "1"
     assert env["LD_PRELOAD"] == "/cache/tenc_mkl_intel_cpu_true.so /other.so"
+
+
+def test_amp_auto_takes_bf16_only_where_the_cpu_has_bf16_units(monkeypatch):
+    monkeypatch.setattr(cpu, "flags", lambda: {"avx2", "fma", "avx512f", "avx512_bf16"})
+    assert cpu.resolve_amp("auto", "cpu") == "bf16"
+    monkeypatch.setattr(cpu, "flags", lambda: {"avx2", "fma", "amx_bf16"})
+    assert cpu.resolve_amp("auto", "cpu") == "bf16"
+    monkeypatch.setattr(cpu, "flags", lambda: {"avx2", "fma"})  # AMD Zen 3: no bf16 units
+    assert cpu.resolve_amp("auto", "cpu") == ""
+    assert cpu.resolve_amp("bf16", "cpu") == "bf16" and cpu.resolve_amp("", "cpu") == ""  # explicit: as given
+
+
+def test_a_run_with_amp_auto_records_its_decision_and_labels_in_that_precision(
+    tiny_bert, fake_sts, tmp_path, monkeypatch
+):
+    import numpy as np
+
+    from tenc import distill
+    from tenc.config import ConfigError, DistillConfig
+
+    quiet = dict(progress=False, log=lambda *_: None)
+    cfg = DistillConfig.from_preset("smoke", start=tiny_bert, data=fake_sts, evaluate_test=False, amp="auto")
+    monkeypatch.setattr(cpu, "flags", lambda: {"avx512_bf16"})
+    distill.run(cfg, tmp_path / "bf16", **quiet)
+    assert json.loads((tmp_path / "bf16" / "config.json").read_text())["amp"] == "bf16"
+    distill.run(
+        DistillConfig.from_preset("smoke", start=tiny_bert, data=fake_sts, evaluate_test=False),
+        tmp_path / "fp32",
+        **quiet,
+    )
+    low, full = (np.load(tmp_path / r / "cycle_1" / "labels_bi.npy") for r in ("bf16", "fp32"))
+    assert not np.array_equal(low, full) and np.abs(low - full).max() < 0.05  # bf16 labels, close to fp32's
+    monkeypatch.setattr(cpu, "flags", lambda: set())  # the same folder on a CPU without bf16: not mixed
+    with pytest.raises(ConfigError, match=r"other settings .*'amp': \('bf16', ''\)"):
+        distill.run(cfg, tmp_path / "bf16", **quiet)
