@@ -236,5 +236,6 @@ def test_label_quality_scores_a_trecqa_runs_labels_by_roc_auc_per_split(tiny_ber
     at = {(a, b): i for i, (a, b) in reversed(list(enumerate(zip(pool["sentence1"], pool["sentence2"]))))}
     labels = np.load(tmp_path / "run" / "cycle_1" / "labels_cross.npy")
     got = labels[[at[(q, a)] for q, a in zip(dev["qtext"], dev["atext"])]]
-    assert math.isclose(df.loc[1, "dev auc"], round(100 * roc_auc(got, dev["label"].to_numpy()), 2), abs_tol=0.01)
+    assert math.isclose(df.loc[1, "dev auc"], round(roc_auc(got, dev["label"].to_numpy()), 2), abs_tol=0.01)
+    assert 0 <= df["dev auc"].min() and df["dev auc"].max() <= 100
     assert df.loc[1, "dev pairs"] == len(dev) and df.loc[0, "train pairs"] == 24

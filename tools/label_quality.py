@@ -111,7 +111,7 @@ def quality_binary(run: Path) -> list[dict]:
                 where = index.reindex(frame["sentence1"] + "\x00" + frame["sentence2"])
                 found = where.notna().to_numpy()
                 got, gold = labels[where[found].astype(int)], frame["label"].to_numpy()[found]
-                row[f"{name} auc"] = round(100 * roc_auc(got, gold), 2)
+                row[f"{name} auc"] = round(roc_auc(got, gold), 2)  # x 100 already
                 row[f"{name} answers mean"] = round(float(got[gold == 1].mean()), 3)
                 row[f"{name} others mean"] = round(float(got[gold == 0].mean()), 3)
                 row[f"{name} pairs"] = int(found.sum())
