@@ -133,25 +133,25 @@ def main() -> int:
     )
     args = p.parse_args()
     sts = data.load_sts(args.data)
-    rows, binary_runs = [], 0
+    rows, binary = [], []
     for run in map(Path, args.runs):
         config = json.loads((run / "config.json").read_text()) if (run / "config.json").is_file() else {}
         if config.get("task", "sts") == "trecqa":
-            binary = pd.DataFrame(quality_binary(run))
-            with pd.option_context("display.width", 220, "display.max_columns", 20):
-                print(binary.to_string(index=False))
-            if args.out:
-                binary.to_csv(args.out, index=False)
-            binary_runs += 1
-            continue
-        if config.get("task", "sts") != "sts":
+            binary += quality_binary(run)
+        elif config.get("task", "sts") != "sts":
             print(f"{run}: neither an STS nor a TrecQA run, skipped")
-            continue
-        rows += quality(run, sts, args.mix)
+        else:
+            rows += quality(run, sts, args.mix)
+    if binary:  # TrecQA runs: their own table (one CSV per kind of run)
+        table = pd.DataFrame(binary)
+        with pd.option_context("display.width", 220, "display.max_columns", 20):
+            print(table.to_string(index=False))
+        if args.out and not rows:
+            table.to_csv(args.out, index=False)
     if not rows:
-        if not binary_runs:
+        if not binary:
             print("no pseudo-labels found")
-        return 0 if binary_runs else 1
+        return 0 if binary else 1
     df = pd.DataFrame(rows)
     shown = ["run", "cycle", "labels", "STS-B dev"] + list(EVAL_SETS) + ["test avg", "mean", "sd", "share above 0.9"]
     with pd.option_context("display.width", 220, "display.max_columns", 20):
