@@ -263,13 +263,23 @@ def summary_table(summary: dict) -> str:
 
 
 def _start_avg(summary: dict) -> float | None:
-    """The 7-set average of a run's evaluated start (its cycle-0 bi-encoder), or None."""
-    return next((r.get("avg") for r in summary["cycles"] if r["cycle"] == 0 and r["kind"] == "bi"), None)
+    """The test score (`headline_score`) of a run's evaluated start (its cycle-0 bi-encoder), or None."""
+    return next((headline_score(r) for r in summary["cycles"] if r["cycle"] == 0 and r["kind"] == "bi"), None)
+
+
+def headline_score(row: dict) -> float | None:
+    """A result row's headline test score: the 7-set average on STS, else the mean of its test sets' scores
+    (a binary task's one ROC-AUC); None for a row without test scores."""
+    if "avg" in row:
+        return row["avg"]
+    tests = [v for k, v in row.items() if k not in ("cycle", "kind", "member", "dev") and isinstance(v, (int, float))]
+    return round(sum(tests) / len(tests), 2) if tests else None
 
 
 def seed_rows(run_dirs: list[str | Path]) -> pd.DataFrame:
-    """One row per run and encoder type: the seed, the start's and the selected cycle's 7-set average and
-    the gain (repeats of one job with different seeds: the spread of their gains is the job's noise)."""
+    """One row per run and encoder type: the seed, the start's and the selected cycle's test score (the 7-set
+    average on STS, `headline_score`) and the gain (repeats of one job with different seeds: the spread of
+    their gains is the job's noise)."""
     import json
 
     import pandas as pd
@@ -285,8 +295,8 @@ def seed_rows(run_dirs: list[str | Path]) -> pd.DataFrame:
                     "kind": kind,
                     "cycle": pick["cycle"],
                     "start": start,
-                    "selected": pick["row"]["avg"],
-                    "gain": round(pick["row"]["avg"] - start, 2),
+                    "selected": headline_score(pick["row"]),
+                    "gain": round(headline_score(pick["row"]) - start, 2),
                 }
             )
     return pd.DataFrame(rows)

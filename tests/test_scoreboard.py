@@ -141,3 +141,21 @@ def test_two_writers_at_once_lose_no_rows(tmp_path):
     ]
     assert [p.wait() for p in procs] == [0, 0]
     assert len(_board(board)) == 50
+
+
+def test_seed_rows_of_a_binary_task_use_its_test_score(tmp_path):
+    """--seeds on TrecQA ended in a KeyError ('avg') after its runs had finished: a binary task's rows have one
+    ROC-AUC, no 7-set average."""
+    import json
+
+    from tenc.scoreboard import seed_rows
+
+    for seed, score in ((1, 74.0), (2, 76.0)):
+        run = tmp_path / f"seed-{seed}"
+        run.mkdir()
+        start = {"cycle": 0, "kind": "bi", "member": "model", "dev": 81.3, "trecqa-test": 80.61}
+        cycle = {"cycle": 1, "kind": "bi", "member": "model", "dev": 70.0, "trecqa-test": score}
+        summary = {"config": {"seed": seed}, "cycles": [start, cycle], "selected": {"bi": {"cycle": 1, "row": cycle}}}
+        (run / "summary.json").write_text(json.dumps(summary))
+    rows = seed_rows([tmp_path / "seed-1", tmp_path / "seed-2"])
+    assert rows["selected"].tolist() == [74.0, 76.0] and rows["gain"].tolist() == [-6.61, -4.61]
