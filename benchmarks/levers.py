@@ -25,7 +25,6 @@ the STS-B dev Spearman the trained student reaches (equal examples), so a faster
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import statistics
@@ -141,7 +140,7 @@ def _spawn(mode: str, side: str, n: int, threads: int, shim: str | None) -> dict
 
 
 def main() -> None:
-    from peak import cpu, recorded_peak, shim_library
+    from peak import append_csv, cpu, recorded_peak, shim_library
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pairs", type=int, default=1024, help="training pairs")
@@ -203,13 +202,7 @@ def main() -> None:
             extra = f"dev {row['dev']:.2f}" if row["dev"] is not None else f"labels vs fp32 {row['spearman_vs_fp32']}"
             print(f"{stage:12s} {side:22s} {sec:8.2f} s  {base / sec:5.2f}x tenc's default  {extra}")
     if args.csv:
-        path = Path(args.csv)
-        new = not path.exists()
-        with path.open("a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-            if new:
-                writer.writeheader()
-            writer.writerows(rows)
+        append_csv(args.csv, rows)
 
 
 if __name__ == "__main__":

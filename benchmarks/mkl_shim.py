@@ -10,7 +10,6 @@ steps and bi labelling of minilm-l6 on pool pairs, alternating the two sides, me
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import statistics
@@ -55,7 +54,7 @@ def child(pairs: int) -> dict:
 
 
 def main() -> None:
-    from peak import cpu, recorded_peak, shim_library
+    from peak import append_csv, cpu, recorded_peak, shim_library
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pairs", type=int, default=256)
@@ -101,13 +100,7 @@ def main() -> None:
         rows.append(row)
     print(f"bi labels agree to 4 decimals: {checks['mkl'] == checks['mkl+shim']}")
     if args.csv:
-        path = Path(args.csv)
-        new = not path.exists()
-        with path.open("a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-            if new:
-                writer.writeheader()
-            writer.writerows(rows)
+        append_csv(args.csv, rows)
 
 
 if __name__ == "__main__":

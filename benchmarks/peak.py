@@ -124,6 +124,17 @@ def recorded_peak(path: str) -> float:
     return float(best["gflops_median"])
 
 
+def append_csv(path: str | Path, rows: list[dict]) -> None:
+    """Add ``rows`` to a results CSV, its header written when the file is new (benchmarks keep every run)."""
+    path = Path(path)
+    new = not path.exists()
+    with path.open("a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        if new:
+            writer.writeheader()
+        writer.writerows(rows)
+
+
 def shim_library() -> str | None:
     """The shim tenc preloads on AMD CPUs (`tenc.cpu`), built once with the system C compiler; None without one."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -185,14 +196,8 @@ def main() -> None:
         best = max(fp32_2, key=lambda r: r["gflops_median"])
         print(f"fp32 two-thread peak: {best['gflops_median']} GFLOP/s ({best['backend']}, {best['shape']})")
     if args.csv:
-        path = Path(args.csv)
-        new = not path.exists()
-        with path.open("a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]) + ["torch", "date"])
-            if new:
-                writer.writeheader()
-            for row in rows:
-                writer.writerow({**row, "torch": torch.__version__, "date": time.strftime("%Y-%m-%d")})
+        stamp = {"torch": torch.__version__, "date": time.strftime("%Y-%m-%d")}
+        append_csv(args.csv, [{**row, **stamp} for row in rows])
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ two-thread fp32 peak from ``results/peak.csv``; every row names the CPU and the 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -88,16 +87,7 @@ def main() -> int:
 
     from tenc import cpu as tcpu
 
-    if (
-        tcpu.vendor() == "AuthenticAMD"
-        and os.environ.get("TENC_MKL_SHIM", "1") != "0"
-        and not tcpu.shim_loaded()
-        and not os.environ.get("TENC_MKL_SHIM_TRIED")
-    ):
-        shim = tcpu.build_shim()
-        if shim is not None:  # restart as python -m tenc would run: MKL's fast path on AMD
-            env = dict(os.environ, LD_PRELOAD=str(shim), TENC_MKL_SHIM_TRIED="1")
-            os.execve(sys.executable, [sys.executable, __file__, *sys.argv[1:]], env)
+    tcpu.restart_with_shim(sys.argv[1:], command=[__file__])  # as python -m tenc runs: MKL's fast path on AMD
     torch.set_num_threads(2)
     pool = data.build_pool(data.load_sts(), max_pairs=args.pairs, seed=0).pairs
     s1, s2 = pool["sentence1"].tolist(), pool["sentence2"].tolist()

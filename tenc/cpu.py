@@ -97,9 +97,10 @@ def build_shim() -> Path | None:
     return out
 
 
-def restart_with_shim(argv: list[str]) -> None:
-    """On an AMD CPU, restart ``python -m tenc argv`` with the shim preloaded (once; never where it is off,
-    already loaded, or cannot be built). Returns only when it does not restart."""
+def restart_with_shim(argv: list[str], command: list[str] | None = None) -> None:
+    """On an AMD CPU, restart ``python -m tenc argv`` (or ``python *command, *argv``, e.g. a benchmark script)
+    with the shim preloaded (once; never where it is off, already loaded, or cannot be built). Returns only
+    when it does not restart."""
     if os.environ.get("TENC_MKL_SHIM", "1") == "0" or os.environ.get("TENC_MKL_SHIM_TRIED") or shim_loaded():
         return
     if vendor() != "AuthenticAMD":
@@ -111,4 +112,4 @@ def restart_with_shim(argv: list[str]) -> None:
     env["LD_PRELOAD"] = " ".join(p for p in (str(shim), env.get("LD_PRELOAD", "")) if p)
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execve(sys.executable, [sys.executable, "-m", "tenc", *argv], env)
+    os.execve(sys.executable, [sys.executable, *(command or ["-m", "tenc"]), *argv], env)
