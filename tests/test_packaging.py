@@ -23,7 +23,8 @@ def test_environment_matches_pyproject():
     text = (ROOT / "environment.yml").read_text()  # what make setup adds beyond the dependencies, conda users too
     makefile = (ROOT / "Makefile").read_text()
     rampart = makefile.split("RAMPART := ", 1)[1].split()[0]
-    assert f"pip install --no-deps {rampart}" in text and "ipykernel install" in text
+    assert f"pip install --no-deps {rampart}" in text and "python -m tenc.kernel --install" in text
+    assert "$(PY) -m tenc.kernel --install" in makefile
     assert isinstance(project["license"], str)  # an SPDX expression, not the deprecated table
 
 
