@@ -3,7 +3,7 @@
 # A recipe run with several seeds spreads; the scoreboard holds 12 such seed groups (trained rows of one recipe
 # under 2-3 seeds). Their pooled sd is the noise a one-seed difference must beat (2 sd here), and every pair of
 # groups compared at the same kind and stage says whether its difference does. Logic:
-# `tenc.scoreboard.seed_groups`, `pooled_sd`, `tenc.analysis.noise_comparisons`.
+# `tenc.scoreboard.seed_groups`, `pooled_sd`, `tenc.analysis.noise_comparisons`, `paired_seeds`.
 
 # %%
 import tenc.notebook as tnb
@@ -14,6 +14,8 @@ _before = tnb.mark(globals())
 board: str = "results/sts.csv"  # the scoreboard
 sds: float = 2.0  # a difference counts when it exceeds this many pooled sd
 figure: str = "figures/analysis_noise.png"  # where the figure is saved (empty: not saved)
+paired_a: str = "main job"  # a recipe (its rows' name without "seed N") ...
+paired_b: str = "main job SimCSE 6-layer priming as frozen teacher"  # ... and a change to it, compared seed by seed
 
 # %%
 P = tnb.parameters(globals(), _before)
@@ -42,6 +44,16 @@ if figure:
 fig
 
 # %% [markdown]
+# ## Seed by seed
+# Two recipes run with the same seeds share each seed's pool sample, data order and initial weights, so their
+# per-seed differences carry less noise than the groups' spreads: `tenc.analysis.paired_seeds` (a difference
+# counts when it exceeds 2 standard errors of the paired differences and every seed moves the same way).
+
+# %%
+paired = analysis.paired_seeds(board, paired_a, paired_b, sds)
+paired
+
+# %% [markdown]
 # ## What this shows
 
 # %%
@@ -52,3 +64,10 @@ print(
     f"{sds:g} pooled sd ({sds * noise:.2f}); the largest difference is {comparisons['b_minus_a'].abs().max():.2f}. "
     "A one-seed difference below that is a pilot, not a finding."
 )
+for r in paired.itertuples():
+    print(
+        f"{paired_b!r} against {paired_a!r}, {r.kind}, {r.stage}, {r.n} seeds: {r.a_mean:.2f} -> {r.b_mean:.2f}, "
+        f"per seed {r.diffs} (mean {r.mean_diff:+.2f}, sd {r.sd_diff:.2f}, paired t-test p {r.p:.3f}): "
+        f"{'beyond' if r.beyond_noise else 'NOT beyond'} seed-by-seed noise; against {sds:g} pooled sd of the "
+        f"groups ({sds * noise:.2f}) it is {'beyond' if abs(r.mean_diff) > sds * noise else 'not beyond'} noise."
+    )

@@ -7,6 +7,8 @@ notebook draws and a claim quotes.
 | `selection_summary`  | how often dev and the last cycle hit the test oracle, and what missing it costs |
 | `pool_gold`          | the gold score of the pool pairs that are scored test pairs (transductive pools) |
 | `label_spearman`     | how good a set of pseudo-labels is against that gold                        |
+| `noise_comparisons`  | every pair of seed groups: is the difference of their means beyond noise?   |
+| `paired_seeds`       | recipe B against recipe A seed by seed (same seed: same pool sample, same order) |
 """
 
 from __future__ import annotations
@@ -117,4 +119,51 @@ def noise_comparisons(groups: pd.DataFrame, sd: float, sds: float = 2.0) -> pd.D
                         "beyond_noise": abs(diff) > sds * sd,
                     }
                 )
+    return pd.DataFrame(rows)
+
+
+def paired_seeds(board: str | Path | pd.DataFrame, a: str, b: str, sds: float = 2.0) -> pd.DataFrame:
+    """Recipe ``b`` against recipe ``a`` on the seeds both ran (recipes as `tenc.scoreboard.recipe_name` names
+    them), per kind and trained stage: each side's mean and sd, the per-seed differences b - a, their mean and sd,
+    the paired t-test's p, and ``beyond_noise``: the mean difference exceeds ``sds`` standard errors of the
+    paired differences and every seed moves the same way. A seed's rows share its pool sample, data order and
+    initial weights, so the pairing removes what the two recipes have in common; with 3 seeds the test is weak,
+    and a difference seen on one seed only is left out (n counts the shared seeds). The newest row wins where a
+    seed was scored twice."""
+    from scipy.stats import ttest_rel
+
+    from tenc.scoreboard import read_board, recipe_name
+
+    df = read_board(board) if not isinstance(board, pd.DataFrame) else board.copy()
+    df = df[(df["seed"].astype(str) != "n/a") & df["stage"].astype(str).str.startswith("cycle")].copy()
+    df["recipe"] = df["model"].map(recipe_name)
+    missing = [name for name in (a, b) if name not in set(df["recipe"])]
+    if missing:
+        raise ValueError(f"no trained rows of recipe {missing[0]!r} on the scoreboard (recipes drop 'seed N')")
+    df = df[df["recipe"].isin([a, b])].drop_duplicates(["recipe", "kind", "stage", "seed"], keep="last")
+    wide = df.pivot_table(index=["kind", "stage", "seed"], columns="recipe", values="avg", aggfunc="first")
+    wide = wide.dropna()
+    rows = []
+    for (kind, stage), sub in wide.groupby(level=["kind", "stage"]):
+        if len(sub) < 2:
+            continue
+        diff = sub[b] - sub[a]
+        se = float(diff.std() / np.sqrt(len(diff)))
+        same_way = bool((diff > 0).all() or (diff < 0).all())
+        rows.append(
+            {
+                "kind": kind,
+                "stage": stage,
+                "n": len(sub),
+                "a_mean": round(float(sub[a].mean()), 2),
+                "a_sd": round(float(sub[a].std()), 2),
+                "b_mean": round(float(sub[b].mean()), 2),
+                "b_sd": round(float(sub[b].std()), 2),
+                "diffs": " ".join(f"{d:+.2f}" for d in diff),
+                "mean_diff": round(float(diff.mean()), 2),
+                "sd_diff": round(float(diff.std()), 2),
+                "p": float(ttest_rel(sub[b], sub[a]).pvalue) if se > 0 else 0.0,
+                "beyond_noise": same_way and abs(float(diff.mean())) > sds * se,
+            }
+        )
     return pd.DataFrame(rows)

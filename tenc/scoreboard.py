@@ -302,14 +302,19 @@ def seed_rows(run_dirs: list[str | Path]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def recipe_name(model: str) -> str:
+    """A row's recipe: its model name with "seed N" taken out ("main job seed 1, CoSENT" -> "main job CoSENT")."""
+    import re
+
+    return re.sub(r"\s+", " ", re.sub(r",? ?\bseed \d+\b,?", " ", model)).strip()
+
+
 def seed_groups(path: str | Path) -> pd.DataFrame:
     """The scoreboard's seed groups: trained rows (cycles) of one recipe run with two or more seeds (the same
     name once "seed N" is taken out, kind and stage), with each group's n, mean and sample sd of the 7-set avg."""
-    import re
-
     df = read_board(path)
     df = df[(df["seed"] != "n/a") & df["stage"].astype(str).str.startswith("cycle")].copy()
-    df["group"] = df["model"].map(lambda m: re.sub(r"\s+", " ", re.sub(r",? ?\bseed \d+\b,?", " ", m)).strip())
+    df["group"] = df["model"].map(recipe_name)
     groups = df.groupby(["group", "kind", "stage"]).agg(n=("seed", "nunique"), mean=("avg", "mean"), sd=("avg", "std"))
     return groups[groups["n"] >= 2].reset_index()
 

@@ -38,3 +38,42 @@ def test_selection_picks_dev_last_and_the_test_oracle():
 def test_the_committed_cycles_give_a_summary():
     summary = analysis.selection_summary(ROOT / "results" / "cycles.csv")
     assert summary["picks"] >= 30 and 0 <= summary["dev_hits_oracle"] <= summary["picks"]
+
+
+def test_paired_seeds_compares_recipes_seed_by_seed():
+    import pytest
+
+    rows = [
+        # recipe a on seeds 0-2, recipe b on seeds 0-2 (seed 1 scored twice: the newer row wins) and seed 3 alone
+        ("job seed 0", "cross", "cycle 1", 0, 63.0),
+        ("job seed 1", "cross", "cycle 1", 1, 64.0),
+        ("job seed 2", "cross", "cycle 1", 2, 62.0),
+        ("job seed 0, lever", "cross", "cycle 1", 0, 63.5),
+        ("job seed 1, lever", "cross", "cycle 1", 1, 60.0),
+        ("job seed 1, lever", "cross", "cycle 1", 1, 64.6),
+        ("job seed 2, lever", "cross", "cycle 1", 2, 62.7),
+        ("job seed 3, lever", "cross", "cycle 1", 3, 99.0),
+        ("job seed 0", "bi", "cycle 1", 0, 60.0),
+        ("job seed 1", "bi", "cycle 1", 1, 60.0),
+        ("job seed 0, lever", "bi", "cycle 1", 0, 61.0),
+        ("job seed 1, lever", "bi", "cycle 1", 1, 59.5),
+        ("job seed 0, lever", "bi", "start", 0, 10.0),  # a start is not a trained stage
+    ]
+    board = pd.DataFrame(rows, columns=["model", "kind", "stage", "seed", "avg"])
+    out = analysis.paired_seeds(board, "job", "job lever").set_index("kind")
+    cross, bi = out.loc["cross"], out.loc["bi"]
+    assert (cross["n"], cross["diffs"], cross["mean_diff"]) == (3, "+0.50 +0.60 +0.70", 0.6)
+    assert (cross["a_mean"], cross["b_mean"]) == (63.0, 63.6)
+    assert cross["beyond_noise"] and cross["p"] < 0.05
+    # seeds that move both ways are no finding, however large the mean
+    assert bi["diffs"] == "+1.00 -0.50" and not bi["beyond_noise"]
+    with pytest.raises(ValueError, match="no trained rows of recipe 'job typo'"):
+        analysis.paired_seeds(board, "job", "job typo")
+
+
+def test_the_recipe_name_drops_the_seed():
+    from tenc.scoreboard import recipe_name
+
+    assert recipe_name("main job seed 1, CoSENT bi loss") == "main job CoSENT bi loss"
+    assert recipe_name("main job seed 2") == "main job"
+    assert recipe_name("adaptation, seed 0") == "adaptation"
