@@ -1,8 +1,9 @@
 # %% [markdown]
 # # 61 · Seeds and noise: which differences are real?
-# A recipe run with several seeds spreads; the scoreboard holds 12 such seed groups (trained rows of one recipe
+# A recipe run with several seeds spreads; the scoreboard holds such seed groups (trained rows of one recipe
 # under 2-3 seeds). Their pooled sd is the noise a one-seed difference must beat (2 sd here), and every pair of
-# groups compared at the same kind and stage says whether its difference does. Logic:
+# groups compared at the same kind, stage and pool (and start, where both recorded one) says whether its
+# difference does. Logic:
 # `tenc.scoreboard.seed_groups`, `pooled_sd`, `tenc.analysis.noise_comparisons`, `paired_seeds`.
 
 # %%
@@ -60,7 +61,7 @@ paired
 beyond = comparisons[comparisons["beyond_noise"]]
 print(
     f"{len(groups)} seed groups, sd {groups['sd'].min():.2f} to {groups['sd'].max():.2f}, pooled {noise:.2f}. "
-    f"Of {len(comparisons)} comparisons between groups at the same kind and stage, {len(beyond)} exceed "
+    f"Of {len(comparisons)} comparisons between groups at the same kind, stage, pool and start, {len(beyond)} exceed "
     f"{sds:g} pooled sd ({sds * noise:.2f}); the largest difference is {comparisons['b_minus_a'].abs().max():.2f}. "
     "A one-seed difference below that is a pilot, not a finding."
 )

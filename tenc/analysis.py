@@ -99,14 +99,20 @@ def label_quality(path: str | Path) -> pd.DataFrame:
 
 
 def noise_comparisons(groups: pd.DataFrame, sd: float, sds: float = 2.0) -> pd.DataFrame:
-    """Every pair of seed groups at the same kind and stage: the difference of their means against ``sds``
-    times the pooled sd (``beyond_noise``), the evidence behind "X beats Y" claims."""
+    """Every pair of seed groups at the same kind, stage and pool, from the same start where both recorded one
+    (a recipe on another track is no comparison): the difference of their means against ``sds`` times the pooled
+    sd (``beyond_noise``), the evidence behind "X beats Y" claims."""
     rows = []
-    for (kind, stage), sub in groups.groupby(["kind", "stage"]):
+    keys = [k for k in ("kind", "stage", "pool") if k in groups.columns]
+    for _, sub in groups.groupby(keys):
         sub = sub.reset_index(drop=True)
         for i in range(len(sub)):
             for j in range(i + 1, len(sub)):
                 a, b = sub.loc[i], sub.loc[j]
+                kind, stage = a["kind"], a["stage"]
+                if "start" in sub.columns and pd.notna(a["start"]) and pd.notna(b["start"]):
+                    if abs(float(a["start"]) - float(b["start"])) > 0.05:
+                        continue
                 diff = float(b["mean"] - a["mean"])
                 rows.append(
                     {

@@ -311,12 +311,17 @@ def recipe_name(model: str) -> str:
 
 def seed_groups(path: str | Path) -> pd.DataFrame:
     """The scoreboard's seed groups: trained rows (cycles) of one recipe run with two or more seeds (the same
-    name once "seed N" is taken out, kind and stage), with each group's n, mean and sample sd of the 7-set avg."""
-    df = read_board(path)
-    df = df[(df["seed"] != "n/a") & df["stage"].astype(str).str.startswith("cycle")].copy()
+    name once "seed N" is taken out, kind, stage and pool), with each group's n, mean and sample sd of the 7-set
+    avg, and its start (the mean of the recipe's bi "start" rows; NaN where its runs recorded none)."""
+    board = read_board(path)
+    df = board[(board["seed"] != "n/a") & board["stage"].astype(str).str.startswith("cycle")].copy()
     df["group"] = df["model"].map(recipe_name)
-    groups = df.groupby(["group", "kind", "stage"]).agg(n=("seed", "nunique"), mean=("avg", "mean"), sd=("avg", "std"))
-    return groups[groups["n"] >= 2].reset_index()
+    keys = ["group", "kind", "stage", "pool"]
+    groups = df.groupby(keys).agg(n=("seed", "nunique"), mean=("avg", "mean"), sd=("avg", "std"))
+    groups = groups[groups["n"] >= 2].reset_index()
+    starts = board[(board["stage"] == "start") & (board["kind"] == "bi")]
+    groups["start"] = groups["group"].map(starts.groupby(starts["model"].map(recipe_name))["avg"].mean())
+    return groups
 
 
 def pooled_sd(groups: pd.DataFrame) -> float:

@@ -77,3 +77,23 @@ def test_the_recipe_name_drops_the_seed():
     assert recipe_name("main job seed 1, CoSENT bi loss") == "main job CoSENT bi loss"
     assert recipe_name("main job seed 2") == "main job"
     assert recipe_name("adaptation, seed 0") == "adaptation"
+
+
+def test_noise_comparisons_stay_within_a_track():
+    groups = pd.DataFrame(
+        [
+            # group, kind, stage, pool, n, mean, sd, start
+            ("main job", "bi", "cycle 1", "transductive", 3, 61.0, 0.3, 59.45),
+            ("main job lever", "bi", "cycle 1", "transductive", 3, 63.0, 0.3, 59.45),
+            ("main job reuse", "bi", "cycle 1", "transductive", 3, 61.5, 0.3, float("nan")),  # no start row
+            ("adaptation", "bi", "cycle 1", "transductive", 3, 80.0, 0.1, 78.84),  # another start
+            ("adaptation disjoint", "bi", "cycle 1", "disjoint", 3, 79.0, 0.1, 78.84),  # another pool
+        ],
+        columns=["group", "kind", "stage", "pool", "n", "mean", "sd", "start"],
+    )
+    out = analysis.noise_comparisons(groups, sd=0.5)
+    pairs = {(r.a, r.b): (r.b_minus_a, r.beyond_noise) for r in out.itertuples()}
+    assert pairs[("main job", "main job lever")] == (2.0, True)
+    assert pairs[("main job", "main job reuse")] == (0.5, False)
+    assert ("main job", "adaptation") not in pairs and ("adaptation", "adaptation disjoint") not in pairs
+    assert len(pairs) == 4  # the two main-job starts, each with the start-less group, and adaptation with it
