@@ -103,16 +103,13 @@ def noise_comparisons(groups: pd.DataFrame, sd: float, sds: float = 2.0) -> pd.D
     (a recipe on another track is no comparison): the difference of their means against ``sds`` times the pooled
     sd (``beyond_noise``), the evidence behind "X beats Y" claims."""
     rows = []
-    keys = [k for k in ("kind", "stage", "pool") if k in groups.columns]
-    for _, sub in groups.groupby(keys):
+    for (kind, stage, _), sub in groups.groupby(["kind", "stage", "pool"]):
         sub = sub.reset_index(drop=True)
         for i in range(len(sub)):
             for j in range(i + 1, len(sub)):
                 a, b = sub.loc[i], sub.loc[j]
-                kind, stage = a["kind"], a["stage"]
-                if "start" in sub.columns and pd.notna(a["start"]) and pd.notna(b["start"]):
-                    if abs(float(a["start"]) - float(b["start"])) > 0.05:
-                        continue
+                if abs(float(a["start"]) - float(b["start"])) > 0.05:  # False where either start is NaN
+                    continue
                 diff = float(b["mean"] - a["mean"])
                 rows.append(
                     {
@@ -138,17 +135,14 @@ def paired_seeds(board: str | Path | pd.DataFrame, a: str, b: str, sds: float = 
     seed was scored twice."""
     from scipy.stats import ttest_rel
 
-    from tenc.scoreboard import read_board, recipe_name
+    from tenc.scoreboard import seeded_cycles
 
-    df = read_board(board) if not isinstance(board, pd.DataFrame) else board.copy()
-    df = df[(df["seed"].astype(str) != "n/a") & df["stage"].astype(str).str.startswith("cycle")].copy()
-    df["recipe"] = df["model"].map(recipe_name)
+    df = seeded_cycles(board)
     missing = [name for name in (a, b) if name not in set(df["recipe"])]
     if missing:
         raise ValueError(f"no trained rows of recipe {missing[0]!r} on the scoreboard (recipes drop 'seed N')")
     df = df[df["recipe"].isin([a, b])].drop_duplicates(["recipe", "kind", "stage", "seed"], keep="last")
-    wide = df.pivot_table(index=["kind", "stage", "seed"], columns="recipe", values="avg", aggfunc="first")
-    wide = wide.dropna()
+    wide = df.pivot(index=["kind", "stage", "seed"], columns="recipe", values="avg").dropna()
     rows = []
     for (kind, stage), sub in wide.groupby(level=["kind", "stage"]):
         if len(sub) < 2:

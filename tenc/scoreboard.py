@@ -309,13 +309,20 @@ def recipe_name(model: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r",? ?\bseed \d+\b,?", " ", model)).strip()
 
 
+def seeded_cycles(board: str | Path | pd.DataFrame) -> pd.DataFrame:
+    """The scoreboard's trained rows (cycles) that name a seed, each with its ``recipe`` (`recipe_name`)."""
+    df = board if hasattr(board, "columns") else read_board(board)
+    df = df[(df["seed"].astype(str) != "n/a") & df["stage"].astype(str).str.startswith("cycle")].copy()
+    df["recipe"] = df["model"].map(recipe_name)
+    return df
+
+
 def seed_groups(path: str | Path) -> pd.DataFrame:
     """The scoreboard's seed groups: trained rows (cycles) of one recipe run with two or more seeds (the same
     name once "seed N" is taken out, kind, stage and pool), with each group's n, mean and sample sd of the 7-set
     avg, and its start (the mean of the recipe's bi "start" rows; NaN where its runs recorded none)."""
     board = read_board(path)
-    df = board[(board["seed"] != "n/a") & board["stage"].astype(str).str.startswith("cycle")].copy()
-    df["group"] = df["model"].map(recipe_name)
+    df = seeded_cycles(board).rename(columns={"recipe": "group"})
     keys = ["group", "kind", "stage", "pool"]
     groups = df.groupby(keys).agg(n=("seed", "nunique"), mean=("avg", "mean"), sd=("avg", "std"))
     groups = groups[groups["n"] >= 2].reset_index()
