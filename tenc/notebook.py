@@ -77,3 +77,26 @@ def seed_all(seed: int) -> None:
 
     random.seed(seed)
     seed_everything(seed)
+
+
+_TIMINGS = ("start_time", "end_time", "duration")
+
+
+def drop_timings(path) -> bool:
+    """Remove what changes on every execution of an executed notebook and nothing else: each cell's
+    ``execution`` timestamps and papermill's start, end and duration (cell and notebook level), so a
+    rerun whose outputs are the same leaves the committed file unchanged. Returns whether it wrote."""
+    import json
+    from pathlib import Path
+
+    path = Path(path)
+    nb = json.loads(path.read_text())
+    before = json.dumps(nb, sort_keys=True)
+    for meta in [nb.get("metadata", {})] + [cell.get("metadata", {}) for cell in nb.get("cells", [])]:
+        meta.pop("execution", None)
+        for key in _TIMINGS:
+            meta.get("papermill", {}).pop(key, None)
+    if json.dumps(nb, sort_keys=True) == before:
+        return False
+    path.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False))  # as nbformat writes
+    return True

@@ -143,3 +143,32 @@ def test_analysis_notebooks_run_on_the_committed_csvs(path, tmp_path):
     assert (tmp_path / "fig.png").stat().st_size > 1000
     assert outputs[-1].get("name") == "stdout" and len(outputs[-1]["text"]) > 80  # the closing sentence
     assert (ROOT / "docs" / "analyses" / path.name).is_file(), "run make analyses and commit docs/analyses/"
+
+
+def test_drop_timings_removes_only_what_changes_per_execution(tmp_path):
+    """An executed notebook loses its timestamps and durations; outputs, tags and status stay, and a second
+    pass writes nothing, so rerunning make analyses on unchanged results leaves docs/analyses unchanged."""
+    from tenc.notebook import drop_timings
+
+    cell = nbformat.v4.new_code_cell("1 + 1", outputs=[nbformat.v4.new_output("execute_result", {"text/plain": "2"})])
+    cell.metadata = {
+        "tags": ["parameters"],
+        "execution": {"iopub.status.idle": "2026-12-07T01:52:01Z"},
+        "papermill": {"duration": 0.6, "start_time": "t0", "end_time": "t1", "status": "completed"},
+    }
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    nb.metadata["papermill"] = {"duration": 3.1, "start_time": "t0", "end_time": "t1", "parameters": {"a": 1}}
+    path = tmp_path / "run.ipynb"
+    nbformat.write(nb, path)
+    assert drop_timings(path) is True
+    out = nbformat.read(path, as_version=4)
+    assert out.cells[0].metadata == {"tags": ["parameters"], "papermill": {"status": "completed"}}
+    assert out.metadata["papermill"] == {"parameters": {"a": 1}}
+    assert out.cells[0].outputs == nb.cells[0].outputs
+    assert drop_timings(path) is False
+
+
+def test_committed_analyses_carry_no_execution_timestamps():
+    for path in sorted((ROOT / "docs" / "analyses").glob("*.ipynb")):
+        text = path.read_text()
+        assert '"end_time"' not in text and '"iopub.execute_input"' not in text, f"{path.name}: run make analyses"
