@@ -13,7 +13,9 @@ notebook) or a value of the wrong type raises ``ConfigError`` naming it.
 from __future__ import annotations
 
 import difflib
+import json
 import random
+from pathlib import Path
 
 from .config import ConfigError
 
@@ -86,17 +88,13 @@ def drop_timings(path) -> bool:
     """Remove what changes on every execution of an executed notebook and nothing else: each cell's
     ``execution`` timestamps and papermill's start, end and duration (cell and notebook level), so a
     rerun whose outputs are the same leaves the committed file unchanged. Returns whether it wrote."""
-    import json
-    from pathlib import Path
-
     path = Path(path)
     nb = json.loads(path.read_text())
-    before = json.dumps(nb, sort_keys=True)
+    dropped = 0
     for meta in [nb.get("metadata", {})] + [cell.get("metadata", {}) for cell in nb.get("cells", [])]:
-        meta.pop("execution", None)
-        for key in _TIMINGS:
-            meta.get("papermill", {}).pop(key, None)
-    if json.dumps(nb, sort_keys=True) == before:
+        dropped += meta.pop("execution", None) is not None
+        dropped += sum(meta.get("papermill", {}).pop(key, None) is not None for key in _TIMINGS)
+    if not dropped:
         return False
     path.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False))  # as nbformat writes
     return True
