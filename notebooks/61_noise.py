@@ -16,14 +16,17 @@ board: str = "results/sts.csv"  # the scoreboard
 sds: float = 2.0  # a difference counts when it exceeds this many pooled sd
 figure: str = "figures/analysis_noise.png"  # where the figure is saved (empty: not saved)
 paired_a: str = "main job"  # a recipe (its rows' name without "seed N") ...
-paired_b: str = "main job SimCSE 6-layer priming as frozen teacher"  # ... and a change to it, compared seed by seed
+paired_b: str = "frozen teacher|cross-encoder initialised"  # ... and changes to it: the recipes this regex finds
 
 # %%
 P = tnb.parameters(globals(), _before)
+import re
+
+import pandas as pd
 from matplotlib.figure import Figure
 
 from tenc import analysis
-from tenc.scoreboard import pooled_sd, seed_groups
+from tenc.scoreboard import pooled_sd, seed_groups, seeded_cycles
 
 groups = seed_groups(board)
 noise = pooled_sd(groups)
@@ -51,7 +54,8 @@ fig
 # counts when it exceeds 2 standard errors of the paired differences and every seed moves the same way).
 
 # %%
-paired = analysis.paired_seeds(board, paired_a, paired_b, sds)
+changes = sorted({r for r in seeded_cycles(board)["recipe"] if r.startswith(paired_a) and re.search(paired_b, r)})
+paired = pd.concat([analysis.paired_seeds(board, paired_a, b, sds).assign(change=b) for b in changes])
 paired
 
 # %% [markdown]
@@ -67,7 +71,7 @@ print(
 )
 for r in paired.itertuples():
     print(
-        f"{paired_b!r} against {paired_a!r}, {r.kind}, {r.stage}, {r.n} seeds: {r.a_mean:.2f} -> {r.b_mean:.2f}, "
+        f"{r.change!r} against {paired_a!r}, {r.kind}, {r.stage}, {r.n} seeds: {r.a_mean:.2f} -> {r.b_mean:.2f}, "
         f"per seed {r.diffs} (mean {r.mean_diff:+.2f}, sd {r.sd_diff:.2f}, paired t-test p {r.p:.3f}): "
         f"{'beyond' if r.beyond_noise else 'NOT beyond'} seed-by-seed noise; against {sds:g} pooled sd of the "
         f"groups ({sds * noise:.2f}) it is {'beyond' if abs(r.mean_diff) > sds * noise else 'not beyond'} noise."
