@@ -16,7 +16,7 @@ board: str = "results/sts.csv"  # the scoreboard
 sds: float = 2.0  # a difference counts when it exceeds this many pooled sd
 figure: str = "figures/analysis_noise.png"  # where the figure is saved (empty: not saved)
 paired_a: str = "main job"  # a recipe (its rows' name without "seed N") ...
-paired_b: str = "frozen teacher|cross-encoder initialised"  # ... and changes to it: the recipes this regex finds
+paired_b: str = "frozen teacher|cross-encoder initialised|2 cross epochs"  # ... and changes to it (a regex)
 
 # %%
 P = tnb.parameters(globals(), _before)
