@@ -4,7 +4,7 @@
 # under 2-3 seeds). Their pooled sd is the noise a one-seed difference must beat (2 sd here), and every pair of
 # groups compared at the same kind, stage and pool (and start, where both recorded one) says whether its
 # difference does. Logic:
-# `tenc.scoreboard.seed_groups`, `pooled_sd`, `tenc.analysis.noise_comparisons`, `paired_seeds`.
+# `tenc.scoreboard.seed_groups`, `pooled_sd`, `tenc.analysis.noise_comparisons`, `paired_changes`.
 
 # %%
 import tenc.notebook as tnb
@@ -20,13 +20,10 @@ paired_b: str = "frozen teacher|cross-encoder initialised|2 cross epochs"  # ...
 
 # %%
 P = tnb.parameters(globals(), _before)
-import re
-
-import pandas as pd
 from matplotlib.figure import Figure
 
 from tenc import analysis
-from tenc.scoreboard import pooled_sd, seed_groups, seeded_cycles
+from tenc.scoreboard import pooled_sd, seed_groups
 
 groups = seed_groups(board)
 noise = pooled_sd(groups)
@@ -54,8 +51,7 @@ fig
 # counts when it exceeds 2 standard errors of the paired differences and every seed moves the same way).
 
 # %%
-changes = sorted({r for r in seeded_cycles(board)["recipe"] if r.startswith(paired_a) and re.search(paired_b, r)})
-paired = pd.concat([analysis.paired_seeds(board, paired_a, b, sds).assign(change=b) for b in changes])
+paired = analysis.paired_changes(board, paired_a, paired_b, sds)
 paired
 
 # %% [markdown]

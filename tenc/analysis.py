@@ -13,6 +13,7 @@ notebook draws and a claim quotes.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -167,3 +168,15 @@ def paired_seeds(board: str | Path | pd.DataFrame, a: str, b: str, sds: float = 
             }
         )
     return pd.DataFrame(rows)
+
+
+def paired_changes(board: str | Path | pd.DataFrame, a: str, pattern: str, sds: float = 2.0) -> pd.DataFrame:
+    """`paired_seeds` for every change to recipe ``a``: each other recipe whose name starts with ``a``'s and
+    matches ``pattern`` (a regular expression) against ``a``, one block per change, named in ``change``."""
+    from tenc.scoreboard import seeded_cycles
+
+    recipes = set(seeded_cycles(board)["recipe"])
+    changes = sorted(r for r in recipes if r != a and r.startswith(a) and re.search(pattern, r))
+    if not changes:
+        raise ValueError(f"no recipe starting with {a!r} matches {pattern!r} on the scoreboard (recipes drop 'seed N')")
+    return pd.concat([paired_seeds(board, a, b, sds).assign(change=b) for b in changes], ignore_index=True)

@@ -69,6 +69,11 @@ def test_paired_seeds_compares_recipes_seed_by_seed():
     assert bi["diffs"] == "+1.00 -0.50" and not bi["beyond_noise"]
     with pytest.raises(ValueError, match="no trained rows of recipe 'job typo'"):
         analysis.paired_seeds(board, "job", "job typo")
+    # every change the pattern finds, each against the recipe, named; the recipe itself is no change to it
+    both = analysis.paired_changes(board, "job", "lever|job")
+    assert set(both["change"]) == {"job lever"} and len(both) == 2
+    with pytest.raises(ValueError, match="no recipe starting with 'job' matches 'typo'"):
+        analysis.paired_changes(board, "job", "typo")
 
 
 def test_the_recipe_name_drops_the_seed():
