@@ -173,8 +173,9 @@ def paired_seeds(board: str | Path | pd.DataFrame, a: str, b: str, sds: float = 
 def paired_changes(board: str | Path | pd.DataFrame, a: str, pattern: str, sds: float = 2.0) -> pd.DataFrame:
     """`paired_seeds` for every change to recipe ``a``: each other recipe whose name starts with ``a``'s and
     matches ``pattern`` (a regular expression) against ``a``, one block per change, named in ``change``."""
-    from tenc.scoreboard import seeded_cycles
+    from tenc.scoreboard import read_board, seeded_cycles
 
+    board = board if hasattr(board, "columns") else read_board(board)  # read once, not once per change
     recipes = set(seeded_cycles(board)["recipe"])
     changes = sorted(r for r in recipes if r != a and r.startswith(a) and re.search(pattern, r))
     if not changes:
