@@ -71,6 +71,8 @@ class DistillConfig:
     bi_loss: str = "mse"  # "mse" between cos and the cross score (paper) or "cosent" (ranking)
     target_map: str = "clip"  # bi cosines -> BCE targets: "clip" to [0, 1], "minmax" rescale, "rank"
     label_both_orders: bool = False  # cross pseudo-labels averaged over (s1, s2) and (s2, s1) (paper: one order)
+    label_history: str = "last"  # "last": a student learns its cycle's labels (paper); "mean": the mean of its
+    # direction's labels of cycles 1..k (cross students: every bi -> cross label set so far; bi: every cross one)
     cross_orders: str = "one"  # cross scoring for dev, test and dev checks: "one" (s1, s2) (paper) or "both" (mean)
     eval_steps: int = 0  # STS-B dev check every N training steps, keep the best (paper: 200); 0 = off
     patience: int = 0  # end a stage after this many dev checks without a new best (0: train every step)
@@ -167,6 +169,7 @@ CHOICES = {
     "bi_loss": tuple(LOSSES["bi"]),
     "bi_batches": ("length", "random"),
     "target_map": ("clip", "minmax", "rank"),
+    "label_history": ("last", "mean"),
     "selection": SELECTION_RULES,
     "pool": POOL_MODES,
     "method": ("simcse", "mirror"),

@@ -56,6 +56,7 @@ SETTINGS = (
     "bi_loss",
     "cross_loss",
     "label_both_orders",
+    "label_history",
     "cross_orders",
     "selection",
     "cross_init_mode",

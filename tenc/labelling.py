@@ -10,6 +10,9 @@ BCE targets: the paper feeds raw cosines to BCE; cosines below 0 are not probabi
 ``target_map="clip"`` (default) clips them to [0, 1] (2.4 % of the pool's pairs for the 2-layer primed
 rampart), ``"minmax"`` rescales the pool's range onto [0, 1], and ``"rank"`` replaces each cosine by its
 rank in the pool, spread evenly over [0, 1] (the order alone: squeezed cosines still give spread targets).
+
+``label_history="mean"`` trains each cycle's students on the mean of their direction's labels over every
+cycle so far (`Labels.targets`; the label files stay per cycle, so a run's labels are still read as above).
 """
 
 from __future__ import annotations
@@ -48,8 +51,14 @@ class Labels:
         self.s1, self.s2 = pool["sentence1"].tolist(), pool["sentence2"].tolist()
 
     def targets(self, cycle: int, kind: str) -> np.ndarray:
-        """What ``kind``'s student of ``cycle`` learns: BCE targets from the bi labels, or the cross labels."""
-        return to_unit(self.bi(cycle), self.cfg.target_map) if kind == "cross" else self.cross(cycle)
+        """What ``kind``'s student of ``cycle`` learns: BCE targets from the bi labels, or the cross labels;
+        with ``label_history="mean"`` the mean of that direction's labels over cycles 1..``cycle`` (a
+        temporal ensemble: each cycle's teacher is averaged with the earlier ones, all read back checked)."""
+        source = self.bi if kind == "cross" else self.cross
+        values = source(cycle)
+        if self.cfg.label_history == "mean" and cycle > 1:
+            values = np.mean([source(c) for c in range(1, cycle + 1)], axis=0).astype(np.float32)
+        return to_unit(values, self.cfg.target_map) if kind == "cross" else values
 
     def _precision(self):
         """Pseudo-labels are computed under the run's ``amp`` (bf16 or fp16 autocast), as its students train;

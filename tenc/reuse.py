@@ -4,7 +4,7 @@
 |-----------------------------------------|-------------------------------------------------|
 | nothing (same settings and cycles)      | its results, recorded under the new name        |
 | only ``cycles``                         | every finished cycle (cycle k never depends on T) |
-| only the init modes                     | cycle 1 (the modes first act in cycle 2)        |
+| only the init modes or label history    | cycle 1 (they first act in cycle 2)             |
 | only the bi student's training settings | cycle 1 up to its bi student                    |
 | only whom the frozen teachers teach     | cycle 1 up to its cross labels (relabelled)     |
 
@@ -27,10 +27,10 @@ from .config import EXTENDABLE, RUNTIME_ONLY, DistillConfig, saved_settings
 from .io import atomic_write_text, link_or_copy, read_marker
 
 # What a finished sibling run can lend when its settings differ from this run's only in these keys.
-# The init modes first act in cycle 2, so cycle 1 is the same; the bi student's own training settings
-# first act at the end of a cycle, so everything of cycle 1 before it (bi labels, the cross-encoder, its
-# evaluation and its labels) is the same.
-FROM_CYCLE_2 = ("cross_init_mode", "bi_init_mode")
+# The init modes and the label history first act in cycle 2, so cycle 1 is the same; the bi student's own
+# training settings first act at the end of a cycle, so everything of cycle 1 before it (bi labels, the
+# cross-encoder, its evaluation and its labels) is the same.
+FROM_CYCLE_2 = ("cross_init_mode", "bi_init_mode", "label_history")
 BI_STUDENT = ("bi_epochs", "bi_batch_size", "bi_lr", "bi_warmup", "bi_loss", "bi_batches")
 CROSS_LABELS = ("teachers_teach",)  # what goes into the cross -> bi labels, not into the cross-encoder
 LABEL_CROSS_FILES = ("label_cross.", "labels_cross.")

@@ -170,6 +170,35 @@ def test_a_sibling_with_other_bi_or_init_settings_lends_what_they_share(tiny_ber
     assert not reuse.finished_siblings(smoke_cfg(tiny_bert, fake_sts, seed=3), tmp_path)
 
 
+def test_label_history_mean_trains_cycle_2_on_the_mean_of_every_cycle_s_labels(
+    tiny_bert, fake_sts, tmp_path, monkeypatch
+):
+    from tenc import train
+
+    quiet = dict(progress=False, log=lambda *_: None)
+    reuse.run_or_reuse(smoke_cfg(tiny_bert, fake_sts, evaluate_test=False), tmp_path / "base", {"name": "b"}, **quiet)
+    seen, real = {}, {"bi": train.train_bi, "cross": train.train_cross}
+    for kind in ("bi", "cross"):
+
+        def spy(model, s1, s2, targets, *args, _kind=kind, **kw):
+            seen[_kind] = np.array(targets)
+            return real[_kind](model, s1, s2, targets, *args, **kw)
+
+        monkeypatch.setattr(train, f"train_{kind}", spy)
+    cfg = smoke_cfg(tiny_bert, fake_sts, cycles=2, label_history="mean", evaluate_test=False)
+    lines = []
+    reuse.run_or_reuse(cfg, tmp_path / "mean", {"name": "mean"}, progress=False, log=lines.append)
+    # the history first acts in cycle 2: cycle 1 is the plain run's, lent whole
+    assert f"cycles 1-1 taken from the run {tmp_path / 'base'}" in lines[0]
+    labels = lambda c, source: np.load(tmp_path / "mean" / f"cycle_{c}" / f"labels_{source}.npy")
+    assert not np.allclose(labels(1, "cross"), labels(2, "cross"))  # the two cycles' teachers differ
+    assert np.allclose(seen["bi"], (labels(1, "cross") + labels(2, "cross")) / 2)
+    mean_bi = (labels(1, "bi") + labels(2, "bi")) / 2
+    assert np.allclose(seen["cross"], labelling.to_unit(mean_bi, cfg.target_map))
+    with pytest.raises(ConfigError, match="label_history"):
+        smoke_cfg(tiny_bert, fake_sts, label_history="ema")
+
+
 def test_lock_refuses_a_second_process_and_takes_over_a_stale_one(tmp_path):
     with run_lock(tmp_path):
         with pytest.raises(RunLocked, match="in use by process"):
