@@ -177,6 +177,13 @@ def test_label_quality_scores_each_cycles_labels_against_the_pools_gold(tiny_ber
     labels = np.load(tmp_path / "run" / "cycle_1" / "labels_bi.npy")[[at[k] for k in _pair_keys(gold)]]
     assert math.isclose(df.loc[0, "STS12"], round(100 * spearmanr(labels, gold["score"]).statistic, 2), abs_tol=0.01)
     assert df.loc[0, "STS12 pairs"] == len(gold)
+    # and the labelled pool pairs no evaluation reads: STS-B train, SICK-R train and their mean
+    train = sts[(sts["dataset"] == "STS-B") & (sts["split"] == "train")]
+    labels = np.load(tmp_path / "run" / "cycle_1" / "labels_bi.npy")[[at[k] for k in _pair_keys(train)]]
+    got = round(100 * spearmanr(labels, train["score"]).statistic, 2)
+    assert math.isclose(df.loc[0, "STS-B train"], got, abs_tol=0.01) and df.loc[0, "STS-B train pairs"] == len(train)
+    mean = (df.loc[0, "STS-B train"] + df.loc[0, "SICK-R train"]) / 2
+    assert math.isclose(df.loc[0, "train avg"], mean, abs_tol=0.01)
     every = np.load(tmp_path / "run" / "cycle_1" / "labels_bi.npy")
     assert math.isclose(df.loc[0, "sd"], round(float(every.std()), 3), abs_tol=1e-3)
     assert math.isclose(df.loc[0, "share above 0.9"], round(float((every > 0.9).mean()), 3), abs_tol=1e-3)

@@ -5,7 +5,9 @@ For every cycle of each run and both labelling steps — ``label_bi`` (the bi-en
 the cross-encoder) and ``label_cross`` (the cross-encoders' scores that teach the bi-encoder) — the
 Spearman with STS-B dev gold and with each of the seven test sets' gold, and their mean: where the loop
 gains information and where it loses it — and each label set's mean, sd and share above 0.9 over the
-whole pool (a range that narrows cycle by cycle gives the next student less to learn from). Reads only
+whole pool (a range that narrows cycle by cycle gives the next student less to learn from). The pool's
+labelled pairs that no evaluation or selection reads, STS-B train and SICK-R train, are scored too
+(``train avg``): most of what the bi student learns from is pairs like these, not test pairs. Reads only
 the run folder (pool.tsv, labels_*.npy) and the STS data; no model runs. A pair scored in several sets
 (or twice in one) is matched by its unordered text.
 
@@ -36,6 +38,15 @@ from tenc import data  # noqa: E402
 from tenc.data import EVAL_SETS, _pair_keys  # noqa: E402
 from tenc.runfolder import Layout, read_pool  # noqa: E402
 
+TRAIN_SETS = ("STS-B train", "SICK-R train")
+
+
+def train_sets(sts: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The labelled pool pairs that no evaluation or selection reads: STS-B's and SICK-R's train splits."""
+    scored = sts[sts["score"].notna() & (sts["split"] == "train")]
+    by_name = {name: scored[scored["dataset"] == name.removesuffix(" train")] for name in TRAIN_SETS}
+    return {name: frame.reset_index(drop=True) for name, frame in by_name.items()}
+
 
 def quality(run: Path, sts: pd.DataFrame, mix: bool = False) -> list[dict]:
     """One row per labelling step and cycle of ``run``; with ``mix``, also its frozen teachers' cosines
@@ -44,7 +55,7 @@ def quality(run: Path, sts: pd.DataFrame, mix: bool = False) -> list[dict]:
     pool = read_pool(run)
     index = pd.Series(np.arange(len(pool)), index=_pair_keys(pool))
     index = index[~index.index.duplicated()]
-    gold = {"STS-B dev": data.dev_set(sts), **data.eval_sets(sts)}
+    gold = {"STS-B dev": data.dev_set(sts), **data.eval_sets(sts), **train_sets(sts)}
     found_labels = []
     layout = Layout(run)
     teachers_path = layout.labels(0, "teachers")
@@ -72,6 +83,8 @@ def quality(run: Path, sts: pd.DataFrame, mix: bool = False) -> list[dict]:
             row[f"{name} pairs"] = int(found.sum())
         tests = [row[n] for n in EVAL_SETS if row.get(n) is not None]
         row["test avg"] = round(float(np.mean(tests)), 2) if len(tests) == len(EVAL_SETS) else None
+        train = [row[n] for n in TRAIN_SETS if row.get(n) is not None]
+        row["train avg"] = round(float(np.mean(train)), 2) if len(train) == len(TRAIN_SETS) else None
         # the labels' own spread over the whole pool: a range that shrinks cycle by cycle is a weaker signal
         row |= {
             "mean": round(float(labels.mean()), 3),
@@ -153,7 +166,8 @@ def main() -> int:
             print("no pseudo-labels found")
         return 0 if binary else 1
     df = pd.DataFrame(rows)
-    shown = ["run", "cycle", "labels", "STS-B dev"] + list(EVAL_SETS) + ["test avg", "mean", "sd", "share above 0.9"]
+    shown = ["run", "cycle", "labels", "STS-B dev", *EVAL_SETS, "test avg", *TRAIN_SETS, "train avg"]
+    shown += [c for c in ("mean", "sd", "share above 0.9") if c in df]
     with pd.option_context("display.width", 220, "display.max_columns", 20):
         print(df[shown].to_string(index=False))
     if args.out:
