@@ -16,7 +16,9 @@ board: str = "results/sts.csv"  # the scoreboard
 sds: float = 2.0  # a difference counts when it exceeds this many pooled sd
 figure: str = "figures/analysis_noise.png"  # where the figure is saved (empty: not saved)
 paired_a: str = "main job"  # a recipe (its rows' name without "seed N") ...
-paired_b: str = "frozen teacher|cross-encoder initialised|2 cross epochs"  # ... and changes to it (a regex)
+paired_b: str = "frozen teacher|cross-encoder initialised|job, 2 cross epochs"  # ... and changes to it (a regex)
+cosent_a: str = "main job, CoSENT bi loss, minmax targets"  # a second recipe (the full pool's bi loss and targets)
+cosent_b: str = "random bi batches|2 cross epochs|labels averaged"  # ... and changes to it (a regex)
 
 # %%
 P = tnb.parameters(globals(), _before)
@@ -49,9 +51,19 @@ fig
 # Two recipes run with the same seeds share each seed's pool sample, data order and initial weights, so their
 # per-seed differences carry less noise than the groups' spreads: `tenc.analysis.paired_seeds` (a difference
 # counts when it exceeds 2 standard errors of the paired differences and every seed moves the same way).
+# Two recipes and their changes: the main job (MSE bi loss, clipped targets) and the main job with the full
+# pool's CoSENT bi loss and minmax targets.
 
 # %%
-paired = analysis.paired_changes(board, paired_a, paired_b, sds)
+import pandas as pd
+
+paired = pd.concat(
+    [
+        analysis.paired_changes(board, a, changes, sds).assign(against=a)
+        for a, changes in ((paired_a, paired_b), (cosent_a, cosent_b))
+    ],
+    ignore_index=True,
+)
 paired
 
 # %% [markdown]
@@ -67,7 +79,7 @@ print(
 )
 for r in paired.itertuples():
     print(
-        f"{r.change!r} against {paired_a!r}, {r.kind}, {r.stage}, {r.n} seeds: {r.a_mean:.2f} -> {r.b_mean:.2f}, "
+        f"{r.change!r} against {r.against!r}, {r.kind}, {r.stage}, {r.n} seeds: {r.a_mean:.2f} -> {r.b_mean:.2f}, "
         f"per seed {r.diffs} (mean {r.mean_diff:+.2f}, sd {r.sd_diff:.2f}, paired t-test p {r.p:.3f}): "
         f"{'beyond' if r.beyond_noise else 'NOT beyond'} seed-by-seed noise; against {sds:g} pooled sd of the "
         f"groups ({sds * noise:.2f}) it is {'beyond' if abs(r.mean_diff) > sds * noise else 'not beyond'} noise."

@@ -163,7 +163,8 @@ def paired_seeds(board: str | Path | pd.DataFrame, a: str, b: str, sds: float = 
                 "diffs": " ".join(f"{d:+.2f}" for d in diff),
                 "mean_diff": round(float(diff.mean()), 2),
                 "sd_diff": round(float(diff.std()), 2),
-                "p": float(ttest_rel(sub[b], sub[a]).pvalue) if se > 0 else 0.0,
+                # equal differences: certain when they are not zero, no difference at all when they are
+                "p": float(ttest_rel(sub[b], sub[a]).pvalue) if se > 0 else float(not diff.abs().max() > 0),
                 "beyond_noise": same_way and abs(float(diff.mean())) > sds * se,
             }
         )

@@ -303,10 +303,11 @@ def seed_rows(run_dirs: list[str | Path]) -> pd.DataFrame:
 
 
 def recipe_name(model: str) -> str:
-    """A row's recipe: its model name with "seed N" taken out ("main job seed 1, CoSENT" -> "main job CoSENT")."""
+    """A row's recipe: its model name with "seed N" taken out, so that both ways rows name a seed give one recipe
+    ("main job seed 1, CoSENT" and "main job, CoSENT, seed 1" -> "main job, CoSENT")."""
     import re
 
-    return re.sub(r"\s+", " ", re.sub(r",? ?\bseed \d+\b,?", " ", model)).strip()
+    return re.sub(r"\s+", " ", re.sub(r",?\s*\bseed \d+\b", "", model)).strip().removeprefix(", ")
 
 
 def seeded_cycles(board: str | Path | pd.DataFrame) -> pd.DataFrame:

@@ -58,9 +58,11 @@ def test_paired_seeds_compares_recipes_seed_by_seed():
         ("job seed 0, lever", "bi", "cycle 1", 0, 61.0),
         ("job seed 1, lever", "bi", "cycle 1", 1, 59.5),
         ("job seed 0, lever", "bi", "start", 0, 10.0),  # a start is not a trained stage
+        ("job seed 0, copy", "bi", "cycle 1", 0, 60.0),  # the same scores as the recipe: no difference
+        ("job seed 1, copy", "bi", "cycle 1", 1, 60.0),
     ]
     board = pd.DataFrame(rows, columns=["model", "kind", "stage", "seed", "avg"])
-    out = analysis.paired_seeds(board, "job", "job lever").set_index("kind")
+    out = analysis.paired_seeds(board, "job", "job, lever").set_index("kind")
     cross, bi = out.loc["cross"], out.loc["bi"]
     assert (cross["n"], cross["diffs"], cross["mean_diff"]) == (3, "+0.50 +0.60 +0.70", 0.6)
     assert (cross["a_mean"], cross["b_mean"]) == (63.0, 63.6)
@@ -71,7 +73,9 @@ def test_paired_seeds_compares_recipes_seed_by_seed():
         analysis.paired_seeds(board, "job", "job typo")
     # every change the pattern finds, each against the recipe, named; the recipe itself is no change to it
     both = analysis.paired_changes(board, "job", "lever|job")
-    assert set(both["change"]) == {"job lever"} and len(both) == 2
+    assert set(both["change"]) == {"job, lever", "job, copy"} and len(both) == 3
+    copy = both[both["change"] == "job, copy"].iloc[0]
+    assert copy["diffs"] == "+0.00 +0.00" and copy["p"] == 1.0 and not copy["beyond_noise"]
     with pytest.raises(ValueError, match="no recipe starting with 'job' matches 'typo'"):
         analysis.paired_changes(board, "job", "typo")
 
@@ -79,7 +83,9 @@ def test_paired_seeds_compares_recipes_seed_by_seed():
 def test_the_recipe_name_drops_the_seed():
     from tenc.scoreboard import recipe_name
 
-    assert recipe_name("main job seed 1, CoSENT bi loss") == "main job CoSENT bi loss"
+    assert recipe_name("main job seed 1, CoSENT bi loss") == "main job, CoSENT bi loss"
+    assert recipe_name("main job, CoSENT bi loss, seed 1") == "main job, CoSENT bi loss"  # --seeds names
+    assert recipe_name("job, seed 0, CoSENT [m0]") == recipe_name("job seed 2, CoSENT [m0]") == "job, CoSENT [m0]"
     assert recipe_name("main job seed 2") == "main job"
     assert recipe_name("adaptation, seed 0") == "adaptation"
 
