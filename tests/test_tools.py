@@ -160,7 +160,9 @@ def test_label_quality_scores_each_cycles_labels_against_the_pools_gold(tiny_ber
     from tenc.runfolder import read_pool
 
     distill.run(
-        DistillConfig.from_preset("smoke", start=tiny_bert, data=fake_sts, max_pairs=0),
+        DistillConfig.from_preset(
+            "smoke", start=tiny_bert, data=fake_sts, max_pairs=0, cycles=2, label_history="mean", evaluate_test=False
+        ),
         tmp_path / "run",
         progress=False,
         log=lambda *_: None,
@@ -168,7 +170,17 @@ def test_label_quality_scores_each_cycles_labels_against_the_pools_gold(tiny_ber
     out = tmp_path / "quality.csv"
     run_tool("tools/label_quality.py", str(tmp_path / "run"), "--data", fake_sts, "--out", str(out))
     df = pd.read_csv(out)
-    assert df[["cycle", "labels"]].values.tolist() == [[1, "label_bi"], [1, "label_cross"]]
+    # cycle 2 of a label_history=mean run: each label set, then the mean over cycles 1-2 its students learned
+    assert df[["cycle", "labels"]].values.tolist() == [
+        [1, "label_bi"],
+        [1, "label_cross"],
+        [2, "label_bi"],
+        [2, "label_bi mean 1-2"],
+        [2, "label_cross"],
+        [2, "label_cross mean 1-2"],
+    ]
+    both = [np.load(tmp_path / "run" / f"cycle_{c}" / "labels_cross.npy") for c in (1, 2)]
+    assert math.isclose(df.loc[5, "sd"], round(float(np.mean(both, axis=0).std()), 3), abs_tol=1e-3)
     # recomputed by hand for one set: the labels of the pool pairs that STS12's test pairs are
     sts = data.load_sts(fake_sts)
     gold = data.eval_sets(sts)["STS12"]

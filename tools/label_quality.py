@@ -49,9 +49,11 @@ def train_sets(sts: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 
 def quality(run: Path, sts: pd.DataFrame, mix: bool = False) -> list[dict]:
-    """One row per labelling step and cycle of ``run``; with ``mix``, also its frozen teachers' cosines
-    (cycle 0, ``teachers``) and each cycle's cross labels averaged with them as ``teachers_teach=both``
-    would (``label_cross+teachers``: each teacher clipped to [0, 1] and weighted as one member)."""
+    """One row per labelling step and cycle of ``run`` (a ``label_history=mean`` run: also ``label_bi mean 1-k``
+    and ``label_cross mean 1-k``, the averaged labels its students learned); with ``mix``, also its frozen
+    teachers' cosines (cycle 0, ``teachers``) and each cycle's cross labels averaged with them as
+    ``teachers_teach=both`` would (``label_cross+teachers``: each teacher clipped to [0, 1] and weighted as one
+    member)."""
     pool = read_pool(run)
     index = pd.Series(np.arange(len(pool)), index=_pair_keys(pool))
     index = index[~index.index.duplicated()]
@@ -62,13 +64,21 @@ def quality(run: Path, sts: pd.DataFrame, mix: bool = False) -> list[dict]:
     teachers = np.load(teachers_path).reshape(len(pool), -1).T if mix and teachers_path.is_file() else None
     if teachers is not None:
         found_labels.append((0, "teachers", teachers.mean(axis=0)))
+    history = {}  # a label_history=mean run: its students of cycle k learned the mean of cycles 1..k
+    averaged = (
+        json.loads(layout.config.read_text()).get("label_history") == "mean" if layout.config.is_file() else False
+    )
     for cycle in layout.cycles():
         for stage in ("label_bi", "label_cross"):
             path = layout.labels(cycle, stage.removeprefix("label_"))
             if path.is_file():
-                found_labels.append((cycle, stage, np.load(path)))
+                labels = np.load(path)
+                found_labels.append((cycle, stage, labels))
+                history.setdefault(stage, []).append(labels)
+                if averaged and len(history[stage]) > 1:
+                    found_labels.append((cycle, f"{stage} mean 1-{cycle}", np.mean(history[stage], axis=0)))
                 if stage == "label_cross" and teachers is not None:
-                    members = [found_labels[-1][2]] + list(np.clip(teachers, 0, 1))
+                    members = [labels] + list(np.clip(teachers, 0, 1))
                     found_labels.append((cycle, "label_cross+teachers", np.mean(members, axis=0)))
     rows = []
     for cycle, stage, labels in found_labels:
