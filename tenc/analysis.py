@@ -164,7 +164,7 @@ def paired_seeds(board: str | Path | pd.DataFrame, a: str, b: str, sds: float = 
                 "mean_diff": round(float(diff.mean()), 2),
                 "sd_diff": round(float(diff.std()), 2),
                 # equal differences: certain when they are not zero, no difference at all when they are
-                "p": float(ttest_rel(sub[b], sub[a]).pvalue) if se > 0 else float(not diff.abs().max() > 0),
+                "p": float(ttest_rel(sub[b], sub[a]).pvalue) if se > 0 else (1.0 if (diff == 0).all() else 0.0),
                 "beyond_noise": same_way and abs(float(diff.mean())) > sds * se,
             }
         )

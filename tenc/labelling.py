@@ -55,9 +55,9 @@ class Labels:
         with ``label_history="mean"`` the mean of that direction's labels over cycles 1..``cycle`` (a
         temporal ensemble: each cycle's teacher is averaged with the earlier ones, all read back checked)."""
         source = self.bi if kind == "cross" else self.cross
-        values = source(cycle)
-        if self.cfg.label_history == "mean" and cycle > 1:
-            values = np.mean([source(c) for c in range(1, cycle + 1)], axis=0).astype(np.float32)
+        cycles = range(1, cycle + 1) if self.cfg.label_history == "mean" else [cycle]
+        found = [source(c) for c in cycles]  # each cycle's file read once
+        values = found[0] if len(found) == 1 else np.mean(found, axis=0).astype(np.float32)
         return to_unit(values, self.cfg.target_map) if kind == "cross" else values
 
     def _precision(self):
