@@ -19,6 +19,7 @@ paired_a: str = "main job"  # a recipe (its rows' name without "seed N") ...
 paired_b: str = "frozen teacher|cross-encoder initialised|job, 2 cross epochs"  # ... and changes to it (a regex)
 cosent_a: str = "main job, CoSENT bi loss, minmax targets"  # a second recipe (the full pool's bi loss and targets)
 cosent_b: str = "random bi batches|2 cross epochs|labels averaged"  # ... and changes to it (a regex)
+versus: str = ""  # recipes compared as named, not as changes of one name: "recipe b vs recipe a; ..."
 
 # %%
 P = tnb.parameters(globals(), _before)
@@ -52,7 +53,7 @@ fig
 # per-seed differences carry less noise than the groups' spreads: `tenc.analysis.paired_seeds` (a difference
 # counts when it exceeds 2 standard errors of the paired differences and every seed moves the same way).
 # Two recipes and their changes: the main job (MSE bi loss, clipped targets) and the main job with the full
-# pool's CoSENT bi loss and minmax targets.
+# pool's CoSENT bi loss and minmax targets; then `versus`, recipes compared as named.
 
 # %%
 import pandas as pd
@@ -61,7 +62,8 @@ paired = pd.concat(
     [
         analysis.paired_changes(board, a, changes, sds).assign(against=a)
         for a, changes in ((paired_a, paired_b), (cosent_a, cosent_b))
-    ],
+    ]
+    + [analysis.paired_versus(board, versus, sds)],
     ignore_index=True,
 )
 paired

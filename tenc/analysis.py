@@ -182,3 +182,22 @@ def paired_changes(board: str | Path | pd.DataFrame, a: str, pattern: str, sds: 
     if not changes:
         raise ValueError(f"no recipe starting with {a!r} matches {pattern!r} on the scoreboard (recipes drop 'seed N')")
     return pd.concat([paired_seeds(board, a, b, sds).assign(change=b) for b in changes], ignore_index=True)
+
+
+def paired_versus(board: str | Path | pd.DataFrame, spec: str, sds: float = 2.0) -> pd.DataFrame:
+    """`paired_seeds` for recipes that are not a change of one another's name: ``spec`` lists ``"b vs a"``
+    comparisons separated by ``;`` (e.g. ``"main job, rank targets vs main job, minmax targets"``), each block
+    named in ``change`` (b) and ``against`` (a). An empty spec gives an empty frame."""
+    from tenc.scoreboard import read_board
+
+    pairs = [part.split(" vs ") for part in spec.split(";") if part.strip()]
+    bad = [" vs ".join(p) for p in pairs if len(p) != 2]
+    if bad:
+        raise ValueError(f"comparison {bad[0].strip()!r} is not 'recipe b vs recipe a'")
+    if not pairs:
+        return pd.DataFrame()
+    board = board if hasattr(board, "columns") else read_board(board)
+    return pd.concat(
+        [paired_seeds(board, a.strip(), b.strip(), sds).assign(change=b.strip(), against=a.strip()) for b, a in pairs],
+        ignore_index=True,
+    )

@@ -78,6 +78,17 @@ def test_paired_seeds_compares_recipes_seed_by_seed():
     assert copy["diffs"] == "+0.00 +0.00" and copy["p"] == 1.0 and not copy["beyond_noise"]
     with pytest.raises(ValueError, match="no recipe starting with 'job' matches 'typo'"):
         analysis.paired_changes(board, "job", "typo")
+    # recipes whose names are not a change of one another's, compared as named: "b vs a; ..."
+    versus = analysis.paired_versus(board, "job, lever vs job; job, copy vs job, lever ")
+    assert list(zip(versus["change"], versus["against"], versus["kind"])) == [
+        ("job, lever", "job", "bi"),
+        ("job, lever", "job", "cross"),
+        ("job, copy", "job, lever", "bi"),
+    ]
+    assert versus.iloc[2]["diffs"] == "-1.00 +0.50"
+    assert analysis.paired_versus(board, " ").empty
+    with pytest.raises(ValueError, match="'job, lever against job' is not 'recipe b vs recipe a'"):
+        analysis.paired_versus(board, "job, lever against job")
 
 
 def test_the_recipe_name_drops_the_seed():
