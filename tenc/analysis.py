@@ -190,14 +190,11 @@ def paired_versus(board: str | Path | pd.DataFrame, spec: str, sds: float = 2.0)
     named in ``change`` (b) and ``against`` (a). An empty spec gives an empty frame."""
     from tenc.scoreboard import read_board
 
-    pairs = [part.split(" vs ") for part in spec.split(";") if part.strip()]
+    pairs = [[name.strip() for name in part.split(" vs ")] for part in spec.split(";") if part.strip()]
     bad = [" vs ".join(p) for p in pairs if len(p) != 2]
     if bad:
-        raise ValueError(f"comparison {bad[0].strip()!r} is not 'recipe b vs recipe a'")
+        raise ValueError(f"comparison {bad[0]!r} is not 'recipe b vs recipe a'")
     if not pairs:
         return pd.DataFrame()
     board = board if hasattr(board, "columns") else read_board(board)
-    return pd.concat(
-        [paired_seeds(board, a.strip(), b.strip(), sds).assign(change=b.strip(), against=a.strip()) for b, a in pairs],
-        ignore_index=True,
-    )
+    return pd.concat([paired_seeds(board, a, b, sds).assign(change=b, against=a) for b, a in pairs], ignore_index=True)
