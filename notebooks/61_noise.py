@@ -19,8 +19,7 @@ paired_a: str = "main job"  # a recipe (its rows' name without "seed N") ...
 paired_b: str = "frozen teacher|cross-encoder initialised|job, 2 cross epochs"  # ... and changes to it (a regex)
 cosent_a: str = "main job, CoSENT bi loss, minmax targets"  # a second recipe (the full pool's bi loss and targets)
 cosent_b: str = "random bi batches|2 cross epochs|labels averaged"  # ... and changes to it (a regex)
-# recipes compared as named, not as changes of one name: "recipe b vs recipe a; ..."
-versus: str = "main job, CoSENT bi loss, rank targets vs main job, CoSENT bi loss, minmax targets"
+versus: str = "main job, CoSENT bi loss, rank targets vs main job, CoSENT bi loss, minmax targets"  # "b vs a; ..."
 
 # %%
 P = tnb.parameters(globals(), _before)
