@@ -2,6 +2,7 @@
 
 import json
 import math
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -199,6 +200,21 @@ def test_label_quality_scores_each_cycles_labels_against_the_pools_gold(tiny_ber
     every = np.load(tmp_path / "run" / "cycle_1" / "labels_bi.npy")
     assert math.isclose(df.loc[0, "sd"], round(float(every.std()), 3), abs_tol=1e-3)
     assert math.isclose(df.loc[0, "share above 0.9"], round(float((every > 0.9).mean()), 3), abs_tol=1e-3)
+    # --append: a --seeds member joins the table under its run's name; scored again, it replaces its own rows
+    shutil.copytree(tmp_path / "run", tmp_path / "three" / "seed-1")
+    for _ in range(2):
+        run_tool(
+            "tools/label_quality.py",
+            str(tmp_path / "three" / "seed-1"),
+            "--data",
+            fake_sts,
+            "--out",
+            str(out),
+            "--append",
+        )
+    grown = pd.read_csv(out)
+    assert grown["run"].tolist() == ["run"] * 6 + ["three/seed-1"] * 6
+    pd.testing.assert_frame_equal(grown.iloc[6:].drop(columns="run").reset_index(drop=True), df.drop(columns="run"))
 
 
 def test_lengths_effect_scores_the_start_at_the_sts_and_the_fitted_limit(tiny_bert, shared_sts, tmp_path):

@@ -12,6 +12,7 @@ the run folder (pool.tsv, labels_*.npy) and the STS data; no model runs. A pair 
 (or twice in one) is matched by its unordered text.
 
     python tools/label_quality.py RUN [RUN ...] --out results/label_quality.csv
+    python tools/label_quality.py RUN [RUN ...] --out results/label_quality.csv --append   # add or replace these runs
     python tools/label_quality.py runs/adapt-mpnet-teacher --mix     # + a frozen teacher's labels and mixes
     python tools/label_quality.py runs/trecqa-quick                  # a TrecQA run: ROC-AUC x 100 per split
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -39,6 +41,23 @@ from tenc.data import EVAL_SETS, _pair_keys  # noqa: E402
 from tenc.runfolder import Layout, read_pool  # noqa: E402
 
 TRAIN_SETS = ("STS-B train", "SICK-R train")
+
+
+def run_name(run: Path) -> str:
+    """The run's name in the table: its folder's, with the folder above for a ``--seeds`` member
+    (``runs/main-cosent-rank/seed-0`` is ``main-cosent-rank/seed-0``, not a bare ``seed-0``)."""
+    return f"{run.parent.name}/{run.name}" if re.fullmatch(r"seed-\d+", run.name) and run.parent.name else run.name
+
+
+def write(table: pd.DataFrame, out: Path, append: bool) -> None:
+    """Write ``table`` to ``out``; with ``append``, into the rows already there: a run scored again replaces its
+    earlier rows, other runs keep theirs (columns are the union, in the file's order first)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if append and out.is_file():
+        kept = pd.read_csv(out)
+        kept = kept[~kept["run"].isin(set(table["run"]))]
+        table = pd.concat([kept, table], ignore_index=True)
+    table.to_csv(out, index=False)
 
 
 def train_sets(sts: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -82,7 +101,7 @@ def quality(run: Path, sts: pd.DataFrame, mix: bool = False) -> list[dict]:
                     found_labels.append((cycle, "label_cross+teachers", np.mean(members, axis=0)))
     rows = []
     for cycle, stage, labels in found_labels:
-        row = {"run": run.name, "cycle": cycle, "labels": stage}
+        row = {"run": run_name(run), "cycle": cycle, "labels": stage}
         for name, frame in gold.items():
             where = index.reindex(_pair_keys(frame))
             found = where.notna().to_numpy()
@@ -129,7 +148,7 @@ def quality_binary(run: Path) -> list[dict]:
             if not path.is_file():
                 continue
             labels = np.load(path)
-            row = {"run": run.name, "cycle": cycle, "labels": stage}
+            row = {"run": run_name(run), "cycle": cycle, "labels": stage}
             for name, frame in splits.items():
                 where = index.reindex(frame["sentence1"] + "\x00" + frame["sentence2"])
                 found = where.notna().to_numpy()
@@ -149,12 +168,17 @@ def main() -> int:
     p.add_argument("--data", help="STS data folder (default resolution otherwise)")
     p.add_argument("--out", help="write the table here (CSV)")
     p.add_argument(
+        "--append", action="store_true", help="with --out: keep the file's other runs, replace these runs' rows"
+    )
+    p.add_argument(
         "--mix",
         action="store_true",
         help="also the frozen teachers' cosines and each cycle's cross "
         "labels averaged with them (what teachers_teach=both trains the bi student on)",
     )
     args = p.parse_args()
+    if args.append and not args.out:
+        p.error("--append adds to the file --out names: give --out")
     sts = data.load_sts(args.data)
     rows, binary = [], []
     for run in map(Path, args.runs):
@@ -170,7 +194,7 @@ def main() -> int:
         with pd.option_context("display.width", 220, "display.max_columns", 20):
             print(table.to_string(index=False))
         if args.out and not rows:
-            table.to_csv(args.out, index=False)
+            write(table, Path(args.out), args.append)
     if not rows:
         if not binary:
             print("no pseudo-labels found")
@@ -181,8 +205,7 @@ def main() -> int:
     with pd.option_context("display.width", 220, "display.max_columns", 20):
         print(df[shown].to_string(index=False))
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        df.to_csv(args.out, index=False)
+        write(df, Path(args.out), args.append)
     return 0
 
 
