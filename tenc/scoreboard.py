@@ -258,8 +258,15 @@ def summary_table(summary: dict) -> str:
 
     head = ["cycle", "kind", "member", "dev"] + list(EVAL_SETS) + ["avg"]
     table = pd.DataFrame([{c: row.get(c) for c in head} for row in summary["cycles"]], columns=head)
-    sel = ", ".join(f"{k}: cycle {v['cycle']} ({v['rule']})" for k, v in summary["selected"].items())
+    sel = ", ".join(f"{k}: cycle {v['cycle']} ({v['rule']}{_member_picks(v)})" for k, v in summary["selected"].items())
     return markdown(table) + f"\nselected: {sel}"
+
+
+def _member_picks(selected: dict) -> str:
+    """`; m1 cycle 3` for each member whose own pick differs from the headline's (the scoreboard selects each
+    member by its own dev score, so a reader of the run's log sees the same cycles as its rows)."""
+    other = {m: c for m, c in selected.get("members", {}).items() if m != "ensemble" and c != selected["cycle"]}
+    return "".join(f"; {m} cycle {c}" for m, c in other.items())
 
 
 def _start_avg(summary: dict) -> float | None:

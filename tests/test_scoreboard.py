@@ -159,3 +159,19 @@ def test_seed_rows_of_a_binary_task_use_its_test_score(tmp_path):
         (run / "summary.json").write_text(json.dumps(summary))
     rows = seed_rows([tmp_path / "seed-1", tmp_path / "seed-2"])
     assert rows["selected"].tolist() == [74.0, 76.0] and rows["gain"].tolist() == [-6.61, -4.61]
+
+
+def test_the_printed_summary_names_a_member_whose_dev_picks_another_cycle():
+    """The mutual run's log said "bi: cycle 2" (the ensemble's dev) while the scoreboard, selecting each member
+    by its own dev, marked the 6-layer member's cycle 3: the log now names that member's pick too."""
+    from tenc.scoreboard import summary_table
+    from tenc.selection import summarise
+
+    dev = {("ensemble", 1): 70.0, ("ensemble", 2): 72.0, ("m0", 1): 69.0, ("m0", 2): 71.0, ("m1", 1): 73.0}
+    dev[("m1", 2)] = 72.5  # the 6-layer member's dev falls in cycle 2: its own pick is cycle 1
+    rows = [{"cycle": c, "kind": "bi", "member": m, "dev": d, "avg": 60.0} for (m, c), d in dev.items()]
+    selected, picks = summarise(rows, "dev")
+    out = summary_table({"cycles": rows, "selected": selected, "picks": picks})
+    assert out.endswith("selected: bi: cycle 2 (dev; m1 cycle 1)")
+    same = [r for r in rows if r["member"] != "m1"]
+    assert summary_table({"cycles": same, "selected": summarise(same, "dev")[0]}).endswith("bi: cycle 2 (dev)")
