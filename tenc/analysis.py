@@ -5,6 +5,7 @@ notebook draws and a claim quotes.
 |----------------------|----------------------------------------------------------------------------|
 | `selection_picks`    | per run and encoder type: the cycle dev picked, the last cycle, the test oracle |
 | `selection_summary`  | how often dev and the last cycle hit the test oracle, and what missing it costs |
+| `selection_tolerance`| what a dev tolerance (`min_delta`: keep the earlier cycle unless dev gains more) would change |
 | `pool_gold`          | the gold score of the pool pairs that are scored test pairs (transductive pools) |
 | `label_spearman`     | how good a set of pseudo-labels is against that gold                        |
 | `noise_comparisons`  | every pair of seed groups: is the difference of their means beyond noise?   |
@@ -64,6 +65,40 @@ def selection_summary(cycles: str | Path | pd.DataFrame) -> dict:
         "dev_mean_loss": round(float((picks["oracle_avg"] - picks["dev_avg"]).mean()), 2),
         "last_mean_loss": round(float((picks["oracle_avg"] - picks["last_avg"]).mean()), 2),
     }
+
+
+def selection_tolerance(cycles: str | Path | pd.DataFrame, deltas=(0.0, 0.01, 0.05, 0.1, 0.2, 0.5)) -> pd.DataFrame:
+    """One row per tolerance: every (run, kind, member) of results/cycles.csv with two or more trained cycles
+    that have a dev score, picked by `tenc.selection.pick` with that ``min_delta``; how many picks move off
+    the plain dev pick (delta 0), what moving costs or gains on the 7-set average, and the mean loss to the test
+    oracle."""
+    from . import selection
+
+    df = pd.read_csv(cycles) if not isinstance(cycles, pd.DataFrame) else cycles
+    df = df[(df["cycle"] > 0) & df["dev"].notna()]
+    groups = [(key, sub) for key, sub in df.groupby(["run", "kind", "member"], sort=False) if len(sub) >= 2]
+    out = []
+    for delta in deltas:
+        moved, change, loss = 0, 0.0, 0.0
+        for (_run, kind, member), sub in groups:
+            rows = [
+                {"cycle": int(r.cycle), "kind": kind, "member": member, "dev": float(r.dev)} for r in sub.itertuples()
+            ]
+            avg = dict(zip(sub["cycle"].astype(int), sub["avg"].astype(float), strict=True))
+            plain, tolerant = (selection.pick(rows, kind, member, "dev", min_delta=d) for d in (0.0, delta))
+            moved += plain != tolerant
+            change += avg[tolerant] - avg[plain]
+            loss += max(avg.values()) - avg[tolerant]
+        out.append(
+            {
+                "min_delta": delta,
+                "picks": len(groups),
+                "moved": moved,
+                "avg_change_sum": round(change, 2),
+                "mean_loss_to_oracle": round(loss / max(len(groups), 1), 3),
+            }
+        )
+    return pd.DataFrame(out)
 
 
 def pool_gold(pool: pd.DataFrame, pairs: pd.DataFrame) -> pd.Series:

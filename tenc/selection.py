@@ -37,10 +37,17 @@ def candidates(rows: list[dict], kind: str, member: str, rule: str) -> list[dict
 
 
 def pick(
-    rows: list[dict], kind: str, member: str, rule: str, agreement: typing.Callable[[int], float] | None = None
+    rows: list[dict],
+    kind: str,
+    member: str,
+    rule: str,
+    agreement: typing.Callable[[int], float] | None = None,
+    min_delta: float = 0.0,
 ) -> int | None:
     """The selected cycle, or None when ``rule`` has no candidate (e.g. no trained cycle yet).
-    Ties go to the earlier cycle; a missing or non-finite dev score never wins."""
+    Ties go to the earlier cycle; a missing or non-finite dev score never wins. Under a dev rule a later cycle
+    displaces the best so far only if its dev score is higher by more than ``min_delta`` (0: the paper's plain
+    best; what a tolerance would have done to every committed run is `tenc.analysis.selection_tolerance`)."""
     rows = sorted(candidates(rows, kind, member, rule), key=lambda r: r["cycle"])
     if not rows:
         return None
@@ -53,7 +60,11 @@ def pick(
     scored = [r for r in rows if r.get("dev") is not None and math.isfinite(float(r["dev"]))]
     if not scored:
         return None
-    return max(scored, key=lambda r: (float(r["dev"]), -r["cycle"]))["cycle"]
+    best = scored[0]
+    for r in scored[1:]:
+        if float(r["dev"]) > float(best["dev"]) + min_delta:
+            best = r
+    return best["cycle"]
 
 
 def picks(rows: list[dict], rule: str, agreement=None) -> dict[str, dict[str, int]]:

@@ -40,6 +40,27 @@ def test_the_committed_cycles_give_a_summary():
     assert summary["picks"] >= 30 and 0 <= summary["dev_hits_oracle"] <= summary["picks"]
 
 
+def test_selection_tolerance_counts_the_picks_a_dev_tolerance_moves():
+    rows = [
+        # run a: cycle 2 beats cycle 1 on dev by 0.02 and loses 1.0 on test; cycle 3 is worse on dev
+        ("a", "bi", "m0", 1, 75.00, 66.0),
+        ("a", "bi", "m0", 2, 75.02, 65.0),
+        ("a", "bi", "m0", 3, 74.00, 67.0),
+        # run b: cycle 2 beats cycle 1 on dev by 0.3 and gains 2.0 on test
+        ("b", "cross", "model", 1, 70.0, 60.0),
+        ("b", "cross", "model", 2, 70.3, 62.0),
+        ("b", "cross", "model", 0, 90.0, 50.0),  # the start is no candidate
+        ("c", "bi", "model", 1, 80.0, 70.0),  # one trained cycle: nothing to choose
+    ]
+    df = pd.DataFrame(rows, columns=["run", "kind", "member", "cycle", "dev", "avg"])
+    t = analysis.selection_tolerance(df, deltas=(0.0, 0.01, 0.1, 0.5)).set_index("min_delta")
+    assert list(t["picks"]) == [2, 2, 2, 2]
+    assert list(t["moved"]) == [0, 0, 1, 2]  # 0.01: a's 0.02 gain still moves it
+    assert list(t["avg_change_sum"]) == [0.0, 0.0, 1.0, -1.0]
+    assert t.loc[0.0, "mean_loss_to_oracle"] == 1.0  # a: 67 - 65; b: 62 - 62
+    assert t.loc[0.5, "mean_loss_to_oracle"] == 1.5  # a: 67 - 66; b: 62 - 60
+
+
 def test_paired_seeds_compares_recipes_seed_by_seed():
     import pytest
 

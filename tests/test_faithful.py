@@ -104,6 +104,15 @@ def test_selection_picks_trained_cycles_per_member():
         selection.pick(rows, "bi", "m0", "best")
 
 
+def test_a_dev_tolerance_keeps_the_earlier_cycle_unless_dev_gains_more():
+    rows = [{"cycle": c, "kind": "bi", "member": "m0", "dev": d} for c, d in ((1, 75.0), (2, 75.002), (3, 75.3))]
+    assert selection.pick(rows, "bi", "m0", "dev") == 3
+    assert selection.pick(rows[:2], "bi", "m0", "dev") == 2  # the plain rule: any gain moves the pick
+    assert selection.pick(rows[:2], "bi", "m0", "dev", min_delta=0.01) == 1
+    assert selection.pick(rows, "bi", "m0", "dev", min_delta=0.1) == 3  # 0.3 over cycle 1 is more than 0.1
+    assert selection.pick(rows, "bi", "m0", "dev", min_delta=0.5) == 1
+
+
 def test_a_run_reports_both_dev_picks_and_how_it_scored(tiny_bert, fake_sts, tmp_path):
     cfg = DistillConfig.from_preset("smoke", start=tiny_bert, data=fake_sts, cycles=2)
     assert not cfg.label_both_orders and cfg.cross_orders == "one"  # the paper's defaults
