@@ -20,6 +20,8 @@ paired_b: str = "frozen teacher|cross-encoder initialised|job, 2 cross epochs"  
 cosent_a: str = "main job, CoSENT bi loss, minmax targets"  # a second recipe (the full pool's bi loss and targets)
 cosent_b: str = "random bi batches|2 cross epochs|labels averaged"  # ... and changes to it (a regex)
 versus: str = "main job, CoSENT bi loss, rank targets vs main job, CoSENT bi loss, minmax targets"  # "b vs a; ..."
+teachers_a: str = "main job, SimCSE 6-layer priming as frozen teacher"  # a third recipe ...
+teachers_b: str = "Mirror-BERT"  # ... and the recipes (a regex over any name) it is set against
 
 # %%
 P = tnb.parameters(globals(), _before)
@@ -53,7 +55,8 @@ fig
 # per-seed differences carry less noise than the groups' spreads: `tenc.analysis.paired_seeds` (a difference
 # counts when it exceeds 2 standard errors of the paired differences and every seed moves the same way).
 # Two recipes and their changes: the main job (MSE bi loss, clipped targets) and the main job with the full
-# pool's CoSENT bi loss and minmax targets; then `versus`, recipes compared as named.
+# pool's CoSENT bi loss and minmax targets; then `versus`, recipes compared as named; then the frozen teachers: the
+# Mirror-BERT priming in the SimCSE 6-layer priming's place and beside it.
 
 # %%
 import pandas as pd
@@ -63,7 +66,8 @@ paired = pd.concat(
         analysis.paired_changes(board, a, changes, sds).assign(against=a)
         for a, changes in ((paired_a, paired_b), (cosent_a, cosent_b))
     ]
-    + [analysis.paired_versus(board, versus, sds)],
+    + [analysis.paired_versus(board, versus, sds)]
+    + [analysis.paired_changes(board, teachers_a, teachers_b, sds, prefix=False).assign(against=teachers_a)],
     ignore_index=True,
 )
 paired

@@ -206,16 +206,21 @@ def paired_seeds(board: str | Path | pd.DataFrame, a: str, b: str, sds: float = 
     return pd.DataFrame(rows)
 
 
-def paired_changes(board: str | Path | pd.DataFrame, a: str, pattern: str, sds: float = 2.0) -> pd.DataFrame:
+def paired_changes(
+    board: str | Path | pd.DataFrame, a: str, pattern: str, sds: float = 2.0, prefix: bool = True
+) -> pd.DataFrame:
     """`paired_seeds` for every change to recipe ``a``: each other recipe whose name starts with ``a``'s and
-    matches ``pattern`` (a regular expression) against ``a``, one block per change, named in ``change``."""
+    matches ``pattern`` (a regular expression) against ``a``, one block per change, named in ``change``. With
+    ``prefix=False`` every other recipe that matches ``pattern`` is compared, whatever its name starts with
+    (alternatives to ``a`` rather than changes of it)."""
     from tenc.scoreboard import read_board, seeded_cycles
 
     board = board if hasattr(board, "columns") else read_board(board)  # read once, not once per change
     recipes = set(seeded_cycles(board)["recipe"])
-    changes = sorted(r for r in recipes if r != a and r.startswith(a) and re.search(pattern, r))
+    changes = sorted(r for r in recipes if r != a and (r.startswith(a) or not prefix) and re.search(pattern, r))
     if not changes:
-        raise ValueError(f"no recipe starting with {a!r} matches {pattern!r} on the scoreboard (recipes drop 'seed N')")
+        start = f"starting with {a!r} " if prefix else ""
+        raise ValueError(f"no recipe {start}matches {pattern!r} on the scoreboard (recipes drop 'seed N')")
     return pd.concat([paired_seeds(board, a, b, sds).assign(change=b) for b in changes], ignore_index=True)
 
 

@@ -99,6 +99,12 @@ def test_paired_seeds_compares_recipes_seed_by_seed():
     assert copy["diffs"] == "+0.00 +0.00" and copy["p"] == 1.0 and not copy["beyond_noise"]
     with pytest.raises(ValueError, match="no recipe starting with 'job' matches 'typo'"):
         analysis.paired_changes(board, "job", "typo")
+    # prefix=False: alternatives to a recipe, whatever their names start with (here: against "job, lever")
+    alternatives = analysis.paired_changes(board, "job, lever", "job", prefix=False)
+    assert set(alternatives["change"]) == {"job", "job, copy"}
+    assert list(analysis.paired_changes(board, "job, lever", "copy", prefix=False)["diffs"]) == ["-1.00 +0.50"]
+    with pytest.raises(ValueError, match="no recipe matches 'typo'"):
+        analysis.paired_changes(board, "job, lever", "typo", prefix=False)
     # recipes whose names are not a change of one another's, compared as named: "b vs a; ..."
     versus = analysis.paired_versus(board, "job, lever vs job; job, copy vs job, lever ")
     assert list(zip(versus["change"], versus["against"], versus["kind"])) == [
