@@ -76,16 +76,18 @@ def selection_tolerance(cycles: str | Path | pd.DataFrame, deltas=(0.0, 0.01, 0.
 
     df = pd.read_csv(cycles) if not isinstance(cycles, pd.DataFrame) else cycles
     df = df[(df["cycle"] > 0) & df["dev"].notna()]
-    groups = [(key, sub) for key, sub in df.groupby(["run", "kind", "member"], sort=False) if len(sub) >= 2]
+    groups = []  # per (run, kind, member): its rows for `selection.pick`, each cycle's average, the plain pick
+    for (_run, kind, member), sub in df.groupby(["run", "kind", "member"], sort=False):
+        if len(sub) < 2:
+            continue
+        rows = [{"cycle": int(r.cycle), "kind": kind, "member": member, "dev": float(r.dev)} for r in sub.itertuples()]
+        avg = dict(zip(sub["cycle"].astype(int), sub["avg"].astype(float), strict=True))
+        groups.append((rows, kind, member, avg, selection.pick(rows, kind, member, "dev")))
     out = []
     for delta in deltas:
         moved, change, loss = 0, 0.0, 0.0
-        for (_run, kind, member), sub in groups:
-            rows = [
-                {"cycle": int(r.cycle), "kind": kind, "member": member, "dev": float(r.dev)} for r in sub.itertuples()
-            ]
-            avg = dict(zip(sub["cycle"].astype(int), sub["avg"].astype(float), strict=True))
-            plain, tolerant = (selection.pick(rows, kind, member, "dev", min_delta=d) for d in (0.0, delta))
+        for rows, kind, member, avg, plain in groups:
+            tolerant = selection.pick(rows, kind, member, "dev", min_delta=delta)
             moved += plain != tolerant
             change += avg[tolerant] - avg[plain]
             loss += max(avg.values()) - avg[tolerant]
